@@ -1,0 +1,3 @@
+"""bgprr: a pure-Python BGP-4 route reflector."""
+
+__version__ = "0.1.0"
