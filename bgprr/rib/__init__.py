@@ -1,0 +1,1 @@
+"""Pure routing tables: radix trie, attribute interning, paths and best-path selection."""

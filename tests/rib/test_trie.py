@@ -1,0 +1,236 @@
+"""RadixTrie against a dict oracle, with structural invariants after every operation."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from bgprr.rib.trie import RadixTrie, _Node
+
+SETTINGS = settings(max_examples=60, deadline=None)
+
+
+def key_of(addr: int, plen: int, bits: int) -> int:
+    """Key of the prefix ``addr/plen`` with host bits cleared."""
+    addr = (addr >> (bits - plen)) << (bits - plen)
+    return (addr << 8) | plen
+
+
+def contains(outer: int, inner: int, bits: int) -> bool:
+    olen, ilen = outer & 0xFF, inner & 0xFF
+    if olen > ilen:
+        return False
+    return (outer >> 8) >> (bits - olen) == (inner >> 8) >> (bits - olen)
+
+
+def check_structure(trie: RadixTrie[int]) -> None:
+    """Parent links, key order of children, no glue with < 2 children, node bound."""
+    root = trie._root
+    bits = trie.bits
+    count = 0
+    valued = 0
+    if root is not None:
+        assert root.parent is None
+    stack: list[_Node[int]] = [root] if root is not None else []
+    while stack:
+        node = stack.pop()
+        count += 1
+        assert node.plen <= bits
+        assert node.addr & ((1 << (bits - node.plen)) - 1) == 0, "host bits set"
+        kids = [k for k in (node.left, node.right) if k is not None]
+        if node.full:
+            valued += 1
+        else:
+            assert node.value is None
+            assert len(kids) == 2, "glue node with fewer than two children"
+        for side, kid in ((0, node.left), (1, node.right)):
+            if kid is None:
+                continue
+            assert kid.parent is node
+            assert kid.plen > node.plen
+            assert contains((node.addr << 8) | node.plen, (kid.addr << 8) | kid.plen, bits)
+            assert (kid.addr >> (bits - 1 - node.plen)) & 1 == side
+            stack.append(kid)
+    assert count == trie.node_count
+    assert valued == len(trie)
+    assert count <= max(0, 2 * len(trie) - 1)
+
+
+def check_against(trie: RadixTrie[int], oracle: dict[int, int]) -> None:
+    assert len(trie) == len(oracle)
+    assert list(trie.items()) == sorted(oracle.items())
+    for k, v in oracle.items():
+        assert trie.get(k) == v
+        assert k in trie
+
+
+def prefixes(bits: int) -> st.SearchStrategy[int]:
+    # a narrow address range makes nesting and shared prefixes frequent
+    return st.builds(
+        lambda hi, lo, plen: key_of((hi << (bits - 4)) | lo, plen, bits),
+        st.integers(0, 15),
+        st.integers(0, (1 << (bits - 4)) - 1),
+        st.integers(0, bits),
+    )
+
+
+OPS = st.lists(st.tuples(st.booleans(), st.integers(0, 10**6)), max_size=80)
+
+
+@pytest.mark.parametrize("bits", [32, 128])
+def test_churn_against_dict(bits: int) -> None:
+    @SETTINGS
+    @given(keys=st.lists(prefixes(bits), min_size=1, max_size=40), ops=OPS)
+    def run(keys: list[int], ops: list[tuple[bool, int]]) -> None:
+        trie: RadixTrie[int] = RadixTrie(bits)
+        oracle: dict[int, int] = {}
+        for is_insert, n in ops:
+            k = keys[n % len(keys)]
+            if is_insert:
+                trie.insert(k, n)
+                oracle[k] = n
+            else:
+                assert trie.delete(k) == oracle.pop(k, None)
+            check_structure(trie)
+        check_against(trie, oracle)
+        for k in keys:
+            assert trie.covering(k) == sorted(
+                (o, v) for o, v in oracle.items() if contains(o, k, bits)
+            )
+            assert list(trie.longer(k)) == sorted(
+                (i, v) for i, v in oracle.items() if contains(k, i, bits)
+            )
+        for k in list(oracle):
+            trie.delete(k)
+            check_structure(trie)
+        assert len(trie) == 0 and trie.node_count == 0 and trie._root is None
+
+    run()
+
+
+class TrieMachine(RuleBasedStateMachine):
+    """Stateful model: random inserts/deletes/queries on IPv6 (deep) keys."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bits = 128
+        self.trie: RadixTrie[int] = RadixTrie(self.bits)
+        self.oracle: dict[int, int] = {}
+
+    @rule(k=prefixes(128), v=st.integers())
+    def insert(self, k: int, v: int) -> None:
+        self.trie.insert(k, v)
+        self.oracle[k] = v
+
+    @precondition(lambda self: bool(self.oracle))
+    @rule(data=st.data())
+    def delete_present(self, data: st.DataObject) -> None:
+        k = data.draw(st.sampled_from(sorted(self.oracle)))
+        assert self.trie.delete(k) == self.oracle.pop(k)
+
+    @rule(k=prefixes(128))
+    def delete_any(self, k: int) -> None:
+        assert self.trie.delete(k) == self.oracle.pop(k, None)
+
+    @rule(k=prefixes(128))
+    def query(self, k: int) -> None:
+        assert self.trie.get(k) == self.oracle.get(k)
+        assert (k in self.trie) == (k in self.oracle)
+        want = sorted((o, v) for o, v in self.oracle.items() if contains(o, k, self.bits))
+        assert self.trie.covering(k) == want
+        assert self.trie.longest_match(k) == (want[-1] if want else None)
+        assert list(self.trie.longer(k)) == sorted(
+            (i, v) for i, v in self.oracle.items() if contains(k, i, self.bits)
+        )
+
+    @invariant()
+    def consistent(self) -> None:
+        check_structure(self.trie)
+        assert list(self.trie.items()) == sorted(self.oracle.items())
+
+
+TestTrieMachine = TrieMachine.TestCase
+TestTrieMachine.settings = settings(max_examples=40, stateful_step_count=40, deadline=None)
+
+
+def test_host_routes_full_depth() -> None:
+    trie: RadixTrie[int] = RadixTrie(128)
+    keys = [key_of(1 << i, 128, 128) for i in range(128)] + [key_of(0, 0, 128)]
+    for i, k in enumerate(keys):
+        trie.insert(k, i)
+    check_structure(trie)
+    assert list(trie.items()) == sorted((k, i) for i, k in enumerate(keys))
+    assert trie.covering(keys[0]) == [(key_of(0, 0, 128), 128), (keys[0], 0)]
+    for k in keys:
+        trie.delete(k)
+        check_structure(trie)
+    assert trie.node_count == 0
+
+
+def test_examples_ipv4() -> None:
+    def k(text: str) -> int:
+        net, plen = text.split("/")
+        a, b, c, d = (int(x) for x in net.split("."))
+        return key_of((a << 24) | (b << 16) | (c << 8) | d, int(plen), 32)
+
+    trie: RadixTrie[str] = RadixTrie(32)
+    for p in ["10.0.0.0/8", "10.1.0.0/16", "10.1.2.0/24", "10.2.0.0/16", "192.168.0.0/16"]:
+        trie.insert(k(p), p)
+    assert [v for _, v in trie.covering(k("10.1.2.128/25"))] == [
+        "10.0.0.0/8",
+        "10.1.0.0/16",
+        "10.1.2.0/24",
+    ]
+    assert [v for _, v in trie.longer(k("10.0.0.0/8"))] == [
+        "10.0.0.0/8",
+        "10.1.0.0/16",
+        "10.1.2.0/24",
+        "10.2.0.0/16",
+    ]
+    assert list(trie.longer(k("11.0.0.0/8"))) == []
+    assert trie.longest_match(k("10.3.0.1/32")) == (k("10.0.0.0/8"), "10.0.0.0/8")
+    assert trie.get(k("10.0.0.0/9")) is None  # a glue node would live here: not a hit
+    assert trie.delete(k("10.0.0.0/9")) is None
+    trie.insert(k("10.1.0.0/16"), "replaced")
+    assert trie.get(k("10.1.0.0/16")) == "replaced" and len(trie) == 5
+
+
+def test_invalid_keys_rejected() -> None:
+    trie: RadixTrie[int] = RadixTrie(32)
+    with pytest.raises(ValueError):
+        trie.insert(key_of(0, 0, 32) | 33, 1)  # length beyond 32
+    with pytest.raises(ValueError):
+        trie.insert((0x0A000001 << 8) | 24, 1)  # host bits set
+    with pytest.raises(ValueError):
+        RadixTrie(64)
+
+
+def test_free_list_reuses_nodes() -> None:
+    trie: RadixTrie[int] = RadixTrie(32)
+    rng = random.Random(7)
+    keys = sorted({key_of(rng.getrandbits(32), rng.randint(8, 32), 32) for _ in range(500)})
+    for k in keys:
+        trie.insert(k, 1)
+    peak = trie.node_count
+    for k in keys:
+        trie.delete(k)
+    assert trie.free_count == peak  # every node went to the free list
+    for k in keys:
+        trie.insert(k, 2)
+    assert trie.free_count == 0 and trie.node_count == peak  # and came back from it
+    check_structure(trie)
+
+
+def test_mutation_during_iteration_raises() -> None:
+    trie: RadixTrie[int] = RadixTrie(32)
+    for i in range(4):
+        trie.insert(key_of(i << 24, 8, 32), i)
+    it = trie.items()
+    next(it)
+    trie.insert(key_of(9 << 24, 8, 32), 9)
+    with pytest.raises(RuntimeError):
+        next(it)
