@@ -1,13 +1,21 @@
 """UPDATE messages (RFC 4271 §4.3, RFC 4760, RFC 7911) and their decoded form.
 
-TYPES ONLY so far: the decoder/encoder are added by the codec work.
+The dataclasses come first; the codec follows them: :func:`decode_update` (validation per
+RFC 4271 §6.3 / RFC 7606, see also :mod:`bgprr.wire.attrcheck`), :func:`encode_update`,
+the reflector's hot-path packers :func:`pack_updates` / :func:`pack_withdrawals`, and
+End-of-RIB (RFC 4724) helpers.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .errors import BGPError
+from .attrcheck import scan_attributes
+from .attributes import walk_attributes
+from .constants import IPV4_UNICAST, MARKER, AttrType
+from .errors import Action, BGPError, ErrorCode, HeaderSub, UpdateSub
+from .prefix import decode_prefixes, encode_prefixes, encode_tables
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -49,3 +57,479 @@ class Update:
     errors: tuple[BGPError, ...] = ()
     # True when every announced prefix (nlri and mp_reach) must be handled as withdrawn.
     treat_as_withdraw: bool = False
+
+
+# ======================================================================================
+# Codec
+
+_UPD = ErrorCode.UPDATE_MESSAGE
+_TAW = Action.TREAT_AS_WITHDRAW
+_DISABLE = Action.AFISAFI_DISABLE
+
+# Families whose NLRI are plain prefixes (RFC 4271 / RFC 4760 format).
+SUPPORTED_FAMILIES: frozenset[tuple[int, int]] = frozenset({(1, 1), (1, 2), (2, 1), (2, 2)})
+# Allowed MP_REACH_NLRI next-hop lengths per AFI (IPv4: RFC 4760 and RFC 8950).
+_NH_LENGTHS: dict[int, tuple[int, ...]] = {1: (4, 16, 32), 2: (16, 32)}
+
+
+def _ipv4_nh_bad(nh: bytes) -> bool:
+    a = nh[0]
+    return nh == b"\0\0\0\0" or (224 <= a < 240) or nh == b"\xff\xff\xff\xff"
+
+
+def _mp_error(data: bytes, o: int, ve: int, reason: str, offset: int | None = None) -> BGPError:
+    """RFC 4760 §7 / RFC 7606 §7.11: Optional Attribute Error, AFI/SAFI disable (session
+    reset when the AFI/SAFI cannot even be read)."""
+    hdr = 4 if data[o] & 0x10 else 3
+    action = _DISABLE if ve - o >= hdr + 3 else Action.SESSION_RESET
+    return BGPError(
+        _UPD,
+        UpdateSub.OPTIONAL_ATTRIBUTE_ERROR,
+        data[o:ve],
+        action=action,
+        offset=o if offset is None else offset,
+        reason=reason,
+    )
+
+
+def _mp_prefixes(
+    data: bytes, o: int, ve: int, start: int, afi: int, ap: bool
+) -> tuple[list[int], list[int] | None]:
+    try:
+        return decode_prefixes(data, start, ve, afi, ap)
+    except BGPError as exc:
+        raise _mp_error(data, o, ve, exc.reason, exc.offset) from None
+
+
+def _decode_mp_reach(
+    data: bytes,
+    span: tuple[int, int, int],
+    addpath: frozenset[tuple[int, int]],
+    errors: list[BGPError],
+) -> tuple[MPReach | None, bool]:
+    """Returns (MPReach or None when discarded, treat-as-withdraw)."""
+    o, vs, ve = span
+    if ve - vs < 5:
+        raise _mp_error(data, o, ve, "MP_REACH_NLRI shorter than 5 octets")
+    afi = (data[vs] << 8) | data[vs + 1]
+    safi = data[vs + 2]
+    if (afi, safi) not in SUPPORTED_FAMILIES:
+        errors.append(
+            BGPError(
+                _UPD,
+                UpdateSub.OPTIONAL_ATTRIBUTE_ERROR,
+                data[o:ve],
+                action=Action.ATTRIBUTE_DISCARD,
+                offset=o,
+                reason=f"MP_REACH_NLRI for unsupported AFI/SAFI {afi}/{safi} ignored",
+            )
+        )
+        return None, False
+    nhl = data[vs + 3]
+    nh_end = vs + 4 + nhl
+    if nhl not in _NH_LENGTHS[afi] or nh_end + 1 > ve:
+        raise _mp_error(data, o, ve, f"bad next hop length {nhl} for AFI {afi}")
+    nh = data[vs + 4 : nh_end]
+    keys, ids = _mp_prefixes(data, o, ve, nh_end + 1, afi, (afi, safi) in addpath)
+    twd = False
+    if (nhl == 4 and _ipv4_nh_bad(nh)) or (nhl != 4 and nh[0] == 0xFF):
+        errors.append(
+            BGPError(
+                _UPD,
+                UpdateSub.INVALID_NEXT_HOP_ATTRIBUTE,
+                data[o:ve],
+                action=_TAW,
+                offset=vs + 4,
+                reason="MP_REACH_NLRI next hop is not a unicast address",
+            )
+        )
+        twd = True
+    return MPReach(afi=afi, safi=safi, next_hop=nh, nlri=keys, nlri_ids=ids), twd
+
+
+def _decode_mp_unreach(
+    data: bytes,
+    span: tuple[int, int, int],
+    addpath: frozenset[tuple[int, int]],
+    errors: list[BGPError],
+) -> MPUnreach | None:
+    o, vs, ve = span
+    if ve - vs < 3:
+        raise _mp_error(data, o, ve, "MP_UNREACH_NLRI shorter than 3 octets")
+    afi = (data[vs] << 8) | data[vs + 1]
+    safi = data[vs + 2]
+    if (afi, safi) not in SUPPORTED_FAMILIES:
+        errors.append(
+            BGPError(
+                _UPD,
+                UpdateSub.OPTIONAL_ATTRIBUTE_ERROR,
+                data[o:ve],
+                action=Action.ATTRIBUTE_DISCARD,
+                offset=o,
+                reason=f"MP_UNREACH_NLRI for unsupported AFI/SAFI {afi}/{safi} ignored",
+            )
+        )
+        return None
+    keys, ids = _mp_prefixes(data, o, ve, vs + 3, afi, (afi, safi) in addpath)
+    return MPUnreach(afi=afi, safi=safi, withdrawn=keys, withdrawn_ids=ids)
+
+
+def decode_update(
+    msg: bytes | memoryview,
+    *,
+    as4: bool = True,
+    addpath: frozenset[tuple[int, int]] = frozenset(),
+    ibgp: bool = True,
+) -> Update:
+    """Decode a whole UPDATE message (19-octet header included).
+
+    ``as4``: the peer has the 4-octet AS capability (else AS4_PATH/AS4_AGGREGATOR are
+    merged, RFC 6793 §4.2.3, and ``attrs`` comes out in 4-octet form). ``addpath``: the
+    families for which we receive ADD-PATH ids. ``ibgp``: the peer is internal (LOCAL_PREF
+    required; ORIGINATOR_ID/CLUSTER_LIST accepted).
+
+    Raises ``BGPError`` only for session reset and AFI/SAFI disable (the family can be read
+    from the error with :func:`error_family`); milder errors land in ``Update.errors``.
+    """
+    data = msg if type(msg) is bytes else bytes(msg)
+    n = len(data)
+    if n < 23 or ((data[16] << 8) | data[17]) != n:
+        raise BGPError(
+            ErrorCode.MESSAGE_HEADER,
+            HeaderSub.BAD_MESSAGE_LENGTH,
+            data[16:18],
+            offset=16,
+            reason=f"UPDATE of {n} octets with length field {data[16:18].hex() or 'missing'}",
+        )
+    if data[18] != 2:
+        raise BGPError(ErrorCode.MESSAGE_HEADER, HeaderSub.BAD_MESSAGE_TYPE, data[18:19], offset=18)
+    wend = 21 + ((data[19] << 8) | data[20])
+    if wend + 2 > n:
+        raise BGPError(
+            _UPD,
+            UpdateSub.MALFORMED_ATTRIBUTE_LIST,
+            offset=19,
+            reason="Withdrawn Routes Length too large",
+        )
+    astart = wend + 2
+    aend = astart + ((data[wend] << 8) | data[wend + 1])
+    if aend > n:
+        raise BGPError(
+            _UPD,
+            UpdateSub.MALFORMED_ATTRIBUTE_LIST,
+            offset=wend,
+            reason="Total Path Attribute Length too large",
+        )
+    v4ap = IPV4_UNICAST in addpath
+    if wend > 21:
+        withdrawn, wids = decode_prefixes(data, 21, wend, 1, v4ap)
+    else:
+        withdrawn, wids = [], None
+    if aend < n:
+        nlri, nids = decode_prefixes(data, aend, n, 1, v4ap)
+    else:
+        nlri, nids = [], None
+    errors: list[BGPError] = []
+    twd = False
+    mp_reach: MPReach | None = None
+    mp_unreach: MPUnreach | None = None
+    seen: bytearray | None = None
+    block = b""
+    if aend > astart:
+        scan = scan_attributes(data, astart, aend, as4=as4, ibgp=ibgp, classic_nlri=bool(nlri))
+        errors = scan.errors
+        twd = scan.treat_as_withdraw
+        seen = scan.seen
+        block = scan.block
+        if scan.mp_unreach is not None:
+            mp_unreach = _decode_mp_unreach(data, scan.mp_unreach, addpath, errors)
+        if scan.mp_reach is not None:
+            mp_reach, bad_nh = _decode_mp_reach(data, scan.mp_reach, addpath, errors)
+            twd = twd or bad_nh
+    if nlri or (mp_reach is not None and mp_reach.nlri):
+        required = [AttrType.ORIGIN, AttrType.AS_PATH]
+        if nlri:
+            required.append(AttrType.NEXT_HOP)
+        if ibgp:
+            required.append(AttrType.LOCAL_PREF)
+        for t in required:
+            if seen is None or not seen[t]:
+                errors.append(
+                    BGPError(
+                        _UPD,
+                        UpdateSub.MISSING_WELL_KNOWN_ATTRIBUTE,
+                        bytes((t,)),
+                        action=_TAW,
+                        offset=wend,
+                        reason=f"missing well-known attribute {t}",
+                    )
+                )
+                twd = True
+    return Update(
+        withdrawn=withdrawn,
+        withdrawn_ids=wids,
+        attrs=block,
+        nlri=nlri,
+        nlri_ids=nids,
+        mp_reach=mp_reach,
+        mp_unreach=mp_unreach,
+        errors=tuple(errors),
+        treat_as_withdraw=twd,
+    )
+
+
+def error_family(err: BGPError) -> tuple[int, int] | None:
+    """The (afi, safi) of an AFI/SAFI-disable error (its data is the MP attribute)."""
+    data = err.data
+    if err.action != _DISABLE or len(data) < 3:
+        return None
+    hdr = 4 if data[0] & 0x10 else 3
+    if len(data) < hdr + 3:
+        return None
+    return ((data[hdr] << 8) | data[hdr + 1], data[hdr + 2])
+
+
+def eor_family(update: Update) -> tuple[int, int] | None:
+    """The family an End-of-RIB marker (RFC 4724 §2) is for, or ``None``."""
+    if update.nlri or update.withdrawn or update.mp_reach is not None or update.attrs:
+        return None
+    mu = update.mp_unreach
+    if mu is None:
+        return IPV4_UNICAST
+    if mu.withdrawn:
+        return None
+    return (mu.afi, mu.safi)
+
+
+# --------------------------------------------------------------------------------------
+# Encoding
+
+
+def _mp_header(type_: int, length: int) -> bytes:
+    if length > 255:
+        return bytes((0x90, type_, length >> 8, length & 0xFF))
+    return bytes((0x80, type_, length))
+
+
+def encode_mp_reach(mp: MPReach) -> bytes:
+    """The MP_REACH_NLRI attribute (extended length only when needed)."""
+    nlri = encode_prefixes(mp.nlri, mp.nlri_ids, mp.afi)
+    body = b"".join(
+        (
+            mp.afi.to_bytes(2, "big"),
+            bytes((mp.safi, len(mp.next_hop))),
+            mp.next_hop,
+            b"\0",
+            nlri,
+        )
+    )
+    return _mp_header(AttrType.MP_REACH_NLRI, len(body)) + body
+
+
+def encode_mp_unreach(mp: MPUnreach) -> bytes:
+    """The MP_UNREACH_NLRI attribute (extended length only when needed)."""
+    nlri = encode_prefixes(mp.withdrawn, mp.withdrawn_ids, mp.afi)
+    body = mp.afi.to_bytes(2, "big") + bytes((mp.safi,)) + nlri
+    return _mp_header(AttrType.MP_UNREACH_NLRI, len(body)) + body
+
+
+def encode_update(
+    *,
+    withdrawn: Sequence[int] = (),
+    withdrawn_ids: Sequence[int] | None = None,
+    attrs: bytes = b"",
+    nlri: Sequence[int] = (),
+    nlri_ids: Sequence[int] | None = None,
+    mp_reach: MPReach | None = None,
+    mp_unreach: MPUnreach | None = None,
+) -> bytes:
+    """A whole UPDATE message. ``attrs`` is a raw block without MP attributes; MP_REACH_NLRI
+    then MP_UNREACH_NLRI are placed before it (RFC 7606 §5.1), so that decoding a message
+    built here and encoding the result gives the same bytes."""
+    w = encode_prefixes(withdrawn, withdrawn_ids, 1) if withdrawn else b""
+    pieces = []
+    if mp_reach is not None:
+        pieces.append(encode_mp_reach(mp_reach))
+    if mp_unreach is not None:
+        pieces.append(encode_mp_unreach(mp_unreach))
+    pieces.append(attrs)
+    a = b"".join(pieces)
+    nl = encode_prefixes(nlri, nlri_ids, 1) if nlri else b""
+    total = 23 + len(w) + len(a) + len(nl)
+    if total > 0xFFFF:
+        raise ValueError(f"UPDATE of {total} octets is too long")
+    return b"".join(
+        (
+            MARKER,
+            total.to_bytes(2, "big"),
+            b"\x02",
+            len(w).to_bytes(2, "big"),
+            w,
+            len(a).to_bytes(2, "big"),
+            a,
+            nl,
+        )
+    )
+
+
+def with_next_hop(attrs: bytes, next_hop: bytes) -> bytes:
+    """``attrs`` with NEXT_HOP set to ``next_hop`` (replaced, or inserted in type order)."""
+    headers = walk_attributes(attrs)
+    for t, s, vs, e in headers:
+        if t == AttrType.NEXT_HOP:
+            if attrs[vs:e] == next_hop:
+                return attrs
+            return attrs[:s] + b"\x40\x03\x04" + next_hop + attrs[e:]
+    at = len(attrs)
+    for t, s, _vs, _e in headers:
+        if t > AttrType.NEXT_HOP:
+            at = s
+            break
+    return attrs[:at] + b"\x40\x03\x04" + next_hop + attrs[at:]
+
+
+def _fill(
+    keys: Sequence[int], ids: Sequence[int] | None, afi: int, cap: int
+) -> list[tuple[list[bytes], int]]:
+    """Split keys into groups of encoded NLRI pieces of at most ``cap`` octets each. Each
+    piece list starts with an empty slot for the caller's header."""
+    if cap <= 0:
+        raise ValueError("attributes leave no room for NLRI within max_len")
+    octets, shifts, heads = encode_tables(afi)
+    groups: list[tuple[list[bytes], int]] = []
+    parts: list[bytes] = [b""]
+    add = parts.append
+    used = 0
+    if ids is None:
+        for key in keys:
+            plen = key & 0xFF
+            nb = octets[plen]
+            if used + nb + 1 > cap:
+                if not used:
+                    raise ValueError("a prefix does not fit within max_len")
+                groups.append((parts, used))
+                parts = [b""]
+                add = parts.append
+                used = 0
+            add(heads[plen])
+            add((key >> shifts[plen]).to_bytes(nb, "big"))
+            used += nb + 1
+    else:
+        if len(ids) != len(keys):
+            raise ValueError("ids and keys differ in length")
+        for key, pid in zip(keys, ids, strict=True):
+            plen = key & 0xFF
+            nb = octets[plen]
+            if used + nb + 5 > cap:
+                if not used:
+                    raise ValueError("a prefix does not fit within max_len")
+                groups.append((parts, used))
+                parts = [b""]
+                add = parts.append
+                used = 0
+            add(pid.to_bytes(4, "big"))
+            add(heads[plen])
+            add((key >> shifts[plen]).to_bytes(nb, "big"))
+            used += nb + 5
+    if used:
+        groups.append((parts, used))
+    return groups
+
+
+def pack_updates(
+    family: tuple[int, int],
+    attrs: bytes,
+    next_hop: bytes,
+    keys: Sequence[int],
+    ids: Sequence[int] | None,
+    *,
+    max_len: int = 4096,
+) -> list[bytes]:
+    """UPDATE messages announcing ``keys`` with the attribute block ``attrs`` (no MP
+    attributes), as many prefixes per message as fit in ``max_len``.
+
+    IPv4 unicast with a 4-octet (or empty) ``next_hop``: classic NLRI; a non-empty
+    ``next_hop`` sets the NEXT_HOP attribute in ``attrs`` (replacing or inserting it), an
+    empty one leaves ``attrs`` as given (it must carry NEXT_HOP). Every other case (IPv6,
+    or IPv4 with a 16/32-octet next hop, RFC 8950): MP_REACH_NLRI with ``next_hop``, placed
+    first, then ``attrs``.
+    """
+    afi, safi = family
+    msgs: list[bytes] = []
+    if family == IPV4_UNICAST and len(next_hop) in (0, 4):
+        if next_hop:
+            attrs = with_next_hop(attrs, next_hop)
+        fixed = 23 + len(attrs)
+        tail = b"\x02\x00\x00" + len(attrs).to_bytes(2, "big") + attrs
+        for parts, used in _fill(keys, ids, afi, max_len - fixed):
+            parts[0] = MARKER + (fixed + used).to_bytes(2, "big") + tail
+            msgs.append(b"".join(parts))
+        return msgs
+    mp_fixed = afi.to_bytes(2, "big") + bytes((safi, len(next_hop))) + next_hop + b"\0"
+    cap = max_len - 23 - 4 - len(mp_fixed) - len(attrs)
+    for parts, used in _fill(keys, ids, afi, cap):
+        mp_len = len(mp_fixed) + used
+        mph = _mp_header(AttrType.MP_REACH_NLRI, mp_len)
+        alen = len(mph) + mp_len + len(attrs)
+        parts[0] = b"".join(
+            (
+                MARKER,
+                (23 + alen).to_bytes(2, "big"),
+                b"\x02\x00\x00",
+                alen.to_bytes(2, "big"),
+                mph,
+                mp_fixed,
+            )
+        )
+        parts.append(attrs)
+        msgs.append(b"".join(parts))
+    return msgs
+
+
+def pack_withdrawals(
+    family: tuple[int, int],
+    keys: Sequence[int],
+    ids: Sequence[int] | None,
+    *,
+    max_len: int = 4096,
+) -> list[bytes]:
+    """UPDATE messages withdrawing ``keys`` (IPv4 unicast: Withdrawn Routes field; other
+    families: MP_UNREACH_NLRI), as many per message as fit in ``max_len``."""
+    afi, safi = family
+    msgs: list[bytes] = []
+    if family == IPV4_UNICAST:
+        for parts, used in _fill(keys, ids, afi, max_len - 23):
+            parts[0] = MARKER + (23 + used).to_bytes(2, "big") + b"\x02" + used.to_bytes(2, "big")
+            parts.append(b"\0\0")
+            msgs.append(b"".join(parts))
+        return msgs
+    fam = afi.to_bytes(2, "big") + bytes((safi,))
+    for parts, used in _fill(keys, ids, afi, max_len - 23 - 4 - 3):
+        mp_len = 3 + used
+        mph = _mp_header(AttrType.MP_UNREACH_NLRI, mp_len)
+        alen = len(mph) + mp_len
+        parts[0] = b"".join(
+            (
+                MARKER,
+                (23 + alen).to_bytes(2, "big"),
+                b"\x02\x00\x00",
+                alen.to_bytes(2, "big"),
+                mph,
+                fam,
+            )
+        )
+        msgs.append(b"".join(parts))
+    return msgs
+
+
+def end_of_rib(family: tuple[int, int]) -> bytes:
+    """The End-of-RIB marker of ``family`` (RFC 4724 §2)."""
+    if family == IPV4_UNICAST:
+        return MARKER + b"\x00\x17\x02\x00\x00\x00\x00"
+    afi, safi = family
+    return (
+        MARKER
+        + b"\x00\x1d\x02\x00\x00\x00\x06\x80\x0f\x03"
+        + afi.to_bytes(2, "big")
+        + bytes((safi,))
+    )
