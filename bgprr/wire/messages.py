@@ -224,26 +224,6 @@ def _decode_route_refresh(msg: memoryview, length: int) -> RouteRefresh:
     return RouteRefresh(afi=afi, safi=safi, subtype=subtype)
 
 
-def _decode_update(
-    view: memoryview, *, as4: bool, addpath: frozenset[tuple[int, int]], ibgp: bool
-) -> _update.Update:
-    # TEMPORARY until bgprr.wire.update gains its codec (parallel work): looked up at call
-    # time so this module imports and type-checks before and after it lands.
-    fn = getattr(_update, "decode_update", None)
-    if fn is None:
-        raise BGPError(ErrorCode.UPDATE_MESSAGE, 0, reason="UPDATE decoding not available yet")
-    result: _update.Update = fn(view, as4=as4, addpath=addpath, ibgp=ibgp)
-    return result
-
-
-def _encode_update(m: _update.Update) -> bytes:
-    fn = getattr(_update, "encode_update", None)  # TEMPORARY, see _decode_update
-    if fn is None:
-        raise ValueError("UPDATE encoding not available yet")
-    result: bytes = fn(m)
-    return result
-
-
 def decode_message(
     msg: Buffer,
     *,
@@ -267,7 +247,7 @@ def decode_message(
     if mtype == MsgType.OPEN:
         return _decode_open(view, length)
     if mtype == MsgType.UPDATE:
-        return _decode_update(view, as4=as4, addpath=addpath, ibgp=ibgp)
+        return _update.decode_update(view, as4=as4, addpath=addpath, ibgp=ibgp)
     if mtype == MsgType.NOTIFICATION:
         return Notification(code=view[19], subcode=view[20], data=bytes(view[21:]))
     return _decode_route_refresh(view, length)
@@ -326,7 +306,15 @@ def encode_message(m: Message) -> bytes:
     elif isinstance(m, RouteRefresh):
         body = _RR.pack(m.afi, m.subtype, m.safi)
     else:
-        return _encode_update(m)
+        return _update.encode_update(
+            withdrawn=m.withdrawn,
+            withdrawn_ids=m.withdrawn_ids,
+            attrs=m.attrs,
+            nlri=m.nlri,
+            nlri_ids=m.nlri_ids,
+            mp_reach=m.mp_reach,
+            mp_unreach=m.mp_unreach,
+        )
     if HEADER_LEN + len(body) > MAX_EXTENDED_MESSAGE_LEN:
         raise ValueError("message longer than 65535 octets")
     mtype = MsgType.NOTIFICATION if isinstance(m, Notification) else MsgType.ROUTE_REFRESH

@@ -282,3 +282,25 @@ def test_route_refresh_bad_length_rfc7313(body: bytes) -> None:
     raw = msg(5, body)
     e = err(raw)
     assert (e.code, e.subcode, e.data) == (7, 1, raw)
+
+
+# ---------------------------------------------------------------- UPDATE (codec in update.py)
+
+
+def test_update_dispatch_and_round_trip() -> None:
+    from bgprr.wire.update import Update
+
+    body = b("0000 0015 400101 00 400200 400304 0a000001 400504 00000064 18 0a0b0c")
+    raw = msg(2, body)
+    u = decode_message(raw)
+    assert isinstance(u, Update)
+    assert u.nlri == [(0x0A0B0C00 << 8) | 24]
+    assert encode_message(u) == raw
+    e = err(msg(2, b("0000 0004 400101 00")))  # attributes overrun the message
+    assert e.code == 3
+
+
+def test_end_of_rib_update() -> None:
+    raw = msg(2, b"\x00\x00\x00\x00")
+    u = decode_message(raw)
+    assert encode_message(u) == raw
