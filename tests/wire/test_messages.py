@@ -296,7 +296,7 @@ def test_update_dispatch_and_round_trip() -> None:
     assert isinstance(u, Update)
     assert u.nlri == [(0x0A0B0C00 << 8) | 24]
     assert encode_message(u) == raw
-    e = err(msg(2, b("0000 0004 400101 00")))  # attributes overrun the message
+    e = err(msg(2, b("0000 0008 400101 00")))  # attributes overrun the message
     assert e.code == 3
 
 
