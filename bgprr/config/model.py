@@ -1,0 +1,169 @@
+"""The resolved configuration: frozen dataclasses, every default filled in.
+
+A `Config` is what the rest of bgprr sees.  Peer-group values are already merged into
+each `Neighbor`; nothing here needs the file any more.  Field names follow GoBGP's key
+names (``hold-time`` -> ``hold_time``); docs/configuration.md documents each one.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+#: A value as written in the file, after type checking (lists become tuples).
+Value = int | float | bool | str | tuple[str, ...]
+
+#: Keys written under one table, as ``(relative key path, value)`` pairs in file order.
+Settings = tuple[tuple[str, Value], ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PrefixLimit:
+    """``[neighbors.afi-safis.prefix-limit.config]``; only present when max-prefixes > 0."""
+
+    max_prefixes: int
+    shutdown_threshold_pct: int
+    restart_timer: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AfiSafi:
+    """One ``[[neighbors.afi-safis]]`` entry (or the default family of the address)."""
+
+    name: str
+    afi: int
+    safi: int
+    enabled: bool
+    mp_graceful_restart: bool
+    llgr_enabled: bool
+    llgr_restart_time: int
+    add_paths_receive: bool
+    add_paths_send_max: int
+    prefix_limit: PrefixLimit | None
+
+    @property
+    def family(self) -> tuple[int, int]:
+        return (self.afi, self.safi)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GracefulRestartConfig:
+    """``[neighbors.graceful-restart.config]`` (RFC 4724, RFC 9494 long-lived)."""
+
+    enabled: bool
+    restart_time: int
+    helper_only: bool
+    deferral_time: int
+    notification_enabled: bool
+    long_lived_enabled: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GlobalConfig:
+    """``[global.config]``.  ``port == -1`` means: do not listen (GoBGP semantics)."""
+
+    asn: int
+    router_id: str
+    port: int
+    local_address_list: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Neighbor:
+    """A fully resolved neighbor (peer-group values merged, defaults filled in)."""
+
+    address: str
+    peer_as: int
+    local_as: int
+    auth_password: str | None
+    description: str
+    admin_down: bool
+    peer_group: str | None
+    hold_time: int
+    keepalive_interval: float
+    connect_retry: float
+    idle_hold_time_after_reset: float
+    passive: bool
+    local_address: str
+    remote_port: int
+    ttl: int | None
+    multihop_ttl: int | None
+    ttl_security_min: int | None
+    rr_client: bool
+    cluster_id: str | None
+    families: tuple[AfiSafi, ...]
+    graceful_restart: GracefulRestartConfig
+    dynamic: bool = False
+
+    @property
+    def afi(self) -> int:
+        """1 for an IPv4 neighbor address, 2 for IPv6 (the transport family)."""
+        return 1 if ipaddress.ip_address(self.address).version == 4 else 2
+
+    @property
+    def is_ibgp(self) -> bool:
+        return self.peer_as == self.local_as
+
+    def family(self, afi: int, safi: int) -> AfiSafi | None:
+        """The configured entry for (afi, safi), enabled or not; None if not listed."""
+        for fam in self.families:
+            if fam.afi == afi and fam.safi == safi:
+                return fam
+        return None
+
+    @property
+    def enabled_families(self) -> tuple[tuple[int, int], ...]:
+        return tuple(f.family for f in self.families if f.enabled)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PeerGroup:
+    """A ``[[peer-groups]]`` entry as written: members inherit every key they don't set."""
+
+    name: str
+    settings: Settings
+    afi_safis: tuple[Settings, ...]
+
+    def get(self, key: str) -> Value | None:
+        for k, v in self.settings:
+            if k == key:
+                return v
+        return None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DynamicNeighbor:
+    """``[[dynamic-neighbors]]``: peers connecting from ``prefix`` use ``peer_group``."""
+
+    prefix: str
+    peer_group: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Config:
+    source: str
+    global_: GlobalConfig
+    neighbors: tuple[Neighbor, ...]
+    peer_groups: tuple[PeerGroup, ...]
+    dynamic_neighbors: tuple[DynamicNeighbor, ...]
+
+    def neighbor(self, address: str) -> Neighbor | None:
+        """The statically configured neighbor with this address (any spelling)."""
+        try:
+            canon = str(ipaddress.ip_address(address))
+        except ValueError:
+            return None
+        for n in self.neighbors:
+            if n.address == canon:
+                return n
+        return None
+
+    def peer_group(self, name: str) -> PeerGroup | None:
+        for g in self.peer_groups:
+            if g.name == name:
+                return g
+        return None
+
+    def cluster_id_for(self, neighbor: Neighbor) -> str:
+        """The cluster id used towards ``neighbor``: its own, else the router id."""
+        return neighbor.cluster_id or self.global_.router_id

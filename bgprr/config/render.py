@@ -1,0 +1,189 @@
+"""`bgprr check`: print the effective configuration in GoBGP's key names.
+
+The output is TOML that bgprr (and gobgpd) can read back: every neighbor is written out
+in full, defaults filled in and its peer group's values merged in.  Secrets are masked
+unless ``show_secrets`` is true.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TextIO
+
+from bgprr.config.errors import ConfigError
+from bgprr.config.loader import load_config
+from bgprr.config.model import AfiSafi, Config, Neighbor, PeerGroup, Settings, Value
+
+MASK = "********"
+
+
+def fmt_value(value: Value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    return "[" + ", ".join(json.dumps(item) for item in value) + "]"
+
+
+class _Out:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def table(self, indent: int, header: str) -> None:
+        self.lines.append(" " * indent + header)
+
+    def key(self, indent: int, name: str, value: Value, comment: str = "") -> None:
+        tail = f"  # {comment}" if comment else ""
+        self.lines.append(f"{' ' * indent}{name} = {fmt_value(value)}{tail}")
+
+    def comment(self, indent: int, text: str) -> None:
+        self.lines.append(f"{' ' * indent}# {text}")
+
+    def blank(self) -> None:
+        self.lines.append("")
+
+
+def render_effective(config: Config, *, show_secrets: bool = False) -> str:
+    """The effective configuration as GoBGP-style TOML text."""
+    out = _Out()
+    out.comment(0, f"Effective configuration of {config.source}")
+    out.comment(0, "(bgprr: defaults filled in, peer-group values merged into each neighbor)")
+    out.blank()
+    g = config.global_
+    out.table(0, "[global.config]")
+    out.key(2, "as", g.asn)
+    out.key(2, "router-id", g.router_id)
+    out.key(2, "port", g.port, "-1: do not listen" if g.port == -1 else "")
+    out.key(2, "local-address-list", g.local_address_list)
+    for neighbor in config.neighbors:
+        out.blank()
+        _neighbor(out, config, neighbor, show_secrets)
+    for group in config.peer_groups:
+        out.blank()
+        _group(out, group, show_secrets)
+    for entry in config.dynamic_neighbors:
+        out.blank()
+        out.table(0, "[[dynamic-neighbors]]")
+        out.table(2, "[dynamic-neighbors.config]")
+        out.key(4, "prefix", entry.prefix)
+        out.key(4, "peer-group", entry.peer_group)
+        out.comment(4, "members are always passive; the longest matching prefix wins")
+    return "\n".join(out.lines) + "\n"
+
+
+def _neighbor(out: _Out, config: Config, n: Neighbor, show_secrets: bool) -> None:
+    out.table(0, "[[neighbors]]")
+    out.table(2, "[neighbors.config]")
+    out.key(4, "neighbor-address", n.address)
+    out.key(4, "peer-as", n.peer_as)
+    out.key(4, "local-as", n.local_as)
+    if n.peer_group is not None:
+        out.key(4, "peer-group", n.peer_group)
+    if n.auth_password is not None:
+        out.key(4, "auth-password", n.auth_password if show_secrets else MASK)
+    out.key(4, "description", n.description)
+    out.key(4, "admin-down", n.admin_down)
+    out.table(2, "[neighbors.timers.config]")
+    out.key(4, "hold-time", n.hold_time)
+    out.key(4, "keepalive-interval", n.keepalive_interval)
+    out.key(4, "connect-retry", n.connect_retry)
+    out.key(4, "idle-hold-time-after-reset", n.idle_hold_time_after_reset)
+    out.table(2, "[neighbors.transport.config]")
+    out.key(4, "passive-mode", n.passive)
+    out.key(4, "local-address", n.local_address)
+    out.key(4, "remote-port", n.remote_port)
+    if n.ttl is not None:
+        out.key(4, "ttl", n.ttl)
+    out.table(2, "[neighbors.ebgp-multihop.config]")
+    out.key(4, "enabled", n.multihop_ttl is not None)
+    if n.multihop_ttl is not None:
+        out.key(4, "multihop-ttl", n.multihop_ttl)
+    out.table(2, "[neighbors.ttl-security.config]")
+    out.key(4, "enabled", n.ttl_security_min is not None)
+    if n.ttl_security_min is not None:
+        out.key(4, "ttl-min", n.ttl_security_min)
+    out.table(2, "[neighbors.route-reflector.config]")
+    out.key(4, "route-reflector-client", n.rr_client)
+    if n.cluster_id is not None:
+        out.key(4, "route-reflector-cluster-id", n.cluster_id)
+    else:
+        out.comment(
+            4,
+            f"route-reflector-cluster-id = {fmt_value(config.cluster_id_for(n))}"
+            "  (default: global router-id)",
+        )
+    gr = n.graceful_restart
+    out.table(2, "[neighbors.graceful-restart.config]")
+    out.key(4, "enabled", gr.enabled)
+    out.key(4, "restart-time", gr.restart_time)
+    out.key(4, "helper-only", gr.helper_only)
+    out.key(4, "deferral-time", gr.deferral_time)
+    out.key(4, "notification-enabled", gr.notification_enabled)
+    out.key(4, "long-lived-enabled", gr.long_lived_enabled)
+    for fam in n.families:
+        _family(out, fam)
+
+
+def _family(out: _Out, fam: AfiSafi) -> None:
+    out.table(2, "[[neighbors.afi-safis]]")
+    out.table(4, "[neighbors.afi-safis.config]")
+    out.key(6, "afi-safi-name", fam.name)
+    out.key(6, "enabled", fam.enabled)
+    out.table(4, "[neighbors.afi-safis.mp-graceful-restart.config]")
+    out.key(6, "enabled", fam.mp_graceful_restart)
+    out.table(4, "[neighbors.afi-safis.long-lived-graceful-restart.config]")
+    out.key(6, "enabled", fam.llgr_enabled)
+    out.key(6, "restart-time", fam.llgr_restart_time)
+    out.table(4, "[neighbors.afi-safis.add-paths.config]")
+    out.key(6, "receive", fam.add_paths_receive)
+    out.key(6, "send-max", fam.add_paths_send_max)
+    if fam.prefix_limit is not None:
+        limit = fam.prefix_limit
+        out.table(4, "[neighbors.afi-safis.prefix-limit.config]")
+        out.key(6, "max-prefixes", limit.max_prefixes)
+        out.key(6, "shutdown-threshold-pct", limit.shutdown_threshold_pct)
+        out.key(6, "restart-timer", limit.restart_timer)
+
+
+def _settings(out: _Out, prefix: str, settings: Settings, indent: int, show_secrets: bool) -> None:
+    """Keys grouped by their table, in the order written."""
+    tables: dict[str, list[tuple[str, Value]]] = {}
+    for rel, value in settings:
+        table, _, name = rel.rpartition(".")
+        if name == "auth-password" and not show_secrets:
+            value = MASK
+        tables.setdefault(table, []).append((name, value))
+    for table, items in tables.items():
+        out.table(indent, f"[{prefix}.{table}]")
+        for name, value in items:
+            out.key(indent + 2, name, value)
+
+
+def _group(out: _Out, group: PeerGroup, show_secrets: bool) -> None:
+    out.table(0, "[[peer-groups]]")
+    out.comment(2, "as written; members above already include these values")
+    _settings(out, "peer-groups", group.settings, 2, show_secrets)
+    for afi in group.afi_safis:
+        out.table(2, "[[peer-groups.afi-safis]]")
+        _settings(out, "peer-groups.afi-safis", afi, 4, show_secrets)
+
+
+def check_main(
+    path: str, fmt: str = "toml", *, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    """`bgprr check --config PATH`: 0 and the effective configuration on ``out``, or 2 and
+    the one-line error on ``err``."""
+    stdout = out if out is not None else sys.stdout
+    stderr = err if err is not None else sys.stderr
+    try:
+        config = load_config(path, fmt)
+    except ConfigError as exc:
+        print(str(exc), file=stderr)
+        return 2
+    stdout.write(render_effective(config))
+    return 0

@@ -1,0 +1,497 @@
+"""Which keys bgprr reads, of which type, and which GoBGP keys it refuses by name.
+
+The trees below use GoBGP 3.10's key names.  A key is one of:
+
+* a `Leaf` (a value with a `Kind`),
+* a nested table (a dict),
+* an `ArrayOf` tables (``[[neighbors]]``, ``[[neighbors.afi-safis]]``),
+* a `Refused` GoBGP key: valid for gobgpd, not implemented by bgprr.  Refused keys are
+  reported by name ("not supported by bgprr"), never silently ignored.
+
+Anything else is an unknown key.  Leaf checking is a dispatch table from `Kind` to a
+function that returns the canonical value or raises `BadValue`.
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+import json
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TypeAlias
+
+from bgprr.config.model import Value
+
+NOT_SUPPORTED = "not supported by bgprr"
+
+#: afi-safi-name -> (afi, safi) for the families bgprr implements.
+FAMILIES: Mapping[str, tuple[int, int]] = MappingProxyType(
+    {"ipv4-unicast": (1, 1), "ipv6-unicast": (2, 1)}
+)
+
+#: GoBGP 3.10 family names bgprr refuses (valid for gobgpd).
+GOBGP_OTHER_FAMILIES = frozenset(
+    {
+        "ipv4-labelled-unicast", "ipv6-labelled-unicast", "l3vpn-ipv4-unicast",
+        "l3vpn-ipv6-unicast", "l3vpn-ipv4-multicast", "l3vpn-ipv6-multicast", "l2vpn-vpls",
+        "l2vpn-evpn", "ipv4-multicast", "ipv6-multicast", "rtc", "ipv4-encap", "ipv6-encap",
+        "ipv4-flowspec", "l3vpn-ipv4-flowspec", "ipv6-flowspec", "l3vpn-ipv6-flowspec",
+        "l2vpn-flowspec", "opaque", "ls", "ipv4-srpolicy", "ipv6-srpolicy", "ipv4-mup",
+        "ipv6-mup",
+    }
+)  # fmt: skip
+
+
+class BadValue(Exception):
+    """Raised by a leaf checker; the walker adds the file and key path."""
+
+
+class Kind(enum.Enum):
+    ASN = "asn"
+    BOOL = "bool"
+    STR = "str"
+    SECONDS = "seconds"
+    HOLD_TIME = "hold-time"
+    ADDR = "addr"
+    IPV4 = "ipv4"
+    PORT = "port"
+    LISTEN_PORT = "listen-port"
+    TTL = "ttl"
+    UINT8 = "uint8"
+    UINT16 = "uint16"
+    UINT32 = "uint32"
+    GR_TIME = "gr-time"
+    LLGR_TIME = "llgr-time"
+    PERCENT = "percent"
+    CLUSTER_ID = "cluster-id"
+    FAMILY = "family"
+    PREFIX = "prefix"
+    ADDR_LIST = "addr-list"
+    TRUE_ONLY = "true-only"
+    ZERO_ONLY = "zero-only"
+
+
+@dataclass(frozen=True, slots=True)
+class Leaf:
+    kind: Kind
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    why: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ArrayOf:
+    table: Mapping[str, Node]
+
+
+Node: TypeAlias = Leaf | Refused | ArrayOf | Mapping[str, "Node"]
+
+
+def show(value: object) -> str:
+    """How a wrong value is quoted in an error message."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list | tuple):
+        return "an array"
+    if value is None:
+        return "null"
+    return type(value).__name__
+
+
+def _int(value: object, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadValue(f"expected an integer, got {show(value)}")
+    if not lo <= value <= hi:
+        raise BadValue(f"{value} is out of range {lo}..{hi}")
+    return value
+
+
+def _seconds(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise BadValue(f"expected a number of seconds, got {show(value)}")
+    if not math.isfinite(value) or value < 0:
+        raise BadValue(f"expected a number of seconds >= 0, got {show(value)}")
+    return float(value)
+
+
+def _hold_time(value: object) -> int:
+    secs = _seconds(value)
+    if secs != int(secs):
+        raise BadValue(f"expected a whole number of seconds, got {show(value)}")
+    whole = int(secs)
+    if whole > 65535:
+        raise BadValue(f"{whole} is out of range 0..65535")
+    if whole in (1, 2):
+        raise BadValue(f"hold-time must be 0 or at least 3 seconds (RFC 4271), got {whole}")
+    return whole
+
+
+def _bool(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise BadValue(f"expected true or false, got {show(value)}")
+    return value
+
+
+def _str(value: object) -> str:
+    if not isinstance(value, str):
+        raise BadValue(f"expected a string, got {show(value)}")
+    return value
+
+
+def _addr(value: object) -> str:
+    text = _str(value)
+    if "%" in text:
+        raise BadValue(f"{show(text)}: interface-scoped addresses are {NOT_SUPPORTED}")
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise BadValue(f"{show(text)} is not a valid IP address") from None
+
+
+def _ipv4(value: object) -> str:
+    text = _str(value)
+    try:
+        return str(ipaddress.IPv4Address(text))
+    except ValueError:
+        raise BadValue(f"{show(text)} is not a valid IPv4 address") from None
+
+
+def _cluster_id(value: object) -> str:
+    """An IPv4 address, or a 32-bit integer written as a string (as GoBGP accepts)."""
+    text = _str(value)
+    if text.isdigit():
+        number = int(text)
+        if number > 0xFFFFFFFF:
+            raise BadValue(f"{show(text)} is out of range 0..4294967295")
+        return str(ipaddress.IPv4Address(number))
+    try:
+        return str(ipaddress.IPv4Address(text))
+    except ValueError:
+        raise BadValue(
+            f"{show(text)} is not an IPv4 address or a 32-bit unsigned integer"
+        ) from None
+
+
+def _prefix(value: object) -> str:
+    text = _str(value)
+    if "/" not in text:
+        raise BadValue(f"{show(text)} is not a valid prefix (expected address/length)")
+    try:
+        net = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        raise BadValue(f"{show(text)} is not a valid prefix") from None
+    if str(net.network_address) != str(ipaddress.ip_address(text.split("/")[0])):
+        raise BadValue(f"{show(text)} has host bits set (did you mean {show(str(net))}?)")
+    return str(net)
+
+
+def _family(value: object) -> str:
+    text = _str(value)
+    if text in FAMILIES:
+        return text
+    if text in GOBGP_OTHER_FAMILIES:
+        raise BadValue(
+            f"afi-safi-name {show(text)} is {NOT_SUPPORTED} (only ipv4-unicast, ipv6-unicast)"
+        )
+    raise BadValue(f"unknown afi-safi-name {show(text)}")
+
+
+def _addr_list(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list | tuple):
+        raise BadValue(f"expected an array of IP addresses, got {show(value)}")
+    if not value:
+        raise BadValue("expected at least one IP address, got an empty array")
+    out = tuple(_addr(item) for item in value)
+    if len(set(out)) != len(out):
+        raise BadValue("the same address is listed twice")
+    return out
+
+
+def _listen_port(value: object) -> int:
+    port = _int(value, -1, 65535)
+    return 179 if port == 0 else port
+
+
+def _port(value: object) -> int:
+    port = _int(value, 0, 65535)
+    return 179 if port == 0 else port
+
+
+def _true_only(value: object) -> bool:
+    if _bool(value) is not True:
+        raise BadValue(f"false is {NOT_SUPPORTED} (bgprr always behaves as if true)")
+    return True
+
+
+def _zero_only(value: object) -> float:
+    if _seconds(value) != 0:
+        raise BadValue(f"a non-zero value is {NOT_SUPPORTED} (bgprr sends updates without delay)")
+    return 0.0
+
+
+CHECKERS: Mapping[Kind, Callable[[object], Value]] = MappingProxyType(
+    {
+        Kind.ASN: lambda v: _int(v, 1, 0xFFFFFFFF),
+        Kind.BOOL: _bool,
+        Kind.STR: _str,
+        Kind.SECONDS: _seconds,
+        Kind.HOLD_TIME: _hold_time,
+        Kind.ADDR: _addr,
+        Kind.IPV4: _ipv4,
+        Kind.PORT: _port,
+        Kind.LISTEN_PORT: _listen_port,
+        Kind.TTL: lambda v: _int(v, 1, 255),
+        Kind.UINT8: lambda v: _int(v, 0, 255),
+        Kind.UINT16: lambda v: _int(v, 0, 65535),
+        Kind.UINT32: lambda v: _int(v, 0, 0xFFFFFFFF),
+        Kind.GR_TIME: lambda v: _int(v, 0, 4095),
+        Kind.LLGR_TIME: lambda v: _int(v, 0, 0xFFFFFF),
+        Kind.PERCENT: lambda v: _int(v, 0, 100),
+        Kind.CLUSTER_ID: _cluster_id,
+        Kind.FAMILY: _family,
+        Kind.PREFIX: _prefix,
+        Kind.ADDR_LIST: _addr_list,
+        Kind.TRUE_ONLY: _true_only,
+        Kind.ZERO_ONLY: _zero_only,
+    }
+)
+
+
+def check_leaf(kind: Kind, value: object) -> Value:
+    return CHECKERS[kind](value)
+
+
+# --------------------------------------------------------------------------------------
+# The trees.  MappingProxyType keeps the module-level tables read-only.
+
+_R = Refused()
+_STATE = Refused("operational state, not configuration")
+
+
+def _ro(table: dict[str, Node]) -> Mapping[str, Node]:
+    return MappingProxyType(table)
+
+
+_AFI_SAFI: Mapping[str, Node] = _ro(
+    {
+        "config": _ro({"afi-safi-name": Leaf(Kind.FAMILY), "enabled": Leaf(Kind.BOOL)}),
+        "state": _STATE,
+        "mp-graceful-restart": _ro({"config": _ro({"enabled": Leaf(Kind.BOOL)}), "state": _STATE}),
+        "long-lived-graceful-restart": _ro(
+            {
+                "config": _ro({"enabled": Leaf(Kind.BOOL), "restart-time": Leaf(Kind.LLGR_TIME)}),
+                "state": _STATE,
+            }
+        ),
+        "add-paths": _ro(
+            {
+                "config": _ro({"receive": Leaf(Kind.BOOL), "send-max": Leaf(Kind.UINT8)}),
+                "state": _STATE,
+            }
+        ),
+        "prefix-limit": _ro(
+            {
+                "config": _ro(
+                    {
+                        "max-prefixes": Leaf(Kind.UINT32),
+                        "shutdown-threshold-pct": Leaf(Kind.PERCENT),
+                        "restart-timer": Leaf(Kind.SECONDS),
+                    }
+                ),
+                "state": _STATE,
+            }
+        ),
+        "apply-policy": _R,
+        "ipv4-unicast": _R,
+        "ipv6-unicast": _R,
+        "ipv4-labelled-unicast": _R,
+        "ipv6-labelled-unicast": _R,
+        "l3vpn-ipv4-unicast": _R,
+        "l3vpn-ipv6-unicast": _R,
+        "l3vpn-ipv4-multicast": _R,
+        "l3vpn-ipv6-multicast": _R,
+        "l2vpn-vpls": _R,
+        "l2vpn-evpn": _R,
+        "route-selection-options": _R,
+        "use-multiple-paths": _R,
+        "route-target-membership": _R,
+    }
+)
+
+# Sub-tables shared by [[neighbors]] and [[peer-groups]].
+_PEER_COMMON: dict[str, Node] = {
+    "state": _STATE,
+    "timers": _ro(
+        {
+            "config": _ro(
+                {
+                    "hold-time": Leaf(Kind.HOLD_TIME),
+                    "keepalive-interval": Leaf(Kind.SECONDS),
+                    "connect-retry": Leaf(Kind.SECONDS),
+                    "idle-hold-time-after-reset": Leaf(Kind.SECONDS),
+                    "minimum-advertisement-interval": Leaf(Kind.ZERO_ONLY),
+                }
+            ),
+            "state": _STATE,
+        }
+    ),
+    "transport": _ro(
+        {
+            "config": _ro(
+                {
+                    "passive-mode": Leaf(Kind.BOOL),
+                    "local-address": Leaf(Kind.ADDR),
+                    "remote-port": Leaf(Kind.PORT),
+                    "ttl": Leaf(Kind.TTL),
+                    "tcp-mss": _R,
+                    "mtu-discovery": _R,
+                    "bind-interface": _R,
+                }
+            ),
+            "state": _STATE,
+        }
+    ),
+    "error-handling": _ro(
+        {"config": _ro({"treat-as-withdraw": Leaf(Kind.TRUE_ONLY)}), "state": _STATE}
+    ),
+    "logging-options": _ro(
+        {"config": _ro({"log-neighbor-state-changes": Leaf(Kind.TRUE_ONLY)}), "state": _STATE}
+    ),
+    "ebgp-multihop": _ro(
+        {
+            "config": _ro({"enabled": Leaf(Kind.BOOL), "multihop-ttl": Leaf(Kind.TTL)}),
+            "state": _STATE,
+        }
+    ),
+    "ttl-security": _ro(
+        {
+            "config": _ro({"enabled": Leaf(Kind.BOOL), "ttl-min": Leaf(Kind.TTL)}),
+            "state": _STATE,
+        }
+    ),
+    "route-reflector": _ro(
+        {
+            "config": _ro(
+                {
+                    "route-reflector-client": Leaf(Kind.BOOL),
+                    "route-reflector-cluster-id": Leaf(Kind.CLUSTER_ID),
+                }
+            ),
+            "state": _STATE,
+        }
+    ),
+    "add-paths": _ro(
+        {
+            "config": _ro({"receive": Leaf(Kind.BOOL), "send-max": Leaf(Kind.UINT8)}),
+            "state": _STATE,
+        }
+    ),
+    "graceful-restart": _ro(
+        {
+            "config": _ro(
+                {
+                    "enabled": Leaf(Kind.BOOL),
+                    "restart-time": Leaf(Kind.GR_TIME),
+                    "helper-only": Leaf(Kind.BOOL),
+                    "deferral-time": Leaf(Kind.UINT16),
+                    "notification-enabled": Leaf(Kind.BOOL),
+                    "long-lived-enabled": Leaf(Kind.BOOL),
+                    "stale-routes-time": _R,
+                }
+            ),
+            "state": _STATE,
+        }
+    ),
+    "afi-safis": ArrayOf(_AFI_SAFI),
+    "as-path-options": _R,
+    "apply-policy": _R,
+    "use-multiple-paths": _R,
+    "route-server": _R,
+}
+
+_CONFIG_COMMON: dict[str, Node] = {
+    "peer-as": Leaf(Kind.ASN),
+    "local-as": Leaf(Kind.ASN),
+    "auth-password": Leaf(Kind.STR),
+    "description": Leaf(Kind.STR),
+    "peer-type": _R,
+    "remove-private-as": _R,
+    "route-flap-damping": _R,
+    "send-community": _R,
+}
+
+NEIGHBOR: Mapping[str, Node] = _ro(
+    {
+        **_PEER_COMMON,
+        "config": _ro(
+            {
+                **_CONFIG_COMMON,
+                "neighbor-address": Leaf(Kind.ADDR),
+                "admin-down": Leaf(Kind.BOOL),
+                "peer-group": Leaf(Kind.STR),
+                "neighbor-interface": _R,
+                "vrf": _R,
+            }
+        ),
+    }
+)
+
+PEER_GROUP: Mapping[str, Node] = _ro(
+    {**_PEER_COMMON, "config": _ro({**_CONFIG_COMMON, "peer-group-name": Leaf(Kind.STR)})}
+)
+
+DYNAMIC_NEIGHBOR: Mapping[str, Node] = _ro(
+    {
+        "config": _ro({"prefix": Leaf(Kind.PREFIX), "peer-group": Leaf(Kind.STR)}),
+        "state": _STATE,
+    }
+)
+
+GLOBAL: Mapping[str, Node] = _ro(
+    {
+        "config": _ro(
+            {
+                "as": Leaf(Kind.ASN),
+                "router-id": Leaf(Kind.IPV4),
+                "port": Leaf(Kind.LISTEN_PORT),
+                "local-address-list": Leaf(Kind.ADDR_LIST),
+            }
+        ),
+        "state": _STATE,
+        "apply-policy": _R,
+        "confederation": _R,
+        "default-route-distance": _R,
+        "route-selection-options": _R,
+        "use-multiple-paths": _R,
+        "graceful-restart": _R,
+        "afi-safis": _R,
+    }
+)
+
+ROOT: Mapping[str, Node] = _ro(
+    {
+        "global": GLOBAL,
+        "neighbors": ArrayOf(NEIGHBOR),
+        "peer-groups": ArrayOf(PEER_GROUP),
+        "dynamic-neighbors": ArrayOf(DYNAMIC_NEIGHBOR),
+        "rpki-servers": _R,
+        "bmp-servers": _R,
+        "vrfs": _R,
+        "mrt-dump": _R,
+        "zebra": _R,
+        "collector": _R,
+        "defined-sets": _R,
+        "policy-definitions": _R,
+    }
+)
