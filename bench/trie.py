@@ -67,15 +67,29 @@ def main(n: int) -> None:
     rows.append(("insert", timed(trie_insert), timed(dict_insert), len(keys)))
     nodes = trie.node_count
     rows.append(
-        ("get", timed(lambda: [trie.get(k) for k in probes]),
-         timed(lambda: [table.get(k) for k in probes]), len(probes))
+        (
+            "get",
+            timed(lambda: [trie.get(k) for k in probes]),
+            timed(lambda: [table.get(k) for k in probes]),
+            len(probes),
+        )
     )
     rows.append(
-        ("covering", timed(lambda: [trie.covering(k) for k in probes]),
-         timed(lambda: [dict_covering(table, k) for k in probes]), len(probes))
+        (
+            "covering",
+            timed(lambda: [trie.covering(k) for k in probes]),
+            timed(lambda: [dict_covering(table, k) for k in probes]),
+            len(probes),
+        )
     )
-    rows.append(("items (ordered)", timed(lambda: list(trie.items())),
-                 timed(lambda: sorted(table.items())), len(keys)))
+    rows.append(
+        (
+            "items (ordered)",
+            timed(lambda: list(trie.items())),
+            timed(lambda: sorted(table.items())),
+            len(keys),
+        )
+    )
 
     def trie_delete() -> None:
         for k in keys:
@@ -88,15 +102,23 @@ def main(n: int) -> None:
     rows.append(("delete", timed(trie_delete), timed(dict_delete), len(keys)))
     reinsert = timed(trie_insert)
 
-    print(f"RadixTrie vs dict, {n} IPv4 prefixes, {nodes} trie nodes "
-          f"({nodes / n:.2f} per prefix), Python {sys.version.split()[0]}")
-    print(f"{'operation':<16}{'trie us/op':>12}{'trie op/s':>12}{'dict us/op':>12}"
-          f"{'dict op/s':>12}{'ratio':>8}")
+    print(
+        f"RadixTrie vs dict, {n} IPv4 prefixes, {nodes} trie nodes "
+        f"({nodes / n:.2f} per prefix), Python {sys.version.split()[0]}"
+    )
+    print(
+        f"{'operation':<16}{'trie us/op':>12}{'trie op/s':>12}{'dict us/op':>12}"
+        f"{'dict op/s':>12}{'ratio':>8}"
+    )
     for name, t_trie, t_dict, count in rows:
-        print(f"{name:<16}{t_trie / count * 1e6:>12.2f}{count / t_trie:>12,.0f}"
-              f"{t_dict / count * 1e6:>12.2f}{count / t_dict:>12,.0f}{t_trie / t_dict:>8.1f}")
-    print(f"{'re-insert':<16}{reinsert / n * 1e6:>12.2f}{n / reinsert:>12,.0f}"
-          "   (after delete-all; free list holds at most 4096 nodes)")
+        print(
+            f"{name:<16}{t_trie / count * 1e6:>12.2f}{count / t_trie:>12,.0f}"
+            f"{t_dict / count * 1e6:>12.2f}{count / t_dict:>12,.0f}{t_trie / t_dict:>8.1f}"
+        )
+    print(
+        f"{'re-insert':<16}{reinsert / n * 1e6:>12.2f}{n / reinsert:>12,.0f}"
+        "   (after delete-all; free list holds at most 4096 nodes)"
+    )
 
 
 if __name__ == "__main__":
