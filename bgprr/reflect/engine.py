@@ -1,0 +1,649 @@
+"""The route-reflection engine: pure, bytes and ``now`` in, events and bytes (pulled) out.
+
+API (driven by the asyncio layer; every call that can depend on time takes ``now``)::
+
+    r = Reflector(router_id=..., local_as=..., cluster_id=..., restarting=False,
+                  deferral_time=360.0, expected_peers=frozenset(), now=now,
+                  best_path_events=False, log_limit=1 << 20)
+    r.configure_peer(PeerSettings(...))          # add or replace (replace: peer must be down)
+    r.remove_peer(key, now)
+    r.peer_established(key, PeerCaps(...), now)
+    r.peer_down(key, now, graceful=False)
+    r.update_received(key, update, now)          # a decoded bgprr.wire.update.Update
+    r.route_refresh_received(key, afi, safi, subtype, now)
+    r.originate(family, key, attrs_raw, next_hop, now) / r.withdraw_local(family, key, now)
+    r.next_timer() -> float | None ; r.handle_timer(now)
+    r.dirty_peers() -> list[str] ; r.pull(key, max_bytes) -> list[bytes]
+    r.poll_events() -> list[Event]
+    r.loc_rib(family) ; r.adj_rib_in(key, family) ; r.adj_rib_out(key, family) ; r.counters(key)
+
+Tables: per family a dict ``prefix key -> _Dest`` (exact match, the hot path) and a
+RadixTrie holding the same destinations, touched only when a destination appears or
+disappears (ordered walks). Adj-RIB-In per neighbor and family: ``(key << 32 | path_id)
+-> Path``. Attributes are interned (one reference per path, released when it goes).
+
+Reflection (RFC 4456): see :mod:`bgprr.reflect.export` (who gets what, attributes) and
+:mod:`bgprr.reflect.updategroup` (encode once, pull-based output). A received path whose
+ORIGINATOR_ID is our router id or whose CLUSTER_LIST holds any cluster id we use (global or
+per neighbor) is treated as withdrawn and counted (``looped``).
+
+Graceful restart helper (RFC 4724, RFC 9494) and the restarting speaker: see
+:mod:`bgprr.reflect.gr`. Dynamic neighbors and the restarting speaker: ``expected_peers``
+is what the IO layer saved (state file) of neighbors that were Established before the
+restart, dynamic ones included; any neighbor that reaches Established during the deferral
+is waited for as well; a dynamic neighbor that does not come back is waited for until
+``deferral_time``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from bgprr.reflect.export import EMPTY, Entry, GroupKey, State, entry_of, exportable, view
+from bgprr.reflect.gr import GrHelper, StalePhase
+from bgprr.reflect.types import (
+    BestPathChanged,
+    EndOfRibReceived,
+    EndOfRibSent,
+    Event,
+    Family,
+    PeerCaps,
+    PeerCounters,
+    PeerReset,
+    PeerSettings,
+    PrefixLimitWarning,
+    SelectionDeferralEnded,
+)
+from bgprr.reflect.updategroup import DEFAULT_LOG_LIMIT, Member, UpdateGroup
+from bgprr.rib.intern import InternTable
+from bgprr.rib.path import Path, PeerRef, select_best
+from bgprr.rib.trie import RadixTrie
+from bgprr.wire.constants import ADDRESS_BITS, IPV4_UNICAST, RouteRefreshSubtype
+from bgprr.wire.errors import Action, CeaseSub, ErrorCode
+from bgprr.wire.update import Update, eor_family
+
+__all__ = ["Reflector"]
+
+
+class _Dest:
+    __slots__ = ("best", "ids", "key", "paths")
+
+    def __init__(self, key: int) -> None:
+        self.key = key
+        self.paths: list[Path] = []
+        self.best: Path | None = None
+        self.ids: dict[tuple[int, int], int] = {}  # (peer index, received id) -> local id
+
+
+class _Table:
+    __slots__ = ("dests", "family", "groups", "local", "trie")
+
+    def __init__(self, family: Family) -> None:
+        self.family = family
+        self.dests: dict[int, _Dest] = {}
+        self.trie: RadixTrie[_Dest] = RadixTrie(ADDRESS_BITS[family[0]])
+        self.groups: dict[GroupKey, UpdateGroup] = {}
+        self.local: dict[int, Path] = {}
+
+
+class _Peer:
+    __slots__ = (
+        "caps",
+        "counts",
+        "members",
+        "ref",
+        "reset_pending",
+        "rib_in",
+        "settings",
+        "up",
+        "warned",
+    )
+
+    def __init__(self, settings: PeerSettings, index: int) -> None:
+        self.settings = settings
+        self.ref = PeerRef(
+            key=settings.key,
+            address=settings.address,
+            asn=settings.asn,
+            ebgp=settings.ebgp,
+            client=settings.client,
+            index=index,
+        )
+        self.caps: PeerCaps | None = None
+        self.up = False
+        self.reset_pending = False
+        self.rib_in: dict[Family, dict[int, Path]] = {}
+        self.members: dict[Family, Member] = {}
+        self.warned: set[Family] = set()
+        # received, withdrawn, duplicates, looped, treat_as_withdraw
+        self.counts = [0, 0, 0, 0, 0]
+
+
+class Reflector:
+    """A route reflector's tables and output state (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        router_id: int,
+        local_as: int,
+        cluster_id: int,
+        restarting: bool = False,
+        deferral_time: float = 360.0,
+        expected_peers: frozenset[str] = frozenset(),
+        now: float,
+        best_path_events: bool = False,
+        log_limit: int = DEFAULT_LOG_LIMIT,
+    ) -> None:
+        self.router_id = router_id
+        self.local_as = local_as
+        self.cluster_id = cluster_id
+        self._best_events = best_path_events
+        self._log_limit = log_limit
+        self._intern = InternTable()
+        self._tables: dict[Family, _Table] = {}
+        self._peers: dict[str, _Peer] = {}
+        self._events: list[Event] = []
+        self._cluster_ids: frozenset[int] = frozenset({cluster_id})
+        self.gr = GrHelper(self, restarting, now + deferral_time, expected_peers)
+
+    # ------------------------------------------------------------------ configuration
+
+    def configure_peer(self, settings: PeerSettings) -> None:
+        old = self._peers.get(settings.key)
+        if old is not None:
+            if old.up:
+                raise ValueError(f"peer {settings.key} is up: take it down first")
+            old.settings = settings
+            ref = old.ref
+            ref.address, ref.asn = settings.address, settings.asn
+            ref.ebgp, ref.client = settings.ebgp, settings.client
+        else:
+            used = {p.ref.index for p in self._peers.values()}
+            index = 0
+            while index in used:
+                index += 1
+            self._peers[settings.key] = _Peer(settings, index)
+        self._update_cluster_ids()
+
+    def remove_peer(self, key: str, now: float) -> None:
+        peer = self._peers.get(key)
+        if peer is None:
+            return
+        self.peer_down(key, now, graceful=False)
+        for fam in list(peer.rib_in):
+            self.flush(peer, fam, only_stale=False)
+        self.gr.forget(key)
+        del self._peers[key]
+        self._update_cluster_ids()
+
+    def _update_cluster_ids(self) -> None:
+        ids = {self.cluster_id}
+        for p in self._peers.values():
+            if p.settings.cluster_id is not None:
+                ids.add(p.settings.cluster_id)
+        self._cluster_ids = frozenset(ids)
+
+    # ------------------------------------------------------------------ sessions
+
+    def peer_established(self, key: str, caps: PeerCaps, now: float) -> None:
+        peer = self._peers[key]
+        if peer.up:
+            self.peer_down(key, now, graceful=False)
+        s = peer.settings
+        peer.caps = caps
+        peer.up = True
+        peer.reset_pending = False
+        peer.warned.clear()
+        peer.ref.bgp_id = caps.bgp_id
+        fams = caps.families & s.families if s.families else caps.families
+        for fam in sorted(fams):
+            table = self.table(fam)
+            gkey = GroupKey(
+                family=fam,
+                ebgp=s.ebgp,
+                client=s.client and not s.ebgp,
+                as4=caps.as4,
+                addpath=s.addpath_send_max.get(fam, 0) if fam in caps.addpath_tx else 0,
+                max_len=caps.max_len,
+                cluster_id=0 if s.ebgp else (s.cluster_id or self.cluster_id),
+                llgr=caps.llgr_capable or bool(caps.llgr),
+            )
+            group = table.groups.get(gkey)
+            if group is None:
+                group = table.groups[gkey] = UpdateGroup(
+                    gkey,
+                    self._state_fn(table, gkey),
+                    self.local_as,
+                    table.trie.keys(),
+                    self._log_limit,
+                )
+            peer.members[fam] = group.join(key, peer.ref.index)
+            peer.rib_in.setdefault(fam, {})
+        self.gr.established(peer, fams, now)
+
+    def peer_down(self, key: str, now: float, *, graceful: bool) -> None:
+        peer = self._peers[key]
+        if not peer.up:
+            return
+        peer.up = False
+        for fam, m in peer.members.items():
+            group = m.group
+            group.leave(m)
+            if not group.members:
+                del self._tables[fam].groups[group.gkey]
+        peer.members.clear()
+        self.gr.down(peer, graceful, now)
+
+    def families(self, key: str) -> list[Family]:
+        """Families in which the neighbor's session exchanges routes (while up)."""
+        return sorted(self._peers[key].members)
+
+    # ------------------------------------------------------------------ input
+
+    def update_received(self, key: str, update: Update, now: float) -> None:
+        peer = self._peers[key]
+        if not peer.up or peer.reset_pending:
+            return
+        fam = eor_family(update)
+        if fam is not None:
+            if fam in peer.members:
+                self._events.append(EndOfRibReceived(key=key, family=fam))
+                self.gr.eor_received(peer, fam, now)
+            return
+        for err in update.errors:
+            if err.action >= Action.AFISAFI_DISABLE:
+                self._events.append(
+                    PeerReset(
+                        key=key,
+                        code=err.code,
+                        subcode=err.subcode,
+                        data=err.data,
+                        reason=f"AFI/SAFI disable: {err.describe()}",
+                    )
+                )
+                peer.reset_pending = True
+                return
+        taw = update.treat_as_withdraw
+        touched: list[Family] = []
+        if update.withdrawn:
+            self._withdraw(peer, IPV4_UNICAST, update.withdrawn, update.withdrawn_ids)
+        mu = update.mp_unreach
+        if mu is not None and mu.withdrawn:
+            self._withdraw(peer, (mu.afi, mu.safi), mu.withdrawn, mu.withdrawn_ids)
+        if update.nlri:
+            if taw:
+                peer.counts[4] += len(update.nlri)
+                self._withdraw(peer, IPV4_UNICAST, update.nlri, update.nlri_ids)
+            else:
+                self._announce(
+                    peer, IPV4_UNICAST, update.nlri, update.nlri_ids, update.attrs, b"", now
+                )
+                touched.append(IPV4_UNICAST)
+        mr = update.mp_reach
+        if mr is not None and mr.nlri:
+            mfam = (mr.afi, mr.safi)
+            if taw:
+                peer.counts[4] += len(mr.nlri)
+                self._withdraw(peer, mfam, mr.nlri, mr.nlri_ids)
+            else:
+                self._announce(peer, mfam, mr.nlri, mr.nlri_ids, update.attrs, mr.next_hop, now)
+                touched.append(mfam)
+        for tfam in touched:
+            self._check_limit(peer, tfam)
+
+    def _announce(
+        self,
+        peer: _Peer,
+        fam: Family,
+        keys: list[int],
+        ids: list[int] | None,
+        raw: bytes,
+        next_hop: bytes,
+        now: float,
+    ) -> None:
+        rib = peer.rib_in.get(fam)
+        if rib is None:
+            return  # family not negotiated with this neighbor: ignored
+        peer.counts[0] += len(keys)
+        intern = self._intern
+        attrs = intern.intern(raw, next_hop)
+        try:
+            if attrs.originator_id == self.router_id or not self._cluster_ids.isdisjoint(
+                attrs.cluster_list
+            ):
+                peer.counts[3] += len(keys)
+                self._withdraw(peer, fam, keys, ids, count=False)
+                return
+            table = self.table(fam)
+            ref = peer.ref
+            for i, k in enumerate(keys):
+                pid = ids[i] if ids is not None else 0
+                rk = (k << 32) | pid
+                old = rib.get(rk)
+                if old is not None and old.attrs is attrs and not old.llgr_stale:
+                    old.stale = False  # refreshed after a graceful restart
+                    peer.counts[2] += 1
+                    continue
+                path = Path(peer=ref, path_id=pid, attrs=attrs, since=now)
+                intern.intern(raw, next_hop)  # the path's own reference
+                rib[rk] = path
+                self.set_path(table, k, (ref.index, pid), path, old)
+        finally:
+            intern.release(attrs)
+
+    def _withdraw(
+        self,
+        peer: _Peer,
+        fam: Family,
+        keys: list[int],
+        ids: list[int] | None,
+        *,
+        count: bool = True,
+    ) -> None:
+        rib = peer.rib_in.get(fam)
+        if rib is None:
+            return
+        if count:
+            peer.counts[1] += len(keys)
+        table = self.table(fam)
+        index = peer.ref.index
+        for i, k in enumerate(keys):
+            pid = ids[i] if ids is not None else 0
+            old = rib.pop((k << 32) | pid, None)
+            if old is not None:
+                self.set_path(table, k, (index, pid), None, old)
+
+    def _check_limit(self, peer: _Peer, fam: Family) -> None:
+        limit = peer.settings.prefix_limits.get(fam)
+        if limit is None:
+            return
+        count = len(peer.rib_in[fam])
+        if count > limit.max:
+            afi, safi = fam
+            data = afi.to_bytes(2, "big") + bytes((safi,)) + limit.max.to_bytes(4, "big")
+            self._events.append(
+                PeerReset(
+                    key=peer.settings.key,
+                    code=ErrorCode.CEASE,
+                    subcode=CeaseSub.MAXIMUM_PREFIXES_REACHED,
+                    data=data,
+                    reason=f"prefix limit {limit.max} exceeded ({count})",
+                    idle_s=limit.restart_s,
+                )
+            )
+            peer.reset_pending = True
+        elif count * 100 >= limit.max * limit.warn_pct:
+            if fam not in peer.warned:
+                peer.warned.add(fam)
+                self._events.append(
+                    PrefixLimitWarning(
+                        key=peer.settings.key, family=fam, count=count, max=limit.max
+                    )
+                )
+        else:
+            peer.warned.discard(fam)
+
+    def route_refresh_received(
+        self, key: str, afi: int, safi: int, subtype: int, now: float
+    ) -> None:
+        peer = self._peers[key]
+        m = peer.members.get((afi, safi))
+        if m is None or subtype != RouteRefreshSubtype.NORMAL:
+            return  # BoRR/EoRR from the peer concern its own Adj-RIB-Out: nothing to do
+        caps = peer.caps
+        borr = None
+        if caps is not None and caps.enhanced_rr:
+            from bgprr.reflect.export import route_refresh_message
+
+            borr = route_refresh_message((afi, safi), RouteRefreshSubtype.BORR)
+        m.group.refresh(m, borr)
+
+    # ------------------------------------------------------------------ local routes
+
+    def originate(
+        self, family: Family, key: int, attrs_raw: bytes, next_hop: bytes, now: float
+    ) -> None:
+        table = self.table(family)
+        attrs = self._intern.intern(attrs_raw, next_hop)
+        old = table.local.get(key)
+        if old is not None and old.attrs is attrs:
+            self._intern.release(attrs)
+            return
+        path = Path(peer=None, path_id=0, attrs=attrs, since=now)
+        table.local[key] = path
+        self.set_path(table, key, (-1, 0), path, old)
+
+    def withdraw_local(self, family: Family, key: int, now: float) -> None:
+        table = self.table(family)
+        old = table.local.pop(key, None)
+        if old is not None:
+            self.set_path(table, key, (-1, 0), None, old)
+
+    # ------------------------------------------------------------------ Loc-RIB core
+
+    def table(self, fam: Family) -> _Table:
+        t = self._tables.get(fam)
+        if t is None:
+            t = self._tables[fam] = _Table(fam)
+        return t
+
+    def set_path(
+        self, table: _Table, k: int, pk: tuple[int, int], new: Path | None, old: Path | None
+    ) -> None:
+        """Replace ``old`` by ``new`` (either may be None) at prefix ``k``; ``pk`` is the
+        path's (peer index, received path id). Releases ``old``'s attributes."""
+        d = table.dests.get(k)
+        if d is None:
+            if new is None:
+                return
+            d = table.dests[k] = _Dest(k)
+            table.trie.insert(k, d)
+        paths = d.paths
+        if old is not None:
+            for i, p in enumerate(paths):
+                if p is old:
+                    if new is not None:
+                        paths[i] = new
+                    else:
+                        del paths[i]
+                        del d.ids[pk]
+                    break
+            self._intern.release(old.attrs)
+        if new is not None and (old is None or pk not in d.ids):
+            paths.append(new)
+            used = set(d.ids.values())
+            lid = 1
+            while lid in used:
+                lid += 1
+            d.ids[pk] = lid
+        prev = d.best
+        d.best = best = select_best(paths, router_id=self.router_id)
+        if not paths:
+            del table.dests[k]
+            table.trie.delete(k)
+        if best is not prev:
+            for g in table.groups.values():
+                g.mark(k)
+            if self._best_events:
+                self._events.append(BestPathChanged(family=table.family, key=k, best=best))
+        else:
+            for g in table.groups.values():
+                if g.gkey.addpath:
+                    g.mark(k)
+
+    def flush(self, peer: _Peer, fam: Family, *, only_stale: bool) -> int:
+        """Withdraw the neighbor's paths of a family (only the stale ones); returns count."""
+        rib = peer.rib_in.get(fam)
+        if not rib:
+            return 0
+        table = self.table(fam)
+        index = peer.ref.index
+        gone = [rk for rk, p in rib.items() if p.stale or not only_stale]
+        for rk in gone:
+            old = rib.pop(rk)
+            self.set_path(table, rk >> 32, (index, rk & 0xFFFFFFFF), None, old)
+        return len(gone)
+
+    def replace_path(self, peer: _Peer, fam: Family, rk: int, new: Path) -> None:
+        """Put ``new`` in place of the neighbor's path ``rk`` (GR/LLGR marking)."""
+        rib = peer.rib_in[fam]
+        old = rib[rk]
+        rib[rk] = new
+        self.set_path(self.table(fam), rk >> 32, (peer.ref.index, rk & 0xFFFFFFFF), new, old)
+
+    @property
+    def intern_table(self) -> InternTable:
+        return self._intern
+
+    def _state_fn(self, table: _Table, g: GroupKey) -> _StateFn:
+        return _StateFn(self, table, g)
+
+    def ranked(self, paths: list[Path]) -> list[Path]:
+        """Paths in best-path order (repeated selection; path counts per prefix are small)."""
+        rest = list(paths)
+        out: list[Path] = []
+        while rest:
+            b = select_best(rest, router_id=self.router_id)
+            assert b is not None
+            out.append(b)
+            rest = [p for p in rest if p is not b]
+        return out
+
+    # ------------------------------------------------------------------ output
+
+    def dirty_peers(self) -> list[str]:
+        if self.gr.deferring:
+            return []
+        return [
+            k
+            for k, p in self._peers.items()
+            if p.up and any(m.group.has_work(m) for m in p.members.values())
+        ]
+
+    def pull(self, key: str, max_bytes: int) -> list[bytes]:
+        peer = self._peers.get(key)
+        if peer is None or not peer.up or self.gr.deferring:
+            return []
+        out: list[bytes] = []
+        size = 0
+        for fam in sorted(peer.members):
+            m = peer.members[fam]
+            size, notes = m.group.pull(m, max_bytes, out, size)
+            if "eor" in notes:
+                self._events.append(EndOfRibSent(key=key, family=fam))
+            if size >= max_bytes:
+                break
+        return out
+
+    def poll_events(self) -> list[Event]:
+        ev = self._events
+        self._events = []
+        return ev
+
+    def emit(self, event: Event) -> None:
+        self._events.append(event)
+
+    def next_timer(self) -> float | None:
+        return self.gr.next_timer()
+
+    def handle_timer(self, now: float) -> None:
+        self.gr.handle_timer(now)
+
+    def deferral_ended(self, reason: str) -> None:
+        self._events.append(SelectionDeferralEnded(reason=reason))
+
+    # ------------------------------------------------------------------ queries
+
+    def loc_rib(self, family: Family) -> Iterator[tuple[int, Path, list[Path]]]:
+        t = self._tables.get(family)
+        if t is None:
+            return
+        for k, d in t.trie.items():
+            if d.best is not None:
+                yield k, d.best, list(d.paths)
+
+    def adj_rib_in(self, key: str, family: Family) -> list[tuple[int, int, Path]]:
+        """(prefix key, received path id, Path), in prefix order."""
+        rib = self._peers[key].rib_in.get(family, {})
+        return [(rk >> 32, rk & 0xFFFFFFFF, p) for rk, p in sorted(rib.items())]
+
+    def adj_rib_out(self, key: str, family: Family) -> list[tuple[int, int, bytes, bytes]]:
+        """What the neighbor was sent (as pulled so far): (prefix key, path id (0 without
+        ADD-PATH), attribute block, next hop), in prefix order."""
+        peer = self._peers[key]
+        m = peer.members.get(family)
+        if m is None:
+            return []
+        from bgprr.reflect.export import out_block
+
+        g = m.group
+        res: list[tuple[int, int, bytes, bytes]] = []
+        for k, st in sorted(g.held(m).items()):
+            for e in st:
+                res.append((k, e[0], out_block(e, g.gkey, self.local_as), e[1].next_hop))
+        return res
+
+    def counters(self, key: str) -> PeerCounters:
+        peer = self._peers[key]
+        c = peer.counts
+        advertised = sum(
+            sum(len(st) for st in m.group.held(m).values()) for m in peer.members.values()
+        )
+        return PeerCounters(
+            received=c[0],
+            withdrawn=c[1],
+            accepted=sum(len(r) for r in peer.rib_in.values()),
+            duplicates=c[2],
+            looped=c[3],
+            treat_as_withdraw=c[4],
+            advertised=advertised,
+        )
+
+    def peer(self, key: str) -> _Peer:
+        return self._peers[key]
+
+    def peers(self) -> list[_Peer]:
+        return list(self._peers.values())
+
+    def stale_phase(self, key: str, family: Family) -> StalePhase | None:
+        return self.gr.phase(key, family)
+
+
+class _StateFn:
+    """``state_fn`` of an update group: the Loc-RIB state of a prefix for that group."""
+
+    __slots__ = ("g", "r", "table")
+
+    def __init__(self, r: Reflector, table: _Table, g: GroupKey) -> None:
+        self.r = r
+        self.table = table
+        self.g = g
+
+    def __call__(self, k: int) -> State:
+        d = self.table.dests.get(k)
+        if d is None:
+            return EMPTY
+        g = self.g
+        if not g.addpath:
+            b = d.best
+            if b is None or not exportable(b, g):
+                return EMPTY
+            return (entry_of(b, 0),)
+        elig = [p for p in d.paths if exportable(p, g)]
+        if len(elig) > g.addpath:
+            elig = self.r.ranked(elig)[: g.addpath]
+        ids = d.ids
+        out: list[Entry] = []
+        for p in elig:
+            ref = p.peer
+            out.append(entry_of(p, ids[(ref.index if ref is not None else -1, p.path_id)]))
+        out.sort(key=_first)
+        return tuple(out)
+
+
+def _first(e: Entry) -> int:
+    return e[0]
+
+
+__all__ += ["view"]

@@ -1,0 +1,153 @@
+"""Export policy (RFC 4456 §6/§8, RFC 1997, RFC 9494) and the per-group output state.
+
+The state a group has sent for one prefix is a tuple of :data:`Entry`, sorted by path id
+(one entry with id 0 without ADD-PATH; empty: nothing sent). An entry is an immutable
+snapshot ``(path_id, attrs, source_index, source_bgp_id, kind)`` so that states compare
+with ``==`` and never change when a Path object is updated in place. ``source_index`` is
+the sending neighbor's :attr:`PeerRef.index` (-1: locally originated): a member of a group
+never receives (and never holds) entries whose source is itself.
+
+Routes to eBGP neighbors (rare with Calico; kept minimal): LOCAL_PREF, ORIGINATOR_ID and
+CLUSTER_LIST are stripped, MULTI_EXIT_DISC too unless locally originated (RFC 4271 §5.1.4),
+the local AS is prepended to AS_PATH and the NEXT_HOP is passed through unchanged: the
+engine has no local address, so next-hop-self is not possible (third-party next hop,
+valid when the eBGP neighbor shares the subnet of the original next hop).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bgprr.rib.intern import AttrSet
+from bgprr.rib.path import Path
+from bgprr.wire.attributes import (
+    decode_as_path,
+    encode_as_path,
+    encode_attribute,
+    strip_attributes,
+    to_as2_block,
+    walk_attributes,
+)
+from bgprr.wire.constants import (
+    MARKER,
+    NO_ADVERTISE,
+    NO_EXPORT,
+    NO_EXPORT_SUBCONFED,
+    AttrType,
+    MsgType,
+    SegmentType,
+)
+
+KIND_LOCAL = 0
+KIND_EBGP = 1
+KIND_IBGP = 2
+KIND_UNKNOWN = -1  # "the peer may or may not hold this": always re-sent / withdrawn
+
+Entry = tuple[int, AttrSet, int, int, int]
+State = tuple[Entry, ...]
+EMPTY: State = ()
+
+Family = tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GroupKey:
+    """Everything that makes the bytes sent to a neighbor differ: neighbors with equal keys
+    share one update group (one encoding)."""
+
+    family: Family
+    ebgp: bool
+    client: bool  # iBGP route-reflector client (False for eBGP)
+    as4: bool
+    addpath: int  # ADD-PATH send-max (0: best path only, no path ids)
+    max_len: int
+    cluster_id: int  # cluster id prepended when reflecting (0 for eBGP)
+    llgr: bool  # may receive LLGR-stale paths
+
+
+def entry_of(path: Path, path_id: int) -> Entry:
+    peer = path.peer
+    if peer is None:
+        return (path_id, path.attrs, -1, 0, KIND_LOCAL)
+    return (path_id, path.attrs, peer.index, peer.bgp_id, KIND_EBGP if peer.ebgp else KIND_IBGP)
+
+
+def exportable(path: Path, g: GroupKey) -> bool:
+    """RFC 4456 §6 role rules plus well-known communities and LLGR."""
+    comms = path.attrs.communities
+    if comms:
+        if NO_ADVERTISE in comms:
+            return False
+        if g.ebgp and (NO_EXPORT in comms or NO_EXPORT_SUBCONFED in comms):
+            return False
+    if path.llgr_stale and (not g.llgr or g.ebgp):
+        return False
+    src = path.peer
+    if src is None or src.ebgp or g.ebgp or src.client:
+        return True
+    return g.client  # from a non-client: to clients only
+
+
+def view(state: State, index: int) -> State:
+    """What a member with peer index ``index`` holds of a group state."""
+    for e in state:
+        if e[2] == index:
+            return tuple(x for x in state if x[2] != index)
+    return state
+
+
+def unknown(*states: State) -> State:
+    """Union (by path id) of states, every entry marked KIND_UNKNOWN."""
+    ids: dict[int, Entry] = {}
+    for st in states:
+        for e in st:
+            ids[e[0]] = (e[0], e[1], e[2], e[3], KIND_UNKNOWN)
+    return tuple(ids[i] for i in sorted(ids))
+
+
+def out_block(entry: Entry, g: GroupKey, local_as: int) -> bytes:
+    """The attribute block sent to the group for ``entry`` (next hop: ``entry[1].next_hop``)."""
+    attrs = entry[1]
+    kind = entry[4]
+    if g.ebgp:
+        block = ebgp_block(attrs.raw, local_as, keep_med=kind == KIND_LOCAL)
+    elif kind == KIND_IBGP:
+        block = attrs.reflected(entry[3], g.cluster_id)
+    else:
+        block = attrs.raw
+    if not g.as4:
+        block = to_as2_block(block)
+    return block
+
+
+_EBGP_STRIP = frozenset({AttrType.LOCAL_PREF, AttrType.ORIGINATOR_ID, AttrType.CLUSTER_LIST})
+_EBGP_STRIP_MED = _EBGP_STRIP | {AttrType.MULTI_EXIT_DISC}
+
+
+def ebgp_block(raw: bytes, local_as: int, *, keep_med: bool) -> bytes:
+    """Canonical block as sent to an eBGP neighbor (see the module docstring)."""
+    block = strip_attributes(raw, _EBGP_STRIP if keep_med else _EBGP_STRIP_MED)
+    for t, s, vs, e in walk_attributes(block):
+        if t != AttrType.AS_PATH:
+            continue
+        path = decode_as_path(block, vs, e, 4) or ()
+        segs = [seg for seg in path if seg[0] in (SegmentType.AS_SEQUENCE, SegmentType.AS_SET)]
+        if segs and segs[0][0] == SegmentType.AS_SEQUENCE and len(segs[0][1]) < 255:
+            segs[0] = (SegmentType.AS_SEQUENCE, (local_as, *segs[0][1]))
+        else:
+            segs.insert(0, (SegmentType.AS_SEQUENCE, (local_as,)))
+        new = encode_attribute(block[s] & 0xEF, t, encode_as_path(segs, 4))
+        return block[:s] + new + block[e:]
+    # no AS_PATH (only possible for a locally originated block): add one in type order
+    new = encode_attribute(0x40, AttrType.AS_PATH, encode_as_path([(2, (local_as,))], 4))
+    for t, s, _vs, _e in walk_attributes(block):
+        if t > AttrType.AS_PATH:
+            return block[:s] + new + block[s:]
+    return block + new
+
+
+def route_refresh_message(family: Family, subtype: int) -> bytes:
+    """ROUTE-REFRESH (RFC 2918) with the RFC 7313 subtype (1 BoRR, 2 EoRR)."""
+    afi, safi = family
+    body = (MsgType.ROUTE_REFRESH, afi >> 8, afi & 0xFF, subtype, safi)
+    return MARKER + b"\x00\x17" + bytes(body)

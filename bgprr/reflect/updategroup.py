@@ -1,0 +1,444 @@
+"""Update groups: encode once, pull-based, bounded output (style rule 9).
+
+Neighbors with the same :class:`GroupKey` form one group. A group keeps
+
+* ``sent``: its Adj-RIB-Out, prefix key -> :data:`State` (what an in-sync member holds,
+  before removing the member's own paths, see :func:`view`);
+* ``pending``: dirty prefix keys in FIFO order (latest state wins: the state is read from
+  the Loc-RIB through ``state_fn`` at encode time);
+* ``log``: a short window of encoded batches. Each message carries a tag: to ALL members,
+  to all EXCEPT the source neighbor of the route (a member never gets its own routes
+  back), or ONLY to one member (the withdrawal a member needs when the new best path of a
+  prefix comes from itself while it held another one). The same bytes objects are handed
+  to every member.
+
+A member is *attached* (a cursor into the log) or *detached*. A detached member keeps a
+``patch``: prefix -> what it actually holds, only for prefixes where that differs from
+the group's ``view``; it is sent ``view(sent)`` for those prefixes, and rejoins the log at
+its end once the patch is empty. The patch never holds more than one entry per prefix,
+so memory is bounded by the table size for a neighbor that never pulls. A member is
+detached when the log grows beyond ``log_limit`` bytes while its cursor is in the oldest
+batch, when it joins (its whole initial table is a patch of empty states) and on
+ROUTE-REFRESH (every state it holds becomes "unknown", so everything is re-sent).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterator
+
+from bgprr.reflect.export import (
+    EMPTY,
+    Entry,
+    GroupKey,
+    State,
+    out_block,
+    route_refresh_message,
+    unknown,
+    view,
+)
+from bgprr.wire.update import end_of_rib, pack_updates, pack_withdrawals
+
+ALL = 0
+EXCEPT = 1
+ONLY = 2
+
+Msg = tuple[int, int, bytes]  # (tag mode, peer index, encoded message)
+
+DEFAULT_LOG_LIMIT = 1 << 20  # bytes of encoded messages kept for lagging members
+ENCODE_KEYS = 2000  # prefixes per encode round
+
+
+class Batch:
+    __slots__ = ("msgs", "nbytes", "news", "olds", "seq")
+
+    def __init__(self, seq: int) -> None:
+        self.seq = seq
+        self.msgs: list[Msg] = []
+        self.olds: dict[int, State] = {}
+        self.news: dict[int, State] = {}
+        self.nbytes = 0
+
+
+class Member:
+    """One neighbor in one family."""
+
+    __slots__ = (
+        "attached",
+        "eor_due",
+        "eor_need",
+        "eorr_due",
+        "group",
+        "index",
+        "key",
+        "outq",
+        "patch",
+        "pos",
+        "pre",
+        "seq",
+    )
+
+    def __init__(self, key: str, index: int, group: UpdateGroup) -> None:
+        self.key = key
+        self.index = index
+        self.group = group
+        self.attached = False
+        self.seq = 0  # batch sequence number of the cursor (attached)
+        self.pos = 0  # message index inside that batch
+        self.patch: dict[int, State] = {}
+        self.outq: deque[bytes] = deque()  # personal messages encoded, not yet pulled
+        self.pre: list[bytes] = []  # control messages to send first (BoRR)
+        self.eor_due = True
+        self.eorr_due = False
+        self.eor_need = 0  # group.done_seq needed before End-of-RIB / EoRR
+
+
+class UpdateGroup:
+    __slots__ = (
+        "done_seq",
+        "gkey",
+        "local_as",
+        "log",
+        "log_bytes",
+        "log_limit",
+        "mark_seq",
+        "members",
+        "next_seq",
+        "pending",
+        "pq",
+        "sent",
+        "state_fn",
+    )
+
+    def __init__(
+        self,
+        gkey: GroupKey,
+        state_fn: Callable[[int], State],
+        local_as: int,
+        keys: Iterator[int],
+        log_limit: int = DEFAULT_LOG_LIMIT,
+    ) -> None:
+        self.gkey = gkey
+        self.state_fn = state_fn
+        self.local_as = local_as
+        self.log_limit = log_limit
+        self.members: dict[int, Member] = {}
+        self.sent: dict[int, State] = {}
+        self.pending: dict[int, int] = {}
+        self.pq: deque[int] = deque()
+        self.mark_seq = 0
+        self.done_seq = 0
+        self.log: deque[Batch] = deque()
+        self.next_seq = 0
+        self.log_bytes = 0
+        for k in keys:
+            self.mark(k)
+
+    # ----------------------------------------------------------------- input side
+
+    def mark(self, key: int) -> None:
+        """The Loc-RIB state of ``key`` may have changed for this group."""
+        if key not in self.pending:
+            self.mark_seq += 1
+            self.pending[key] = self.mark_seq
+            self.pq.append(key)
+
+    def join(self, key: str, index: int) -> Member:
+        """A neighbor joins: detached, with its whole initial table to send, then EoR."""
+        m = Member(key, index, self)
+        m.eor_need = self.mark_seq
+        patch = m.patch
+        # popitem() takes from the end: insert in descending order to send in prefix order
+        for k in sorted(self.sent, reverse=True):
+            if view(self.sent[k], index):
+                patch[k] = EMPTY
+        self.members[index] = m
+        return m
+
+    def leave(self, m: Member) -> None:
+        self.members.pop(m.index, None)
+        self._trim()
+
+    def refresh(self, m: Member, borr: bytes | None) -> None:
+        """ROUTE-REFRESH: re-send everything this member holds or should hold."""
+        if m.attached:
+            self._detach(m)
+        sent = self.sent
+        patch = m.patch
+        for k in sorted(set(sent) | set(patch), reverse=True):
+            held = patch.pop(k, None)
+            st = unknown(view(sent.get(k, EMPTY), m.index) if held is None else held)
+            if st:
+                patch[k] = st
+        if borr is not None:
+            m.pre.append(borr)
+            m.eorr_due = True
+            m.eor_need = self.mark_seq
+
+    # ----------------------------------------------------------------- encoding
+
+    def _encode_next(self) -> None:
+        """Encode the next ENCODE_KEYS pending prefixes into one batch (if anyone listens)."""
+        batch = Batch(self.next_seq)
+        sent = self.sent
+        pending = self.pending
+        pq = self.pq
+        n = 0
+        while pq and n < ENCODE_KEYS:
+            k = pq.popleft()
+            self.done_seq = pending.pop(k)
+            n += 1
+            new = self.state_fn(k)
+            old = sent.get(k, EMPTY)
+            if new == old:
+                continue
+            if new:
+                sent[k] = new
+            else:
+                del sent[k]
+            batch.olds[k] = old
+            batch.news[k] = new
+        if not batch.olds:
+            return
+        for m in self.members.values():
+            if not m.attached:
+                self._patch_hook(m, batch)
+        if not any(m.attached for m in self.members.values()):
+            return
+        self._encode_batch(batch)
+        if batch.msgs:
+            self.log.append(batch)
+            self.next_seq += 1
+            self.log_bytes += batch.nbytes
+            self._enforce_limit()
+
+    def _patch_hook(self, m: Member, batch: Batch) -> None:
+        """A detached member keeps what it holds for prefixes the group just changed."""
+        patch = m.patch
+        idx = m.index
+        for k, old in batch.olds.items():
+            new_view = view(batch.news[k], idx)
+            held = patch.get(k)
+            if held is None:
+                held = view(old, idx)
+                if held != new_view:
+                    patch[k] = held
+            elif held == new_view:
+                del patch[k]
+
+    def _encode_batch(self, batch: Batch) -> None:
+        ann: dict[tuple[int, int, int, int, int], tuple[Entry, list[int], list[int]]] = {}
+        wd: dict[tuple[int, int], tuple[list[int], list[int]]] = {}
+        for k, old in batch.olds.items():
+            new = batch.news[k]
+            olds = {e[0]: e for e in old}
+            for e in new:
+                pid, attrs, src = e[0], e[1], e[2]
+                o = olds.pop(pid, None)
+                if o == e:
+                    continue
+                mode = EXCEPT if src >= 0 else ALL
+                bkey = (mode, src, id(attrs), e[3], e[4])
+                b = ann.get(bkey)
+                if b is None:
+                    b = ann[bkey] = (e, [], [])
+                b[1].append(k)
+                b[2].append(pid)
+                if o is not None and o[2] != src and src >= 0:
+                    w = wd.setdefault((ONLY, src), ([], []))
+                    w[0].append(k)
+                    w[1].append(pid)
+            for pid, o in olds.items():
+                w = wd.setdefault((EXCEPT if o[2] >= 0 else ALL, o[2]), ([], []))
+                w[0].append(k)
+                w[1].append(pid)
+        g = self.gkey
+        fam = g.family
+        addpath = g.addpath > 0
+        msgs = batch.msgs
+        for (mode, src), (keys, ids) in wd.items():
+            for msg in pack_withdrawals(fam, keys, ids if addpath else None, max_len=g.max_len):
+                msgs.append((mode, src, msg))
+        blocks: dict[tuple[int, int, int], bytes] = {}
+        for (mode, src, aid, bgp_id, kind), (e, keys, ids) in ann.items():
+            bk = (aid, bgp_id, kind)
+            block = blocks.get(bk)
+            if block is None:
+                block = blocks[bk] = out_block(e, g, self.local_as)
+            for msg in pack_updates(
+                fam, block, e[1].next_hop, keys, ids if addpath else None, max_len=g.max_len
+            ):
+                msgs.append((mode, src, msg))
+        batch.nbytes = sum(len(x[2]) for x in msgs)
+
+    def _personal(self, m: Member) -> None:
+        """Encode up to ENCODE_KEYS prefixes of a detached member's patch into its outq."""
+        g = self.gkey
+        fam = g.family
+        addpath = g.addpath > 0
+        sent = self.sent
+        patch = m.patch
+        idx = m.index
+        ann: dict[tuple[int, int, int], tuple[Entry, list[int], list[int]]] = {}
+        wk: list[int] = []
+        wi: list[int] = []
+        n = 0
+        while patch and n < ENCODE_KEYS:
+            k, held = patch.popitem()
+            n += 1
+            new = view(sent.get(k, EMPTY), idx)
+            olds = {e[0]: e for e in held}
+            for e in new:
+                if olds.pop(e[0], None) == e:
+                    continue
+                bkey = (id(e[1]), e[3], e[4])
+                b = ann.get(bkey)
+                if b is None:
+                    b = ann[bkey] = (e, [], [])
+                b[1].append(k)
+                b[2].append(e[0])
+            for pid in olds:
+                wk.append(k)
+                wi.append(pid)
+        if wk:
+            m.outq.extend(pack_withdrawals(fam, wk, wi if addpath else None, max_len=g.max_len))
+        for e, keys, ids in ann.values():
+            block = out_block(e, g, self.local_as)
+            m.outq.extend(
+                pack_updates(
+                    fam, block, e[1].next_hop, keys, ids if addpath else None, max_len=g.max_len
+                )
+            )
+
+    # ----------------------------------------------------------------- members
+
+    def _detach(self, m: Member) -> None:
+        m.attached = False
+        patch = m.patch
+        idx = m.index
+        for b in self.log:
+            if b.seq < m.seq:
+                continue
+            partial = b.seq == m.seq and m.pos > 0
+            for k, old in b.olds.items():
+                if k in patch:
+                    continue
+                if partial:
+                    patch[k] = unknown(view(old, idx), view(b.news[k], idx))
+                else:
+                    patch[k] = view(old, idx)
+        sent = self.sent
+        for k in [k for k, st in patch.items() if st == view(sent.get(k, EMPTY), idx)]:
+            del patch[k]
+
+    def _enforce_limit(self) -> None:
+        while self.log_bytes > self.log_limit and len(self.log) > 1:
+            oldest = self.log[0].seq
+            for m in self.members.values():
+                if m.attached and m.seq == oldest:
+                    self._detach(m)
+            self._trim()
+
+    def _trim(self) -> None:
+        attached = [m.seq for m in self.members.values() if m.attached]
+        low = min(attached) if attached else self.next_seq
+        log = self.log
+        while log and log[0].seq < low:
+            self.log_bytes -= log.popleft().nbytes
+
+    def _eor_ready(self, m: Member) -> bool:
+        return m.attached and m.seq == self.next_seq and not m.outq and self.done_seq >= m.eor_need
+
+    def has_work(self, m: Member) -> bool:
+        if m.outq or m.pre or not m.attached:
+            return True
+        if m.seq < self.next_seq or self.pq:
+            return True
+        return (m.eor_due or m.eorr_due) and self._eor_ready(m)
+
+    def pull(self, m: Member, budget: int, out: list[bytes], size: int) -> tuple[int, list[str]]:
+        """Append messages for ``m`` to ``out`` while ``size`` stays within ``budget`` (at
+        least one message). Returns the new size and notes ("eor" when End-of-RIB went)."""
+        notes: list[str] = []
+        idx = m.index
+        while True:
+            if m.pre:
+                msg = m.pre[0]
+                if out and size + len(msg) > budget:
+                    break
+                m.pre.pop(0)
+                out.append(msg)
+                size += len(msg)
+                continue
+            if m.outq:
+                msg = m.outq[0]
+                if out and size + len(msg) > budget:
+                    break
+                m.outq.popleft()
+                out.append(msg)
+                size += len(msg)
+                continue
+            if not m.attached:
+                if m.patch:
+                    self._personal(m)
+                    continue
+                m.attached = True
+                m.seq = self.next_seq
+                m.pos = 0
+                continue
+            if m.seq < self.next_seq:
+                batch = self.log[m.seq - self.log[0].seq]
+                msgs = batch.msgs
+                full = False
+                while m.pos < len(msgs):
+                    mode, src, msg = msgs[m.pos]
+                    if (mode == EXCEPT and src == idx) or (mode == ONLY and src != idx):
+                        m.pos += 1
+                        continue
+                    if out and size + len(msg) > budget:
+                        full = True
+                        break
+                    out.append(msg)
+                    size += len(msg)
+                    m.pos += 1
+                if full:
+                    break
+                m.seq += 1
+                m.pos = 0
+                continue
+            if self.pq:
+                self._encode_next()
+                continue
+            if m.eor_due and self._eor_ready(m):
+                m.eor_due = False
+                out.append(end_of_rib(self.gkey.family))
+                size += len(out[-1])
+                notes.append("eor")
+                continue
+            if m.eorr_due and self._eor_ready(m):
+                m.eorr_due = False
+                out.append(route_refresh_message(self.gkey.family, 2))
+                size += len(out[-1])
+                continue
+            break
+        self._trim()
+        return size, notes
+
+    def held(self, m: Member) -> dict[int, State]:
+        """What member ``m`` holds now (prefix -> state), from what it has pulled."""
+        idx = m.index
+        res = {k: v for k, st in self.sent.items() if (v := view(st, idx))}
+        over: dict[int, State] = dict(m.patch)
+        if m.attached:
+            for b in self.log:
+                if b.seq < m.seq:
+                    continue
+                for k, old in b.olds.items():
+                    if k not in over:
+                        over[k] = view(old if b.seq > m.seq or m.pos == 0 else b.news[k], idx)
+        for k, st in over.items():
+            if st:
+                res[k] = st
+            else:
+                res.pop(k, None)
+        return res
