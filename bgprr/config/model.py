@@ -13,7 +13,7 @@ from dataclasses import dataclass
 #: A value as written in the file, after type checking (lists become tuples).
 Value = int | float | bool | str | tuple[str, ...]
 
-#: Keys written under one table, as ``(relative key path, value)`` pairs in file order.
+#: Keys written under one table, as ``(relative key path, value)`` pairs sorted by key.
 Settings = tuple[tuple[str, Value], ...]
 
 

@@ -135,7 +135,8 @@ def _build_global(root: Walked, source: str) -> GlobalConfig:
 
 
 def _settings(item: Walked) -> Settings:
-    return tuple((rel, value) for rel, (value, _) in item.leaves.items())
+    # Sorted: equal configurations compare equal whatever the key order in the file.
+    return tuple(sorted((rel, value) for rel, (value, _) in item.leaves.items()))
 
 
 def _build_groups(root: Walked, source: str) -> dict[str, tuple[PeerGroup, Walked]]:
