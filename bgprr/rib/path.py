@@ -1,0 +1,171 @@
+"""Paths and BGP best-path selection.
+
+:func:`select_best` follows the decision process of RFC 4271 §9.1.2.2 as an *elimination*
+procedure over the candidate set, with the additions of RFC 4456 §9 (ORIGINATOR_ID in place
+of the BGP identifier, shorter CLUSTER_LIST preferred) and RFC 9494 (LLGR-stale paths least
+preferred). The result does not depend on the order of the input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bgprr.rib.intern import AttrSet
+
+__all__ = ["DEFAULT_LOCAL_PREF", "Path", "PeerRef", "best_path_steps", "select_best"]
+
+DEFAULT_LOCAL_PREF = 100
+_ORIGIN_WORST = 2  # INCOMPLETE; used when ORIGIN is missing
+
+
+@dataclass(slots=True, eq=False)
+class PeerRef:
+    """The parts of a configured neighbor the RIB needs; one object per neighbor.
+
+    ``bgp_id`` is filled in (by the session owner) when the session reaches Established.
+    ``address`` is the neighbor address as an int (IPv6 addresses compare above IPv4 ones).
+    ``index`` is a small int, unique per neighbor while it is configured.
+    """
+
+    key: str
+    address: int
+    bgp_id: int = 0
+    asn: int = 0
+    ebgp: bool = False
+    client: bool = False
+    index: int = 0
+
+
+@dataclass(slots=True, eq=False)
+class Path:
+    """One path to a destination: who sent it (``peer`` None: locally originated), its
+    ADD-PATH id (0 without ADD-PATH), attributes, graceful-restart flags and arrival time."""
+
+    peer: PeerRef | None
+    path_id: int
+    attrs: AttrSet
+    stale: bool = False
+    llgr_stale: bool = False
+    since: float = 0.0
+
+
+_STEPS = [
+    "Paths marked LLGR-stale (RFC 9494) are considered only if there are no other paths.",
+    "Highest LOCAL_PREF (100 when absent).",
+    "Locally originated paths (no peer) over paths learned from a neighbor "
+    "(an addition to RFC 4271, as in GoBGP and most implementations).",
+    "Shortest AS_PATH (an AS_SET counts as 1, confederation segments as 0).",
+    "Lowest ORIGIN (IGP < EGP < INCOMPLETE).",
+    "Among paths with the same neighbor AS (first AS of the AS_PATH; the local AS when the "
+    "path is empty or starts with an AS_SET), remove every path for which another path "
+    "has a lower MULTI_EXIT_DISC (missing MED = 0). This is the RFC 4271 §9.1.2.2 (c) "
+    "elimination over the whole set, not a pairwise comparison.",
+    "Paths from eBGP neighbors over paths from iBGP neighbors.",
+    "Lowest BGP identifier of the advertising neighbor, with ORIGINATOR_ID used in its place "
+    "when present (RFC 4456 §9); the local router id for locally originated paths.",
+    "Shortest CLUSTER_LIST (RFC 4456 §9).",
+    "Lowest neighbor address (0 for locally originated paths).",
+    "Lowest ADD-PATH path identifier received.",
+    "Remaining ties (only between duplicates of the same neighbor and path id): lowest "
+    "neighbor index, the attribute bytes, not GR-stale, earliest received; the result "
+    "never depends on input order.",
+]
+
+
+def best_path_steps() -> list[str]:
+    """The decision steps of :func:`select_best`, in order, as human-readable text."""
+    return list(_STEPS)
+
+
+def select_best(
+    paths: Sequence[Path], *, router_id: int, always_compare_med: bool = False
+) -> Path | None:
+    """The best of ``paths`` (None when empty); see :func:`best_path_steps`.
+
+    ``router_id`` stands in for the BGP identifier of locally originated paths.
+    ``always_compare_med`` compares MED across neighbor ASes too (off by default, as the
+    RFC says).
+    """
+    if len(paths) <= 1:
+        return paths[0] if paths else None
+    # step: LLGR-stale paths only when there is nothing else
+    cands = [p for p in paths if not p.llgr_stale] or list(paths)
+    # steps: LOCAL_PREF, local origin, AS_PATH length, ORIGIN (one lexicographic key)
+    if len(cands) > 1:
+        keyed = []
+        for p in cands:
+            f = p.attrs.best_fields
+            lp = f.local_pref
+            origin = f.origin
+            keyed.append(
+                (
+                    (
+                        -(DEFAULT_LOCAL_PREF if lp is None else lp),
+                        p.peer is not None,
+                        f.as_path_length,
+                        _ORIGIN_WORST if origin is None else origin,
+                    ),
+                    p,
+                )
+            )
+        top = min(k for k, _ in keyed)
+        cands = [p for k, p in keyed if k == top]
+    # step: MED within the same neighbor AS, by elimination
+    if len(cands) > 1:
+        cands = _med_survivors(cands, always_compare_med)
+    if len(cands) == 1:
+        return cands[0]
+    # steps: eBGP, BGP id / ORIGINATOR_ID, CLUSTER_LIST, address, path id, tie-breaks
+    return min(cands, key=lambda p: _tail_key(p, router_id))
+
+
+def _med_survivors(cands: list[Path], always_compare_med: bool) -> list[Path]:
+    lowest: dict[int | None, int] = {}
+    meds: list[tuple[int | None, int]] = []
+    for p in cands:
+        f = p.attrs.best_fields
+        group = 0 if always_compare_med else f.neighbor_as
+        med = 0 if f.med is None else f.med
+        meds.append((group, med))
+        best = lowest.get(group)
+        if best is None or med < best:
+            lowest[group] = med
+    return [p for p, (group, med) in zip(cands, meds, strict=True) if med == lowest[group]]
+
+
+_TailKey = tuple[bool, int, int, int, int, int, bytes, bytes, bool, float]
+
+
+def _tail_key(p: Path, router_id: int) -> _TailKey:
+    f = p.attrs.best_fields
+    peer = p.peer
+    oid = f.originator_id
+    a = p.attrs
+    if peer is None:
+        ident = router_id if oid is None else oid
+        return (
+            True,
+            ident,
+            len(f.cluster_list),
+            0,
+            p.path_id,
+            -1,
+            a.raw,
+            a.next_hop,
+            p.stale,
+            p.since,
+        )
+    ident = peer.bgp_id if oid is None else oid
+    return (
+        not peer.ebgp,
+        ident,
+        len(f.cluster_list),
+        peer.address,
+        p.path_id,
+        peer.index,
+        a.raw,
+        a.next_hop,
+        p.stale,
+        p.since,
+    )
