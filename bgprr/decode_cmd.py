@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 import click
 
 from .wire.constants import MAX_EXTENDED_MESSAGE_LEN, MAX_MESSAGE_LEN
-from .wire.errors import BGPError
+from .wire.errors import Action, BGPError
 from .wire.framer import Framer
 from .wire.jsonfmt import json_to_message, message_to_json
 from .wire.messages import decode_message
@@ -60,7 +60,7 @@ def _read_input(hexargs: tuple[str, ...], raw: bool) -> bytes:
 
 
 def _decode_all(
-    data: bytes, *, as4: bool, addpath: frozenset[tuple[int, int]], max_len: int
+    data: bytes, *, as4: bool, addpath: frozenset[tuple[int, int]], ibgp: bool, max_len: int
 ) -> None:
     framer = Framer(max_len)
     framer.feed(data)
@@ -71,7 +71,7 @@ def _decode_all(
             msg = framer.next_message()
             if msg is None:
                 break
-            decoded = decode_message(msg, as4=as4, addpath=addpath, max_len=max_len)
+            decoded = decode_message(msg, as4=as4, addpath=addpath, ibgp=ibgp, max_len=max_len)
         except BGPError as err:
             _report(err, start, index)
         try:
@@ -82,6 +82,11 @@ def _decode_all(
             obj["errors"] = [e.describe() for e in decoded.errors]
             obj["treat_as_withdraw"] = decoded.treat_as_withdraw
         click.echo(json.dumps(obj, ensure_ascii=False))
+        if isinstance(decoded, Update) and decoded.errors:
+            # RFC 7606: the session would survive (treat-as-withdraw / attribute discard),
+            # but the input is still malformed: report the most severe error and stop.
+            worst = max(decoded.errors, key=lambda e: e.action)
+            _report(worst, start, index)
         index += 1
     left = framer.buffered
     if left:
@@ -98,6 +103,8 @@ def _decode_all(
 def _report(err: BGPError, start: int, index: int) -> NoReturn:
     where = f"at byte {start + err.offset}" if err.offset is not None else f"at byte {start}"
     text = f"{err.name} ({err.code}/{err.subcode}) {where} (message {index} starts at byte {start})"
+    if err.action != Action.SESSION_RESET:
+        text += f" [RFC 7606 {err.action.name.lower().replace('_', '-')}]"
     if err.reason:
         text += f": {err.reason}"
     if err.data:
@@ -123,6 +130,7 @@ def _encode_all(text: str) -> None:
 @click.option("--raw", is_flag=True, help="Read raw binary messages from stdin instead of hex.")
 @click.option("--as2", is_flag=True, help="Read AS_PATH/AGGREGATOR as 2-octet (no RFC 6793).")
 @click.option("--addpath", is_flag=True, help="NLRI carry ADD-PATH path identifiers (RFC 7911).")
+@click.option("--ebgp", is_flag=True, help="The sender is an external peer (LOCAL_PREF optional).")
 @click.option("--extended", is_flag=True, help="Accept messages up to 65535 octets (RFC 8654).")
 @click.option(
     "--encode",
@@ -131,7 +139,13 @@ def _encode_all(text: str) -> None:
     help="Read the JSON objects (one per line) from stdin and print each message as hex.",
 )
 def decode(
-    hexdata: tuple[str, ...], raw: bool, as2: bool, addpath: bool, extended: bool, encode: bool
+    hexdata: tuple[str, ...],
+    raw: bool,
+    as2: bool,
+    addpath: bool,
+    ebgp: bool,
+    extended: bool,
+    encode: bool,
 ) -> None:
     """Decode BGP messages given as hex arguments or on stdin; one JSON object per message."""
     if encode:
@@ -143,5 +157,6 @@ def decode(
         payload,
         as4=not as2,
         addpath=ADDPATH_ALL if addpath else frozenset(),
+        ibgp=not ebgp,
         max_len=MAX_EXTENDED_MESSAGE_LEN if extended else MAX_MESSAGE_LEN,
     )

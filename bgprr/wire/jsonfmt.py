@@ -540,7 +540,12 @@ def _update_to_json(msg: bytes, ctx: _Ctx) -> JSONDict:
     out["withdrawn"], exact = _prefixes_to_json(wraw, AFI.IPV4, v4_addpath)
     if not exact:
         out["withdrawn_hex"] = wraw.hex()
-    attrs = [_attr_to_json(a.flags, a.type, bytes(a.value), ctx) for a in parse_attributes(block)]
+    try:
+        parsed = parse_attributes(block)
+    except BGPError as exc:  # unparsable block (RFC 7606 treat-as-withdraw): keep it raw
+        parsed = []
+        out["attributes_error"] = exc.with_offset(pos + 2).describe()
+    attrs = [_attr_to_json(a.flags, a.type, bytes(a.value), ctx) for a in parsed]
     out["attributes"] = attrs
     if b"".join(_attr_from_json(a, ctx.as4) for a in attrs) != block:
         out["attributes_hex"] = block.hex()

@@ -68,7 +68,7 @@ def test_addpath_and_as2_flags() -> None:
         {"prefix": "192.168.10.0/26", "path_id": 2},
         {"prefix": "192.168.10.64/26", "path_id": 2},
     ]
-    code, out, _ = run(["--as2", gold("hand_update_as2")])
+    code, out, _ = run(["--as2", "--ebgp", gold("hand_update_as2")])
     assert code == 0
     (obj,) = lines(out)
     attrs = obj["attributes"]
@@ -83,7 +83,11 @@ def test_encode_round_trip_all_golden() -> None:
             else []
         )
         if name == "hand_update_as2":
-            args = ["--as2"]
+            args = ["--as2", "--ebgp"]
+        if name == "hand_update_addpath":
+            args = ["--addpath", "--ebgp"]
+        if name == "hand_update_extended_length":
+            args = ["--ebgp"]
         code, out, err = run([*args, gold(name)])
         assert code == 0, (name, err)
         code, back, err = run(["--encode"], out)
@@ -113,10 +117,7 @@ def test_encode_several_lines() -> None:
             "ff" * 16 + "001805000100010a",
             "ROUTE-REFRESH Message Error / Invalid message length (7/1)",
         ),
-        (
-            "ff" * 16 + "001f0200000008400201030000fde9",
-            "UPDATE Message Error",
-        ),
+        ("ff" * 16 + "001a0200000006400101", "UPDATE Message Error / Malformed attribute list"),
     ],
 )
 def test_malformed_one_line_exit_2(hexstr: str, needle: str) -> None:
@@ -165,3 +166,14 @@ def test_extended_flag() -> None:
     assert code == 2 and "(1/2)" in err
     code, out, _ = run(["--extended", big])
     assert code == 0 and lines(out)[0]["length"] == 5019
+
+
+def test_rfc7606_milder_error_prints_json_then_one_error_line() -> None:
+    bad = "ff" * 16 + "001f0200000008400201030000fde9"  # AS_PATH segment overrun
+    code, out, err = run([bad + KEEPALIVE])
+    assert code == 2
+    (obj,) = lines(out)  # the message is shown, decoding stops after it
+    assert obj["treat_as_withdraw"] is True and obj["attributes_hex"] == "400201030000fde9"
+    assert isinstance(obj["errors"], list) and obj["errors"]
+    assert len(err.splitlines()) == 1
+    assert "(3/11) at byte 23" in err and "[RFC 7606 treat-as-withdraw]" in err
