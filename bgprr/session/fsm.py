@@ -1,0 +1,699 @@
+"""The pure per-peer BGP session: RFC 4271 §8 FSM with connection collision handling.
+
+A :class:`Peer` owns no socket and no clock: the IO layer feeds it calls, each with
+``now`` (monotonic seconds), and after every call drains ``poll()`` and acts on each
+output in order (the outputs and what to do with them: :mod:`bgprr.session.events`).
+
+Calls: ``start(now)``, ``stop(now, notification=None)`` (ManualStop, no restart),
+``reset(now, notification=None, hard=True)`` (AutomaticStop, restarts after IdleHold),
+``connection_made/_failed/_lost``, ``data_received``, ``handle_timer(now)`` when
+``next_timer()`` has passed, and ``note_update_sent(now)`` after writing an UPDATE (it
+restarts the KeepaliveTimer, RFC 4271 §4.4). The IO layer refuses connections from
+unknown addresses itself; every connection from the peer's address goes to the Peer.
+
+Transitions are the table :data:`TRANSITIONS` keyed by ``(State, Event)``. In Idle,
+Connect and Active every event has a row (RFC 4271 lists "any other event" there); in
+OpenSent, OpenConfirm and Established an event without a row is a Finite State Machine
+Error: NOTIFICATION 5/1, 5/2 or 5/3 (RFC 6608), then Idle.
+
+Choices within the RFC (optional session attributes): AllowAutomaticStart after
+anything but ManualStop; DampPeerOscillations (IdleHold back-off, see SessionConfig);
+PassiveTcpEstablishment from the config (no ConnectRetryTimer while passive); no
+DelayOpen; SendNOTIFICATIONwithoutOPEN on (refused connections get 6/5 or 6/7);
+CollisionDetectEstablishedState off: a new connection while Established is closed with
+Cease / Connection Collision Resolution (6/7), except that a peer which negotiated
+Graceful Restart is taken to have restarted (RFC 4724 §4.2): the old connection is
+dropped without NOTIFICATION (SessionDown graceful) and the new one proceeds. Deviations:
+a NOTIFICATION received in OpenSent is not answered with an FSM error (as in
+OpenConfirm); a header error in Established gets its 1/x (RFC 4271 §6.1), not 5/3.
+
+Connection collision (RFC 4271 §6.8, RFC 6286): while a connection is in OpenSent or
+OpenConfirm, a second one is tracked (we send our OPEN on it, 4-minute hold). When the
+first OPEN arrives on either connection, the peer's BGP Identifier is known and the
+collision is resolved at once: the connection opened by the speaker with the higher
+Identifier (then the higher AS) survives, the other gets Cease 6/7. If the surviving
+connection's OPEN has not arrived yet, the session is back in OpenSent on it.
+
+SessionDown ``graceful``: the peer's Graceful Restart capability was negotiated and the
+session ended by TCP loss, hold timer expiry or the peer reconnecting; or, with the
+RFC 8538 N bit sent by both, by any NOTIFICATION other than Cease / Hard Reset (6/9).
+``stop`` (and ``reset`` unless ``hard=False``) send Cease wrapped in Hard Reset when
+the N bit was negotiated, so they are never graceful.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from bgprr.wire.constants import MsgType
+from bgprr.wire.errors import BGPError, CeaseSub, ErrorCode, FsmSub
+from bgprr.wire.framer import Framer
+from bgprr.wire.messages import (
+    Keepalive,
+    Notification,
+    Open,
+    RouteRefresh,
+    decode_message,
+    encode_message,
+    make_shutdown_notification,
+)
+from bgprr.wire.update import Update
+
+from .config import SessionConfig
+from .events import (
+    ERROR_EVENTS,
+    FSM_SUBCODES,
+    TIMER_EVENTS,
+    AbortConnect,
+    Close,
+    Connect,
+    Established,
+    Event,
+    Output,
+    RouteRefreshReceived,
+    Send,
+    SessionDown,
+    State,
+    StateChanged,
+    UpdateReceived,
+    describe_notification,
+)
+from .negotiate import Negotiated, build_open, keep_outbound, negotiate
+from .timers import Timer, Timers
+
+
+@dataclass(slots=True, eq=False)
+class _Conn:
+    conn_id: int
+    inbound: bool
+    framer: Framer
+    lost: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Arg:
+    conn: _Conn | None = None
+    message: Open | Update | RouteRefresh | Notification | None = None
+    error: BGPError | None = None
+
+
+Handler = Callable[["Peer", float, _Arg], None]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Transition:
+    """One row: the handler, and the state it leads to in the normal case."""
+
+    handler: Handler
+    target: State
+
+
+_KEEPALIVE = Keepalive()
+
+
+def _notification(err: BGPError) -> Notification:
+    return Notification(code=err.code, subcode=err.subcode, data=err.data)
+
+
+class Peer:
+    """One configured BGP neighbor (see the module docstring for the IO contract)."""
+
+    def __init__(self, config: SessionConfig) -> None:
+        self.config = config
+        self.local_open = build_open(config)
+        self.connect_retry_counter = 0
+        self._open_bytes = encode_message(self.local_open)
+        self._state = State.IDLE
+        self._out: list[Output] = []
+        self._timers = Timers()
+        self._conn: _Conn | None = None  # the connection the FSM runs on
+        self._alt: _Conn | None = None  # a colliding second connection, in OpenSent
+        self._connecting = False  # an outbound attempt is in progress
+        self._auto = False  # AllowAutomaticStart: restart after the IdleHoldTimer
+        self._flaps = 0  # consecutive session flaps (DampPeerOscillations)
+        self._established_at: float | None = None
+        self._negotiated: Negotiated | None = None
+        self._stop_notification: Notification | None = None  # for Manual/AutomaticStop
+
+    # ------------------------------------------------------------------ public API
+
+    @property
+    def state(self) -> State:
+        return self._state
+
+    @property
+    def negotiated(self) -> Negotiated | None:
+        """The OPEN negotiation outcome, from OpenConfirm on."""
+        return self._negotiated
+
+    @property
+    def conn_id(self) -> int | None:
+        """The connection the FSM runs on (the Established one, once up)."""
+        return None if self._conn is None else self._conn.conn_id
+
+    def poll(self) -> list[Output]:
+        """Take the queued outputs, oldest first."""
+        out, self._out = self._out, []
+        return out
+
+    def next_timer(self) -> float | None:
+        """The earliest deadline (``now`` units) at which ``handle_timer`` must run."""
+        return self._timers.next_deadline()
+
+    def handle_timer(self, now: float) -> None:
+        while (timer := self._timers.pop_expired(now)) is not None:
+            if timer is Timer.ALT_HOLD:
+                if self._alt is not None:
+                    n = Notification(code=ErrorCode.HOLD_TIMER_EXPIRED, subcode=0)
+                    self._drop_alt(n)
+            else:
+                self._fire(now, TIMER_EVENTS[timer])
+
+    def start(self, now: float) -> None:
+        """ManualStart (ManualStart_with_PassiveTcpEstablishment when passive)."""
+        self._auto = True
+        self._timers.stop(Timer.IDLE_HOLD)
+        passive = self.config.passive
+        self._fire(now, Event.MANUAL_START_PASSIVE if passive else Event.MANUAL_START)
+
+    def stop(self, now: float, notification: Notification | None = None) -> None:
+        """ManualStop: NOTIFICATION (default Cease / Administrative Shutdown) on any open
+        connection, then Idle with no automatic restart."""
+        self._auto = False
+        self._timers.stop(Timer.IDLE_HOLD)
+        if notification is None:
+            notification = make_shutdown_notification(CeaseSub.ADMINISTRATIVE_SHUTDOWN, "")
+        self._stop_notification = self._hard(notification, hard=True)
+        self._fire(now, Event.MANUAL_STOP)
+
+    def reset(
+        self, now: float, notification: Notification | None = None, *, hard: bool = True
+    ) -> None:
+        """AutomaticStop (e.g. prefix limit, operator reset): NOTIFICATION (default Cease /
+        Administrative Reset), Idle, automatic restart after the IdleHoldTimer. With the
+        N bit negotiated, ``hard=False`` lets the peer keep our routes (RFC 8538)."""
+        if notification is None:
+            notification = make_shutdown_notification(CeaseSub.ADMINISTRATIVE_RESET, "")
+        self._stop_notification = self._hard(notification, hard=hard)
+        self._fire(now, Event.AUTOMATIC_STOP)
+
+    def connection_made(self, conn_id: int, now: float, inbound: bool) -> None:
+        if not inbound:
+            self._connecting = False
+        conn = _Conn(conn_id=conn_id, inbound=inbound, framer=Framer())
+        event = Event.TCP_CONNECTION_CONFIRMED if inbound else Event.TCP_CR_ACKED
+        self._fire(now, event, _Arg(conn=conn))
+
+    def connection_failed(self, conn_id: int, now: float) -> None:
+        """The outbound attempt asked for by ``Connect`` failed."""
+        if self._connecting:
+            self._connecting = False
+            self._fire(now, Event.TCP_CONNECTION_FAILS)
+
+    def connection_lost(self, conn_id: int, now: float) -> None:
+        if self._alt is not None and self._alt.conn_id == conn_id:
+            self._alt.lost = True
+            self._drop_alt(None)
+        elif self._conn is not None and self._conn.conn_id == conn_id:
+            self._conn.lost = True
+            self._fire(now, Event.TCP_CONNECTION_FAILS, _Arg(conn=self._conn))
+
+    def data_received(self, conn_id: int, data: bytes, now: float) -> None:
+        conn = self._find(conn_id)
+        if conn is None:
+            return
+        conn.framer.feed(data)
+        while conn is self._conn or conn is self._alt:
+            try:
+                raw = conn.framer.next_message()
+            except BGPError as err:
+                if conn is self._alt:
+                    self._drop_alt(_notification(err))
+                else:
+                    self._fire(now, Event.BGP_HEADER_ERR, _Arg(conn=conn, error=err))
+                return
+            if raw is None:
+                return
+            if conn is self._alt:
+                self._alt_message(now, conn, raw)
+            else:
+                self._message(now, conn, raw)
+
+    def note_update_sent(self, now: float) -> None:
+        """An UPDATE went out on the Established connection: restart the KeepaliveTimer."""
+        neg = self._negotiated
+        if self._state is State.ESTABLISHED and neg is not None and neg.keepalive:
+            self._timers.start(Timer.KEEPALIVE, now, neg.keepalive)
+
+    # ------------------------------------------------------------------ dispatch
+
+    def _fire(self, now: float, event: Event, arg: _Arg | None = None) -> None:
+        row = TRANSITIONS.get((self._state, event))
+        if row is None:
+            self._fsm_error(now, event)
+        else:
+            row.handler(self, now, arg or _Arg())
+
+    def _find(self, conn_id: int) -> _Conn | None:
+        for conn in (self._conn, self._alt):
+            if conn is not None and conn.conn_id == conn_id:
+                return conn
+        return None
+
+    def _message(self, now: float, conn: _Conn, raw: bytes) -> None:
+        mtype = raw[18]
+        if self._state is not State.ESTABLISHED:
+            if mtype == MsgType.UPDATE:
+                return self._fire(now, Event.UPDATE_MSG, _Arg(conn=conn))
+            if mtype == MsgType.ROUTE_REFRESH:
+                return self._fire(now, Event.ROUTE_REFRESH_MSG, _Arg(conn=conn))
+        if mtype == MsgType.OPEN and self._state is not State.OPENSENT:
+            return self._fire(now, Event.BGP_OPEN, _Arg(conn=conn))
+        neg = self._negotiated
+        try:
+            if neg is None:
+                msg = decode_message(raw)
+            else:
+                msg = decode_message(
+                    raw, as4=neg.as4, addpath=neg.addpath_rx, ibgp=neg.ibgp, max_len=neg.max_len
+                )
+        except BGPError as err:
+            event = ERROR_EVENTS.get(err.code, Event.BGP_HEADER_ERR)
+            return self._fire(now, event, _Arg(conn=conn, error=err))
+        if isinstance(msg, Keepalive):
+            self._fire(now, Event.KEEPALIVE_MSG, _Arg(conn=conn))
+        elif isinstance(msg, Open):
+            self._fire(now, Event.BGP_OPEN, _Arg(conn=conn, message=msg))
+        elif isinstance(msg, Update):
+            self._fire(now, Event.UPDATE_MSG, _Arg(conn=conn, message=msg))
+        elif isinstance(msg, RouteRefresh):
+            self._fire(now, Event.ROUTE_REFRESH_MSG, _Arg(conn=conn, message=msg))
+        else:
+            version = msg.code == ErrorCode.OPEN_MESSAGE and msg.subcode == 1
+            event = Event.NOTIF_MSG_VER_ERR if version else Event.NOTIF_MSG
+            self._fire(now, event, _Arg(conn=conn, message=msg))
+
+    def _alt_message(self, now: float, alt: _Conn, raw: bytes) -> None:
+        """A message on the second connection (its own FSM, in OpenSent)."""
+        mtype = raw[18]
+        if mtype == MsgType.NOTIFICATION:
+            return self._drop_alt(None)
+        if mtype != MsgType.OPEN:
+            return self._drop_alt(Notification(code=ErrorCode.FSM, subcode=1))
+        try:
+            peer_open = decode_message(raw)
+            assert isinstance(peer_open, Open)
+            neg = negotiate(self.config, self.local_open, peer_open)
+        except BGPError as err:
+            return self._drop_alt(_notification(err))
+        main = self._conn
+        assert main is not None
+        if main.inbound == alt.inbound or self._main_wins(main, neg):
+            return self._drop_alt(_collision())
+        self._fire(now, Event.OPEN_COLLISION_DUMP, _Arg(conn=main))
+        self._fire(now, Event.BGP_OPEN, _Arg(conn=alt, message=peer_open))
+
+    def _main_wins(self, main: _Conn, neg: Negotiated) -> bool:
+        cfg = self.config
+        keep_out = keep_outbound(cfg.router_id, cfg.local_as, neg.peer_id, neg.peer_as)
+        return keep_out != main.inbound
+
+    # ------------------------------------------------------------------ helpers
+
+    def _emit(self, out: Output) -> None:
+        self._out.append(out)
+
+    def _set_state(self, new: State, reason: str) -> None:
+        old = self._state
+        if new is not old:
+            self._state = new
+            self._emit(StateChanged(old=old, new=new, reason=reason))
+
+    def _send(self, conn: _Conn, data: bytes) -> None:
+        if not conn.lost:
+            self._emit(Send(conn_id=conn.conn_id, data=data))
+
+    def _close(self, conn: _Conn, notification: Notification | None) -> None:
+        if not conn.lost:
+            if notification is not None:
+                self._send(conn, encode_message(notification))
+            self._emit(Close(conn_id=conn.conn_id))
+
+    def _drop_alt(self, notification: Notification | None) -> None:
+        alt = self._alt
+        if alt is not None:
+            self._alt = None
+            self._timers.stop(Timer.ALT_HOLD)
+            self._close(alt, notification)
+
+    def _abort_connect(self) -> None:
+        if self._connecting:
+            self._connecting = False
+            self._emit(AbortConnect())
+
+    def _connect(self, now: float) -> None:
+        self._abort_connect()
+        self._connecting = True
+        self._emit(Connect())
+        self._timers.start(Timer.CONNECT_RETRY, now, self.config.connect_retry)
+
+    def _hard(self, n: Notification, *, hard: bool) -> Notification:
+        """Wrap a Cease in Hard Reset (RFC 8538 §3) when the N bit was negotiated."""
+        neg = self._negotiated
+        if not hard or neg is None or not neg.gr_notification or n.code != ErrorCode.CEASE:
+            return n
+        if n.subcode == CeaseSub.HARD_RESET:
+            return n
+        return Notification(
+            code=ErrorCode.CEASE, subcode=CeaseSub.HARD_RESET, data=bytes([n.subcode]) + n.data
+        )
+
+    def _graceful(self, sent: Notification | None, received: Notification | None) -> bool:
+        neg = self._negotiated
+        if self._state is not State.ESTABLISHED or neg is None or neg.peer_gr is None:
+            return False
+        n = sent if sent is not None else received
+        if n is None or n.code == ErrorCode.HOLD_TIMER_EXPIRED:
+            return True
+        hard = n.code == ErrorCode.CEASE and n.subcode == CeaseSub.HARD_RESET
+        return neg.gr_notification and not hard
+
+    def _end_main(
+        self,
+        now: float,
+        reason: str,
+        *,
+        sent: Notification | None = None,
+        received: Notification | None = None,
+        graceful: bool | None = None,
+    ) -> None:
+        """Close the FSM's connection (sending ``sent``); SessionDown if it was up."""
+        if self._state is State.ESTABLISHED:
+            if graceful is None:
+                graceful = self._graceful(sent, received)
+            self._emit(
+                SessionDown(
+                    reason=reason,
+                    notification_sent=sent,
+                    notification_received=received,
+                    graceful=graceful,
+                )
+            )
+            since = self._established_at
+            if since is not None and now - since >= self.config.idle_hold_reset:
+                self._flaps = 0
+            self._established_at = None
+        if self._conn is not None:
+            self._close(self._conn, sent)
+            self._conn = None
+        self._negotiated = None
+        self._timers.stop(Timer.HOLD)
+        self._timers.stop(Timer.KEEPALIVE)
+
+    def _idle_hold_delay(self) -> float:
+        cfg = self.config
+        return min(cfg.idle_hold_time * (1 << max(self._flaps - 1, 0)), cfg.idle_hold_max)
+
+    def _enter_idle(self, now: float, reason: str, *, flap: bool) -> None:
+        self._timers.stop(Timer.CONNECT_RETRY)
+        self._abort_connect()
+        if flap:
+            self._flaps += 1
+        if self._auto:
+            self._timers.start(Timer.IDLE_HOLD, now, self._idle_hold_delay())
+        self._set_state(State.IDLE, reason)
+
+    def _promote_alt(self, reason: str) -> bool:
+        """After the FSM's connection ended: continue on the second one, in OpenSent."""
+        alt = self._alt
+        if alt is None:
+            return False
+        self._conn, self._alt = alt, None
+        self._timers.move(Timer.ALT_HOLD, Timer.HOLD)
+        self._set_state(State.OPENSENT, reason)
+        return True
+
+    def _fail(
+        self,
+        now: float,
+        reason: str,
+        *,
+        sent: Notification | None = None,
+        received: Notification | None = None,
+    ) -> None:
+        """The connection failed (error, NOTIFICATION, hold timer, TCP): Idle, or the
+        second connection if one is being tracked."""
+        self._end_main(now, reason, sent=sent, received=received)
+        self.connect_retry_counter += 1
+        if not self._promote_alt(reason):
+            self._enter_idle(now, reason, flap=True)
+
+    def _fsm_error(self, now: float, event: Event) -> None:
+        sub = FSM_SUBCODES.get(self._state, FsmSub.UNSPECIFIED)
+        n = Notification(code=ErrorCode.FSM, subcode=sub)
+        self._fail(now, f"unexpected {event.name} in {self._state.value}", sent=n)
+
+    # ------------------------------------------------------------------ handlers
+
+    def _ignore(self, now: float, arg: _Arg) -> None:
+        pass
+
+    def _refuse(self, now: float, arg: _Arg) -> None:
+        assert arg.conn is not None
+        self._close(
+            arg.conn, Notification(code=ErrorCode.CEASE, subcode=CeaseSub.CONNECTION_REJECTED)
+        )
+
+    def _start_connect(self, now: float, arg: _Arg) -> None:
+        self.connect_retry_counter = 0
+        self._connect(now)
+        self._set_state(State.CONNECT, "start")
+
+    def _start_passive(self, now: float, arg: _Arg) -> None:
+        self.connect_retry_counter = 0
+        self._set_state(State.ACTIVE, "start (passive)")
+
+    def _idle_hold_expired(self, now: float, arg: _Arg) -> None:
+        if self._auto:
+            passive = self.config.passive
+            self._fire(now, Event.AUTOMATIC_START_PASSIVE if passive else Event.AUTOMATIC_START)
+
+    def _stop_unconnected(self, now: float, arg: _Arg) -> None:
+        self.connect_retry_counter = 0
+        self._enter_idle(now, "stopped", flap=False)
+
+    def _give_up(self, now: float, arg: _Arg) -> None:
+        """Connect/Active: TcpConnectionFails and "any other event" lead to Idle."""
+        if arg.conn is not None:
+            self._close(arg.conn, None)
+        self.connect_retry_counter += 1
+        self._enter_idle(now, f"gave up in {self._state.value}", flap=False)
+
+    def _retry_connect(self, now: float, arg: _Arg) -> None:
+        self._connect(now)
+        self._set_state(State.CONNECT, "connect retry")
+
+    def _tcp_up(self, now: float, arg: _Arg) -> None:
+        conn = arg.conn
+        assert conn is not None
+        self._abort_connect()
+        self._timers.stop(Timer.CONNECT_RETRY)
+        self._conn = conn
+        self._send(conn, self._open_bytes)
+        self._timers.start(Timer.HOLD, now, self.config.open_hold_time)
+        direction = "inbound" if conn.inbound else "outbound"
+        self._set_state(State.OPENSENT, f"{direction} connection {conn.conn_id} up")
+
+    def _track_second(self, now: float, arg: _Arg) -> None:
+        conn = arg.conn
+        assert conn is not None
+        if self._alt is not None:
+            return self._refuse(now, arg)
+        self._alt = conn
+        self._send(conn, self._open_bytes)
+        self._timers.start(Timer.ALT_HOLD, now, self.config.open_hold_time)
+
+    def _second_while_established(self, now: float, arg: _Arg) -> None:
+        conn = arg.conn
+        neg = self._negotiated
+        assert conn is not None and neg is not None
+        if neg.peer_gr is None:
+            return self._close(conn, _collision())
+        reason = "peer reconnected (graceful restart)"
+        self._end_main(now, reason, graceful=True)
+        self._tcp_up(now, arg)
+
+    def _manual_stop(self, now: float, arg: _Arg) -> None:
+        n = self._stop_notification
+        self._drop_alt(n)
+        self._end_main(now, "stopped", sent=n)
+        self.connect_retry_counter = 0
+        self._enter_idle(now, "stopped", flap=False)
+
+    def _automatic_stop(self, now: float, arg: _Arg) -> None:
+        n = self._stop_notification
+        self._drop_alt(n)
+        self._end_main(now, "reset", sent=n)
+        self.connect_retry_counter += 1
+        self._enter_idle(now, "reset", flap=True)
+
+    def _hold_expired(self, now: float, arg: _Arg) -> None:
+        n = Notification(code=ErrorCode.HOLD_TIMER_EXPIRED, subcode=0)
+        self._fail(now, "hold timer expired", sent=n)
+
+    def _send_keepalive(self, now: float, arg: _Arg) -> None:
+        neg = self._negotiated
+        if self._conn is not None and neg is not None and neg.keepalive:
+            self._send(self._conn, encode_message(_KEEPALIVE))
+            self._timers.start(Timer.KEEPALIVE, now, neg.keepalive)
+
+    def _opensent_tcp_fails(self, now: float, arg: _Arg) -> None:
+        self._end_main(now, "connection lost")
+        if self._promote_alt("connection lost"):
+            return
+        if not self.config.passive:
+            self._timers.start(Timer.CONNECT_RETRY, now, self.config.connect_retry)
+        self._set_state(State.ACTIVE, "connection lost")
+
+    def _tcp_lost(self, now: float, arg: _Arg) -> None:
+        self._fail(now, "connection lost")
+
+    def _notified(self, now: float, arg: _Arg) -> None:
+        n = arg.message
+        assert isinstance(n, Notification)
+        self._fail(now, f"NOTIFICATION received: {describe_notification(n)}", received=n)
+
+    def _error(self, now: float, arg: _Arg) -> None:
+        err = arg.error
+        assert err is not None
+        self._fail(now, f"sent NOTIFICATION: {err.describe()}", sent=_notification(err))
+
+    def _collision_dump(self, now: float, arg: _Arg) -> None:
+        reason = "connection collision: dumped"
+        self._end_main(now, reason, sent=_collision())
+        if not self._promote_alt(reason):
+            self.connect_retry_counter += 1
+            self._enter_idle(now, reason, flap=True)
+
+    def _open_received(self, now: float, arg: _Arg) -> None:
+        conn, peer_open = arg.conn, arg.message
+        assert conn is not None and isinstance(peer_open, Open)
+        try:
+            neg = negotiate(self.config, self.local_open, peer_open)
+        except BGPError as err:
+            return self._fire(now, Event.BGP_OPEN_MSG_ERR, _Arg(conn=conn, error=err))
+        if self._alt is not None:
+            if self._alt.inbound != conn.inbound and not self._main_wins(conn, neg):
+                return self._fire(now, Event.OPEN_COLLISION_DUMP, _Arg(conn=conn))
+            self._drop_alt(_collision())
+        self._timers.stop(Timer.CONNECT_RETRY)
+        self._negotiated = neg
+        conn.framer.max_len = neg.max_len
+        self._send(conn, encode_message(_KEEPALIVE))
+        if neg.keepalive:
+            self._timers.start(Timer.KEEPALIVE, now, neg.keepalive)
+        if neg.hold_time:
+            self._timers.start(Timer.HOLD, now, neg.hold_time)
+        else:
+            self._timers.stop(Timer.HOLD)
+        self._set_state(State.OPENCONFIRM, "OPEN received")
+
+    def _restart_hold(self, now: float) -> None:
+        neg = self._negotiated
+        if neg is not None and neg.hold_time:
+            self._timers.start(Timer.HOLD, now, neg.hold_time)
+
+    def _establish(self, now: float, arg: _Arg) -> None:
+        conn, neg = self._conn, self._negotiated
+        assert conn is not None and neg is not None
+        self._restart_hold(now)
+        self._established_at = now
+        self._set_state(State.ESTABLISHED, "KEEPALIVE received")
+        self._emit(Established(conn_id=conn.conn_id, negotiated=neg))
+
+    def _keepalive_received(self, now: float, arg: _Arg) -> None:
+        self._restart_hold(now)
+
+    def _update_received(self, now: float, arg: _Arg) -> None:
+        assert isinstance(arg.message, Update)
+        self._restart_hold(now)
+        self._emit(UpdateReceived(update=arg.message))
+
+    def _route_refresh_received(self, now: float, arg: _Arg) -> None:
+        rr, neg = arg.message, self._negotiated
+        assert isinstance(rr, RouteRefresh) and neg is not None
+        self._restart_hold(now)
+        if (rr.afi, rr.safi) in neg.families:  # RFC 2918 §4: ignore other families
+            self._emit(RouteRefreshReceived(afi=rr.afi, safi=rr.safi, subtype=rr.subtype))
+
+
+def _collision() -> Notification:
+    return Notification(code=ErrorCode.CEASE, subcode=CeaseSub.CONNECTION_COLLISION_RESOLUTION)
+
+
+# ---------------------------------------------------------------------------- the table
+
+
+def _build() -> dict[tuple[State, Event], Transition]:
+    s, e, p = State, Event, Peer
+    starts = (e.MANUAL_START, e.AUTOMATIC_START, e.MANUAL_START_PASSIVE, e.AUTOMATIC_START_PASSIVE)
+    tcp_up = (e.TCP_CR_ACKED, e.TCP_CONNECTION_CONFIRMED)
+    notif = (e.NOTIF_MSG, e.NOTIF_MSG_VER_ERR)
+    rows: dict[tuple[State, Event], Transition] = {}
+
+    def add(state: State, events: tuple[Event, ...], handler: Handler, target: State) -> None:
+        for event in events:
+            rows[state, event] = Transition(handler=handler, target=target)
+
+    # Idle: refuses connections; everything but a start is ignored.
+    add(s.IDLE, (e.MANUAL_START, e.AUTOMATIC_START), p._start_connect, s.CONNECT)
+    add(s.IDLE, (e.MANUAL_START_PASSIVE, e.AUTOMATIC_START_PASSIVE), p._start_passive, s.ACTIVE)
+    add(s.IDLE, (e.IDLE_HOLD_TIMER_EXPIRES,), p._idle_hold_expired, s.CONNECT)
+    add(s.IDLE, tcp_up, p._refuse, s.IDLE)
+    # Connect and Active
+    for state in (s.CONNECT, s.ACTIVE):
+        add(state, starts, p._ignore, state)
+        add(state, (e.MANUAL_STOP,), p._stop_unconnected, s.IDLE)
+        add(state, (e.CONNECT_RETRY_TIMER_EXPIRES,), p._retry_connect, s.CONNECT)
+        add(state, tcp_up, p._tcp_up, s.OPENSENT)
+        add(state, (e.TCP_CONNECTION_FAILS,), p._give_up, s.IDLE)
+    # OpenSent, OpenConfirm, Established: common rows
+    for state in (s.OPENSENT, s.OPENCONFIRM, s.ESTABLISHED):
+        add(state, starts, p._ignore, state)
+        add(state, (e.MANUAL_STOP,), p._manual_stop, s.IDLE)
+        add(state, (e.AUTOMATIC_STOP,), p._automatic_stop, s.IDLE)
+        add(state, (e.HOLD_TIMER_EXPIRES,), p._hold_expired, s.IDLE)
+        add(state, notif, p._notified, s.IDLE)
+        add(state, (e.BGP_HEADER_ERR,), p._error, s.IDLE)
+    # OpenSent
+    add(s.OPENSENT, tcp_up, p._track_second, s.OPENSENT)
+    add(s.OPENSENT, (e.TCP_CONNECTION_FAILS,), p._opensent_tcp_fails, s.ACTIVE)
+    add(s.OPENSENT, (e.BGP_OPEN,), p._open_received, s.OPENCONFIRM)
+    add(s.OPENSENT, (e.BGP_OPEN_MSG_ERR,), p._error, s.IDLE)
+    add(s.OPENSENT, (e.OPEN_COLLISION_DUMP,), p._collision_dump, s.IDLE)
+    # OpenConfirm
+    add(s.OPENCONFIRM, tcp_up, p._track_second, s.OPENCONFIRM)
+    add(s.OPENCONFIRM, (e.KEEPALIVE_TIMER_EXPIRES,), p._send_keepalive, s.OPENCONFIRM)
+    add(s.OPENCONFIRM, (e.TCP_CONNECTION_FAILS,), p._tcp_lost, s.IDLE)
+    add(s.OPENCONFIRM, (e.BGP_OPEN_MSG_ERR,), p._error, s.IDLE)
+    add(s.OPENCONFIRM, (e.OPEN_COLLISION_DUMP,), p._collision_dump, s.IDLE)
+    add(s.OPENCONFIRM, (e.KEEPALIVE_MSG,), p._establish, s.ESTABLISHED)
+    # Established
+    add(s.ESTABLISHED, tcp_up, p._second_while_established, s.ESTABLISHED)
+    add(s.ESTABLISHED, (e.KEEPALIVE_TIMER_EXPIRES,), p._send_keepalive, s.ESTABLISHED)
+    add(s.ESTABLISHED, (e.TCP_CONNECTION_FAILS,), p._tcp_lost, s.IDLE)
+    add(s.ESTABLISHED, (e.KEEPALIVE_MSG,), p._keepalive_received, s.ESTABLISHED)
+    add(s.ESTABLISHED, (e.UPDATE_MSG,), p._update_received, s.ESTABLISHED)
+    add(s.ESTABLISHED, (e.ROUTE_REFRESH_MSG,), p._route_refresh_received, s.ESTABLISHED)
+    add(s.ESTABLISHED, (e.UPDATE_MSG_ERR, e.ROUTE_REFRESH_MSG_ERR), p._error, s.IDLE)
+    # "Any other event": ignored in Idle; back to Idle from Connect and Active.
+    for event in Event:
+        rows.setdefault((s.IDLE, event), Transition(handler=p._ignore, target=s.IDLE))
+        for state in (s.CONNECT, s.ACTIVE):
+            rows.setdefault((state, event), Transition(handler=p._give_up, target=s.IDLE))
+    return rows
+
+
+TRANSITIONS: Mapping[tuple[State, Event], Transition] = _build()
+"""The FSM: ``(state, event) -> Transition``. Missing rows are FSM errors (5/x)."""
