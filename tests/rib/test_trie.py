@@ -112,49 +112,54 @@ def test_churn_against_dict(bits: int) -> None:
     run()
 
 
-class TrieMachine(RuleBasedStateMachine):
-    """Stateful model: random inserts/deletes/queries on IPv6 (deep) keys."""
+def machine(bits: int) -> type[RuleBasedStateMachine]:
+    """Stateful model of random inserts/deletes/queries on ``bits``-wide keys."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.bits = 128
-        self.trie: RadixTrie[int] = RadixTrie(self.bits)
-        self.oracle: dict[int, int] = {}
+    class TrieMachine(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            self.trie: RadixTrie[int] = RadixTrie(bits)
+            self.oracle: dict[int, int] = {}
 
-    @rule(k=prefixes(128), v=st.integers())
-    def insert(self, k: int, v: int) -> None:
-        self.trie.insert(k, v)
-        self.oracle[k] = v
+        @rule(k=prefixes(bits), v=st.integers())
+        def insert(self, k: int, v: int) -> None:
+            self.trie.insert(k, v)
+            self.oracle[k] = v
 
-    @precondition(lambda self: bool(self.oracle))
-    @rule(data=st.data())
-    def delete_present(self, data: st.DataObject) -> None:
-        k = data.draw(st.sampled_from(sorted(self.oracle)))
-        assert self.trie.delete(k) == self.oracle.pop(k)
+        @precondition(lambda self: bool(self.oracle))
+        @rule(data=st.data())
+        def delete_present(self, data: st.DataObject) -> None:
+            k = data.draw(st.sampled_from(sorted(self.oracle)))
+            assert self.trie.delete(k) == self.oracle.pop(k)
 
-    @rule(k=prefixes(128))
-    def delete_any(self, k: int) -> None:
-        assert self.trie.delete(k) == self.oracle.pop(k, None)
+        @rule(k=prefixes(bits))
+        def delete_any(self, k: int) -> None:
+            assert self.trie.delete(k) == self.oracle.pop(k, None)
 
-    @rule(k=prefixes(128))
-    def query(self, k: int) -> None:
-        assert self.trie.get(k) == self.oracle.get(k)
-        assert (k in self.trie) == (k in self.oracle)
-        want = sorted((o, v) for o, v in self.oracle.items() if contains(o, k, self.bits))
-        assert self.trie.covering(k) == want
-        assert self.trie.longest_match(k) == (want[-1] if want else None)
-        assert list(self.trie.longer(k)) == sorted(
-            (i, v) for i, v in self.oracle.items() if contains(k, i, self.bits)
-        )
+        @rule(k=prefixes(bits))
+        def query(self, k: int) -> None:
+            assert self.trie.get(k) == self.oracle.get(k)
+            assert (k in self.trie) == (k in self.oracle)
+            want = sorted((o, v) for o, v in self.oracle.items() if contains(o, k, bits))
+            assert self.trie.covering(k) == want
+            assert self.trie.longest_match(k) == (want[-1] if want else None)
+            assert list(self.trie.longer(k)) == sorted(
+                (i, v) for i, v in self.oracle.items() if contains(k, i, bits)
+            )
 
-    @invariant()
-    def consistent(self) -> None:
-        check_structure(self.trie)
-        assert list(self.trie.items()) == sorted(self.oracle.items())
+        @invariant()
+        def consistent(self) -> None:
+            check_structure(self.trie)
+            assert list(self.trie.items()) == sorted(self.oracle.items())
+
+    return TrieMachine
 
 
-TestTrieMachine = TrieMachine.TestCase
-TestTrieMachine.settings = settings(max_examples=40, stateful_step_count=40, deadline=None)
+MACHINE_SETTINGS = settings(max_examples=30, stateful_step_count=40, deadline=None)
+TestTrieMachine4 = machine(32).TestCase
+TestTrieMachine4.settings = MACHINE_SETTINGS
+TestTrieMachine6 = machine(128).TestCase
+TestTrieMachine6.settings = MACHINE_SETTINGS
 
 
 def test_host_routes_full_depth() -> None:
