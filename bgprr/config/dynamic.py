@@ -7,16 +7,24 @@ import ipaddress
 from collections.abc import Iterable
 
 from bgprr.config.loader import Walked
-from bgprr.config.model import Config, DynamicNeighbor, Neighbor, PeerGroup, Settings
+from bgprr.config.model import (
+    Config,
+    DynamicNeighbor,
+    Neighbor,
+    PeerGroup,
+    Settings,
+    canonical_address,
+)
 from bgprr.config.validate import Leaves, build_neighbor
 
 
 def dynamic_range_for(config: Config, address: str) -> DynamicNeighbor | None:
-    """The ``[[dynamic-neighbors]]`` entry with the longest prefix containing ``address``."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
+    """The ``[[dynamic-neighbors]]`` entry with the longest prefix containing ``address``
+    (an IPv4-mapped IPv6 address counts as the IPv4 address)."""
+    canon = canonical_address(address)
+    if canon is None:
         return None
+    ip = ipaddress.ip_address(canon)
     best: DynamicNeighbor | None = None
     best_len = -1
     for entry in config.dynamic_neighbors:
@@ -46,7 +54,7 @@ def neighbor_for_dynamic(config: Config, address: str) -> Neighbor | None:
     return build_neighbor(
         _leaves(group, group.settings, config.source),
         [_walked(group, index, afi) for index, afi in enumerate(group.afi_safis)],
-        address=str(ipaddress.ip_address(address)),
+        address=str(canonical_address(address)),
         global_=config.global_,
         peer_group=group.name,
         dynamic=True,

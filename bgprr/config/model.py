@@ -17,6 +17,21 @@ Value = int | float | bool | str | tuple[str, ...]
 Settings = tuple[tuple[str, Value], ...]
 
 
+def canonical_address(text: str) -> str | None:
+    """The canonical spelling of an IP address, or None if ``text`` is not one.
+
+    An IPv4-mapped IPv6 address (``::ffff:10.0.0.1``, what a dual-stack listening
+    socket reports for an IPv4 peer) is the IPv4 address it maps.
+    """
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ip)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PrefixLimit:
     """``[neighbors.afi-safis.prefix-limit.config]``; only present when max-prefixes > 0."""
@@ -148,11 +163,9 @@ class Config:
     dynamic_neighbors: tuple[DynamicNeighbor, ...]
 
     def neighbor(self, address: str) -> Neighbor | None:
-        """The statically configured neighbor with this address (any spelling)."""
-        try:
-            canon = str(ipaddress.ip_address(address))
-        except ValueError:
-            return None
+        """The statically configured neighbor with this address (any spelling, also
+        IPv4-mapped IPv6)."""
+        canon = canonical_address(address)
         for n in self.neighbors:
             if n.address == canon:
                 return n

@@ -474,6 +474,10 @@ def test_dynamic_longest_prefix_wins() -> None:
     static = neighbor_for_dynamic(config, "10.1.2.3")
     assert static is config.neighbors[0] and static.description == "static"
     assert neighbor_for_dynamic(config, "11.0.0.1") is None
+    # What a dual-stack listening socket reports for an IPv4 peer.
+    mapped = neighbor_for_dynamic(config, "::ffff:10.1.9.9")
+    assert mapped is not None and mapped.address == "10.1.9.9" and mapped.peer_group == "narrow"
+    assert neighbor_for_dynamic(config, "::ffff:10.1.2.3") is static
 
 
 def test_dynamic_neighbor_order_does_not_matter() -> None:
@@ -487,6 +491,8 @@ def test_dynamic_neighbor_order_does_not_matter() -> None:
     assert config.dynamic_neighbors[0].prefix == "10.1.0.0/16"
     member = neighbor_for_dynamic(config, "10.1.0.1")
     assert member is not None and member.peer_group == "narrow"
+    other = neighbor_for_dynamic(config, "10.2.0.1")
+    assert other is not None and other.peer_group == "wide"
 
 
 # --------------------------------------------------------------------------------------
