@@ -582,3 +582,19 @@ def test_gobgpd_accepts_examples(path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "fatal" not in proc.stdout + proc.stderr
+
+
+@pytest.mark.skipif(GOBGPD is None, reason="gobgpd is not installed")
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.toml")), ids=lambda p: p.name)
+def test_gobgpd_accepts_rendered_examples(path: Path, tmp_path: Path) -> None:
+    assert GOBGPD is not None
+    rendered = tmp_path / "effective.toml"
+    rendered.write_text(render_effective(load_config(str(path)), show_secrets=True))
+    proc = subprocess.run(
+        [GOBGPD, "-f", str(rendered), "-d", "-p", "--pprof-disable"],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
