@@ -89,49 +89,61 @@ def select_best(
     """
     if len(paths) <= 1:
         return paths[0] if paths else None
-    # step: LLGR-stale paths only when there is nothing else
-    cands = [p for p in paths if not p.llgr_stale] or list(paths)
-    # steps: LOCAL_PREF, local origin, AS_PATH length, ORIGIN (one lexicographic key)
-    if len(cands) > 1:
-        keyed = []
-        for p in cands:
-            f = p.attrs.best_fields
-            lp = f.local_pref
-            origin = f.origin
-            keyed.append(
-                (
-                    (
-                        -(DEFAULT_LOCAL_PREF if lp is None else lp),
-                        p.peer is not None,
-                        f.as_path_length,
-                        _ORIGIN_WORST if origin is None else origin,
-                    ),
-                    p,
-                )
-            )
-        top = min(k for k, _ in keyed)
-        cands = [p for k, p in keyed if k == top]
-    # step: MED within the same neighbor AS, by elimination
-    if len(cands) > 1:
-        cands = _med_survivors(cands, always_compare_med)
+    # steps: not LLGR-stale, LOCAL_PREF, local origin, AS_PATH length, ORIGIN. Each step
+    # keeps the paths that are best on it, so together they keep the minima of one
+    # lexicographic key.
+    top: tuple[bool, int, bool, int, int] | None = None
+    cands: list[Path] = []
+    for p in paths:
+        f = p.attrs.best_fields
+        lp = f.local_pref
+        origin = f.origin
+        head = (
+            p.llgr_stale,
+            -(DEFAULT_LOCAL_PREF if lp is None else lp),
+            p.peer is not None,
+            f.as_path_length,
+            _ORIGIN_WORST if origin is None else origin,
+        )
+        if top is None or head < top:
+            top = head
+            cands = [p]
+        elif head == top:
+            cands.append(p)
+    if len(cands) == 1:
+        return cands[0]
+    # step: MED within the same neighbor AS, by elimination over the remaining set
+    cands = _med_survivors(cands, always_compare_med)
     if len(cands) == 1:
         return cands[0]
     # steps: eBGP, BGP id / ORIGINATOR_ID, CLUSTER_LIST, address, path id, tie-breaks
-    return min(cands, key=lambda p: _tail_key(p, router_id))
+    winner = cands[0]
+    low = _tail_key(winner, router_id)
+    for p in cands[1:]:
+        k = _tail_key(p, router_id)
+        if k < low:
+            winner, low = p, k
+    return winner
 
 
 def _med_survivors(cands: list[Path], always_compare_med: bool) -> list[Path]:
+    """Drop every path for which a path with the same neighbor AS has a lower MED."""
     lowest: dict[int | None, int] = {}
-    meds: list[tuple[int | None, int]] = []
     for p in cands:
         f = p.attrs.best_fields
         group = 0 if always_compare_med else f.neighbor_as
-        med = 0 if f.med is None else f.med
-        meds.append((group, med))
+        med = f.med or 0  # missing MED is 0
         best = lowest.get(group)
         if best is None or med < best:
             lowest[group] = med
-    return [p for p, (group, med) in zip(cands, meds, strict=True) if med == lowest[group]]
+    if len(lowest) == len(cands):
+        return cands  # every neighbor AS has one path: nothing to compare
+    return [
+        p
+        for p in cands
+        if (p.attrs.best_fields.med or 0)
+        == lowest[0 if always_compare_med else p.attrs.best_fields.neighbor_as]
+    ]
 
 
 _TailKey = tuple[bool, int, int, int, int, int, bytes, bytes, bool, float]
