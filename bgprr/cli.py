@@ -1,0 +1,100 @@
+"""The ``bgprr`` command: the daemon (``bgprr --config rr.toml``) and its tools."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+CONFIG_TYPES = ("toml", "json", "yaml")
+
+
+@click.group(
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.option(
+    "--config", "-f", "config_path", metavar="FILE",
+    help="Configuration file (GoBGP format). `-f` as in gobgpd.",
+)
+@click.option(
+    "--config-type", "-t", type=click.Choice(CONFIG_TYPES), default="toml", show_default=True,
+    help="Configuration file format.",
+)
+@click.option(
+    "--graceful-restart", "-r", is_flag=True,
+    help="Start as a restarting speaker (RFC 4724): peers keep our routes until we are back.",
+)
+@click.option(
+    "--no-uvloop", is_flag=True, help="Use the stdlib asyncio loop even if uvloop is installed."
+)
+@click.option(
+    "--log-level", "-l", default="info", show_default=True,
+    type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+)
+@click.option(
+    "--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option(
+    "--state-dir", default="/var/lib/bgprr", show_default=True, metavar="DIR",
+    help="Where the graceful-restart state (peers to wait for) is kept.",
+)
+@click.option(
+    "--api-socket", default="/run/bgprr.sock", show_default=True, metavar="PATH",
+    help="Control API Unix socket (mode 0600).",
+)
+@click.option("--metrics", metavar="HOST:PORT", default=None, help="Serve Prometheus metrics.")
+@click.pass_context
+def main(
+    ctx: click.Context,
+    config_path: str | None,
+    config_type: str,
+    graceful_restart: bool,
+    no_uvloop: bool,
+    log_level: str,
+    log_format: str,
+    state_dir: str,
+    api_socket: str,
+    metrics: str | None,
+) -> None:
+    """bgprr: a BGP-4 route reflector. `bgprr --config rr.toml` runs the daemon."""
+    ctx.ensure_object(dict)
+    ctx.obj["api_socket"] = api_socket
+    if ctx.invoked_subcommand is not None:
+        return
+    if config_path is None:
+        click.echo(ctx.get_help())
+        ctx.exit(2)
+    from .io.daemon import run_daemon
+
+    code = run_daemon(
+        config_path,
+        config_type=config_type,
+        graceful_restart=graceful_restart,
+        use_uvloop=not no_uvloop,
+        log_level=log_level,
+        log_format=log_format,
+        state_dir=state_dir,
+        api_socket=api_socket,
+        metrics=metrics,
+    )
+    sys.exit(code)
+
+
+@main.command()
+@click.option("--config", "-f", "config_path", metavar="FILE", required=True)
+@click.option("--config-type", "-t", type=click.Choice(CONFIG_TYPES), default="toml")
+def check(config_path: str, config_type: str) -> None:
+    """Validate a configuration and print the effective settings."""
+    from .config import check_main
+
+    sys.exit(check_main(config_path, config_type))
+
+
+def _register_tools() -> None:
+    from .decode_cmd import decode
+
+    main.add_command(decode)
+
+
+_register_tools()

@@ -1,0 +1,120 @@
+"""One TCP connection of a BGP session, as an asyncio protocol.
+
+The protocol does no BGP work: it hands received bytes to its owner (the peer runner,
+which feeds the pure session) and tells the owner when the transport can take more
+bytes, so that output stays pull-based (``pause_writing`` / ``resume_writing``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections.abc import Callable
+from typing import Protocol, cast
+
+log = logging.getLogger("bgprr.io")
+
+_conn_ids = itertools.count(1)
+
+# Transport write buffer limits: above HIGH the peer is "not writable" and nothing more is
+# pulled from the engine for it; pulling resumes once the buffer drains below LOW.
+WRITE_HIGH = 256 * 1024
+WRITE_LOW = 64 * 1024
+
+
+class ConnectionOwner(Protocol):
+    def on_data(self, conn: BGPConnection, data: bytes) -> None: ...
+    def on_lost(self, conn: BGPConnection, exc: Exception | None) -> None: ...
+    def on_writable(self, conn: BGPConnection) -> None: ...
+
+
+class BGPConnection(asyncio.Protocol):
+    """An asyncio protocol bound to an owner once the peer is known."""
+
+    def __init__(
+        self,
+        *,
+        inbound: bool,
+        on_accept: Callable[[BGPConnection], None] | None = None,
+    ) -> None:
+        self.conn_id = next(_conn_ids)
+        self.inbound = inbound
+        self.owner: ConnectionOwner | None = None
+        self.transport: asyncio.Transport | None = None
+        self.writable = True
+        self.closed = False
+        self.peer_address = ""
+        self.peer_port = 0
+        self.local_address = ""
+        self._on_accept = on_accept
+        self._early: list[bytes] = []
+
+    # asyncio callbacks ------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+        self.transport.set_write_buffer_limits(high=WRITE_HIGH, low=WRITE_LOW)
+        peer = transport.get_extra_info("peername") or ("", 0)
+        local = transport.get_extra_info("sockname") or ("", 0)
+        self.peer_address = _unmap(str(peer[0]))
+        self.peer_port = int(peer[1])
+        self.local_address = _unmap(str(local[0]))
+        if self._on_accept is not None:
+            self._on_accept(self)
+
+    def data_received(self, data: bytes) -> None:
+        if self.owner is None:
+            self._early.append(data)
+            return
+        self.owner.on_data(self, data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if self.owner is not None:
+            self.owner.on_lost(self, exc)
+
+    def pause_writing(self) -> None:
+        self.writable = False
+
+    def resume_writing(self) -> None:
+        self.writable = True
+        if self.owner is not None:
+            self.owner.on_writable(self)
+
+    # used by the owner ----------------------------------------------------------------
+    def attach(self, owner: ConnectionOwner) -> None:
+        self.owner = owner
+        early, self._early = self._early, []
+        for chunk in early:
+            owner.on_data(self, chunk)
+
+    def write(self, data: bytes) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.write(data)
+
+    def writelines(self, chunks: list[bytes]) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.writelines(chunks)
+
+    def buffered(self) -> int:
+        if self.transport is None:
+            return 0
+        return self.transport.get_write_buffer_size()
+
+    def close(self) -> None:
+        """Close after flushing what is buffered (a NOTIFICATION must get out)."""
+        if self.transport is not None and not self.closed:
+            self.closed = True
+            self.transport.close()
+
+    def abort(self) -> None:
+        if self.transport is not None:
+            self.closed = True
+            self.transport.abort()
+
+
+def _unmap(address: str) -> str:
+    """``::ffff:10.0.0.1`` (an IPv4 peer on a dual-stack socket) -> ``10.0.0.1``."""
+    if address.startswith("::ffff:") and "." in address:
+        return address[7:]
+    return address

@@ -1,0 +1,423 @@
+"""The daemon: listeners, peers, the engine, timers, signals. The only asyncio glue.
+
+Output is pull-based: whenever input changed the engine, one ``_flush`` is scheduled with
+``call_soon``, so it runs after the event loop has handled the input already read in
+this iteration (batching under load, immediate when idle). ``_flush`` asks the engine for
+the bytes of each dirty peer whose transport can take more (write buffer under
+``WRITE_HIGH``), writes them, and stops; a peer whose buffer is full gets nothing more
+until ``resume_writing``. The engine keeps pending state per peer (latest wins), never a
+message queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+from bgprr.config import (
+    Config,
+    ConfigError,
+    Neighbor,
+    config_diff,
+    load_config,
+    neighbor_for_dynamic,
+)
+from bgprr.reflect.engine import Reflector
+from bgprr.reflect.types import PeerCaps, PeerReset, PrefixLimitWarning, SelectionDeferralEnded
+from bgprr.session import RouteRefreshReceived, SessionDown, StateChanged
+from bgprr.wire.errors import CeaseSub, ErrorCode
+from bgprr.wire.messages import Notification, encode_message
+from bgprr.wire.update import Update
+
+from . import loop as loops
+from .connection import WRITE_HIGH, BGPConnection
+from .logs import setup_logging
+from .outbound import listen
+from .peer import PeerRunner
+from .settings import deferral_time, gr_enabled, ip_int, peer_settings
+from .state import load_expected_peers, save_established_peers
+
+log = logging.getLogger("bgprr")
+
+
+class Daemon:
+    """A running reflector inside the caller's event loop."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        graceful_restart: bool = False,
+        state_dir: str | None = None,
+        config_type: str = "toml",
+    ) -> None:
+        self.config = config
+        self.config_type = config_type
+        self.state_dir = state_dir
+        self.loop = asyncio.get_running_loop()
+        self.restarting = graceful_restart and gr_enabled(config)
+        expected: frozenset[str] = frozenset()
+        if self.restarting:
+            static = {n.address for n in config.neighbors if n.graceful_restart.enabled}
+            saved = load_expected_peers(state_dir) if state_dir else frozenset()
+            expected = frozenset(static | set(saved))
+        g = config.global_
+        self.engine = Reflector(
+            router_id=ip_int(g.router_id),
+            local_as=g.asn,
+            cluster_id=ip_int(g.router_id),
+            restarting=self.restarting,
+            deferral_time=deferral_time(config),
+            expected_peers=expected,
+            now=self.loop.time(),
+        )
+        self.peers: dict[str, PeerRunner] = {}
+        self.servers: list[asyncio.Server] = []
+        self.stopped = asyncio.Event()
+        self.notifications: dict[tuple[str, int, int], int] = {}
+        self._flush_scheduled = False
+        self._engine_timer: asyncio.TimerHandle | None = None
+        self._engine_timer_at: float | None = None
+        self._state_handle: asyncio.TimerHandle | None = None
+        self.started_at = self.loop.time()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        for n in self.config.neighbors:
+            self._add_peer(n)
+        await self._listen()
+        for runner in self.peers.values():
+            runner.start()
+        if self.restarting:
+            log.info("restarting speaker: waiting for End-of-RIB from %s", "peers")
+        self._after_engine_change()
+
+    async def _listen(self) -> None:
+        g = self.config.global_
+        if g.port < 0:
+            return
+        passwords = {n.address: n.auth_password for n in self.config.neighbors if n.auth_password}
+        for address in g.local_address_list:
+            try:
+                server, _sock = await listen(address, g.port, self._on_accept, passwords)
+            except OSError as exc:
+                if address == "::" and len(g.local_address_list) > 1:
+                    log.warning("not listening on [::]:%d: %s", g.port, exc)
+                    continue
+                raise
+            self.servers.append(server)
+            log.info("listening on %s port %d", address, g.port)
+
+    async def stop(self, *, graceful: bool | None = None, text: str = "") -> None:
+        """Close every session and the listeners.
+
+        ``graceful`` (default: when graceful restart is configured) closes the TCP
+        connections of peers that negotiated GR without a NOTIFICATION, so that they keep
+        our routes until the next start with ``-r`` (BIRD ends GR on any NOTIFICATION);
+        others get Cease / Administrative Shutdown. ``graceful=False`` withdraws
+        everything: every peer gets the NOTIFICATION.
+        """
+        self._save_state_now()
+        for server in self.servers:
+            server.close()
+        for runner in self.peers.values():
+            neg = runner.session.negotiated
+            keep = graceful is not False and runner.established is not None and (
+                neg is not None and neg.peer_gr is not None
+            )
+            if keep:
+                runner.close_silently()
+            else:
+                runner.shutdown(text)
+        # Let NOTIFICATIONs and FINs go out.
+        await asyncio.sleep(0.2)
+        for runner in self.peers.values():
+            runner.close_silently()
+        if self._engine_timer is not None:
+            self._engine_timer.cancel()
+        self.stopped.set()
+
+    def _add_peer(self, n: Neighbor) -> PeerRunner:
+        runner = PeerRunner(self, n)
+        self.peers[n.address] = runner
+        self.engine.configure_peer(peer_settings(self.config, n))
+        return runner
+
+    def _remove_peer(self, key: str, notification: Notification | None) -> None:
+        runner = self.peers.pop(key, None)
+        if runner is None:
+            return
+        runner.stop(notification)
+        runner.close_silently()
+        self.engine.remove_peer(key, self.loop.time())
+        self._after_engine_change()
+
+    # ------------------------------------------------------------------ reload (SIGHUP)
+
+    def reload(self, path: str) -> None:
+        try:
+            new = load_config(path, self.config_type)
+        except ConfigError as exc:
+            log.error("reload refused: %s", exc)
+            return
+        if new.global_ != self.config.global_:
+            log.warning("reload: [global] changes need a restart; applying neighbors only")
+        added, removed, changed = config_diff(self.config, new)
+        old = self.config
+        self.config = Config(
+            source=new.source,
+            global_=old.global_,
+            neighbors=new.neighbors,
+            peer_groups=new.peer_groups,
+            dynamic_neighbors=new.dynamic_neighbors,
+        )
+        deconfigured = Notification(code=ErrorCode.CEASE, subcode=CeaseSub.PEER_DECONFIGURED)
+        for key in removed:
+            log.info("reload: neighbor %s removed", key)
+            self._remove_peer(key, deconfigured)
+        for key in changed:
+            log.info("reload: neighbor %s changed; resetting it", key)
+            self._remove_peer(
+                key,
+                Notification(code=ErrorCode.CEASE, subcode=CeaseSub.OTHER_CONFIGURATION_CHANGE),
+            )
+            n = self.config.neighbor(key)
+            if n is not None:
+                self._add_peer(n).start()
+        for key in added:
+            log.info("reload: neighbor %s added", key)
+            n = self.config.neighbor(key)
+            if n is not None:
+                self._add_peer(n).start()
+        self._update_listener_passwords()
+
+    def _update_listener_passwords(self) -> None:
+        from .sockopts import set_md5
+
+        for server in self.servers:
+            for sock in server.sockets:
+                for n in self.config.neighbors:
+                    if n.auth_password and (":" in n.address) == (sock.family.name == "AF_INET6"):
+                        try:
+                            set_md5(sock, n.address, n.auth_password)
+                        except OSError as exc:
+                            log.warning("TCP-MD5 for %s: %s", n.address, exc)
+
+    # ------------------------------------------------------------------ accepting
+
+    def _on_accept(self, conn: BGPConnection) -> None:
+        address = conn.peer_address
+        runner = self.peers.get(address)
+        if runner is None:
+            n = neighbor_for_dynamic(self.config, address)
+            if n is not None:
+                log.info("dynamic neighbor %s (peer group %s)", address, n.peer_group)
+                runner = self._add_peer(n)
+                runner.start()
+        if runner is None:
+            log.warning("refusing connection from unknown peer %s", address)
+            notif = Notification(code=ErrorCode.CEASE, subcode=CeaseSub.CONNECTION_REJECTED)
+            conn.write(encode_message(notif))
+            conn.close()
+            return
+        runner.accept(conn)
+
+    # ------------------------------------------------------------------ session callbacks
+
+    def on_state_change(self, runner: PeerRunner, out: StateChanged) -> None:
+        pass
+
+    def on_notification(self, runner: PeerRunner, data: bytes, *, sent: bool) -> None:
+        if len(data) >= 21:
+            key = ("sent" if sent else "received", data[19], data[20])
+            self.notifications[key] = self.notifications.get(key, 0) + 1
+
+    def on_established(self, runner: PeerRunner, caps: PeerCaps, now: float) -> None:
+        self.engine.peer_established(runner.key, caps, now)
+        self._save_state_soon()
+        self._after_engine_change()
+
+    def on_update(self, runner: PeerRunner, update: Update, now: float) -> None:
+        self.engine.update_received(runner.key, update, now)
+        self._after_engine_change()
+
+    def on_route_refresh(self, runner: PeerRunner, out: RouteRefreshReceived, now: float) -> None:
+        self.engine.route_refresh_received(runner.key, out.afi, out.safi, out.subtype, now)
+        self._after_engine_change()
+
+    def on_down(self, runner: PeerRunner, out: SessionDown, now: float) -> None:
+        self.engine.peer_down(runner.key, now, graceful=out.graceful)
+        self._save_state_soon()
+        self._after_engine_change()
+
+    # ------------------------------------------------------------------ output pump
+
+    def _after_engine_change(self) -> None:
+        self.schedule_flush()
+
+    def schedule_flush(self) -> None:
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self.loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        now = self.loop.time()
+        more = False
+        for key in self.engine.dirty_peers():
+            runner = self.peers.get(key)
+            if runner is None:
+                continue
+            conn = runner.established
+            if conn is None or not conn.writable or conn.closed:
+                continue
+            budget = WRITE_HIGH - conn.buffered()
+            if budget <= 0:
+                continue
+            msgs = self.engine.pull(key, budget)
+            if msgs:
+                conn.writelines(msgs)
+                runner.msg_out["UPDATE"] = runner.msg_out.get("UPDATE", 0) + len(msgs)
+                runner.session.note_update_sent(now)
+                more = more or conn.writable
+        self._handle_engine_events()
+        self._rearm_engine_timer()
+        if more and self.engine.dirty_peers():
+            self.schedule_flush()
+
+    def _handle_engine_events(self) -> None:
+        for ev in self.engine.poll_events():
+            if isinstance(ev, PeerReset):
+                runner = self.peers.get(ev.key)
+                log.warning("peer %s: %s", ev.key, ev.reason)
+                if runner is None:
+                    continue
+                notif = Notification(code=ev.code, subcode=ev.subcode, data=ev.data)
+                if ev.idle_s > 0:
+                    runner.stop(notif)
+                    runner.restart_after(ev.idle_s)
+                else:
+                    runner.stop(notif)
+            elif isinstance(ev, PrefixLimitWarning):
+                log.warning(
+                    "peer %s: %d prefixes in %s, limit %d", ev.key, ev.count, ev.family, ev.max
+                )
+            elif isinstance(ev, SelectionDeferralEnded):
+                log.info("restarting speaker: sending our tables (%s)", ev.reason)
+
+    def _rearm_engine_timer(self) -> None:
+        deadline = self.engine.next_timer()
+        if deadline is None:
+            if self._engine_timer is not None:
+                self._engine_timer.cancel()
+                self._engine_timer = None
+            return
+        if self._engine_timer is not None and self._engine_timer_at == deadline:
+            return
+        if self._engine_timer is not None:
+            self._engine_timer.cancel()
+        self._engine_timer_at = deadline
+        self._engine_timer = self.loop.call_at(deadline, self._on_engine_timer)
+
+    def _on_engine_timer(self) -> None:
+        self._engine_timer = None
+        self._engine_timer_at = None
+        try:
+            self.engine.handle_timer(self.loop.time())
+        except Exception:
+            log.exception("engine timer failed")
+        self.schedule_flush()
+
+    # ------------------------------------------------------------------ state file
+
+    def _save_state_soon(self) -> None:
+        if self.state_dir is None or self._state_handle is not None:
+            return
+        self._state_handle = self.loop.call_later(1.0, self._save_state_now)
+
+    def _save_state_now(self) -> None:
+        self._state_handle = None
+        if self.state_dir is None:
+            return
+        up = [k for k, r in self.peers.items() if r.established is not None]
+        save_established_peers(self.state_dir, up)
+
+
+async def serve(
+    config: Config,
+    *,
+    config_path: str | None = None,
+    config_type: str = "toml",
+    graceful_restart: bool = False,
+    state_dir: str | None = None,
+) -> int:
+    daemon = Daemon(
+        config, graceful_restart=graceful_restart, state_dir=state_dir, config_type=config_type
+    )
+    try:
+        await daemon.start()
+    except OSError as exc:
+        log.error("cannot start: %s", exc)
+        return 1
+    loop = daemon.loop
+    stopping: list[bool] = []
+
+    def on_term(graceful: bool | None) -> None:
+        if stopping:
+            return
+        stopping.append(True)
+        log.info("stopping (%s)", "withdrawing everything" if graceful is False else "signal")
+        loop.create_task(daemon.stop(graceful=graceful))
+
+    loop.add_signal_handler(signal.SIGTERM, on_term, None)
+    loop.add_signal_handler(signal.SIGINT, on_term, None)
+    loop.add_signal_handler(signal.SIGUSR2, on_term, False)
+    if config_path is not None:
+        loop.add_signal_handler(signal.SIGHUP, daemon.reload, config_path)
+    await daemon.stopped.wait()
+    return 0
+
+
+def run_daemon(
+    config_path: str,
+    *,
+    config_type: str = "toml",
+    graceful_restart: bool = False,
+    use_uvloop: bool = True,
+    log_level: str = "info",
+    log_format: str = "text",
+    state_dir: str | None = None,
+    api_socket: str | None = None,
+    metrics: str | None = None,
+) -> int:
+    try:
+        config = load_config(config_path, config_type)
+    except ConfigError as exc:
+        print(f"bgprr: {exc}", file=sys.stderr)
+        return 2
+    setup_logging(log_level, log_format)
+    _, loop_name = loops.loop_factory(use_uvloop)
+    log.info(
+        "bgprr starting: AS %d, router id %s, %d neighbors, %s loop%s",
+        config.global_.asn,
+        config.global_.router_id,
+        len(config.neighbors),
+        loop_name,
+        ", graceful restart (-r)" if graceful_restart else "",
+    )
+    return loops.run(
+        serve(
+            config,
+            config_path=config_path,
+            config_type=config_type,
+            graceful_restart=graceful_restart,
+            state_dir=state_dir,
+        ),
+        use_uvloop=use_uvloop,
+    )
+
+
+__all__ = ["Daemon", "run_daemon", "serve"]

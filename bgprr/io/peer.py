@@ -1,0 +1,306 @@
+"""Drives one neighbor's pure session over asyncio connections.
+
+The runner owns the neighbor's :class:`~bgprr.session.Peer` (FSM), its connections and
+its timer handle. After every call into the session it drains the session's outputs and
+acts on each through the dispatch table ``_HANDLERS``; routes go to the engine through
+the daemon. Any unexpected exception is contained here: the peer is reset, others are
+not affected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from bgprr.config import Neighbor
+from bgprr.session import (
+    AbortConnect,
+    Close,
+    Connect,
+    Established,
+    Output,
+    Peer,
+    RouteRefreshReceived,
+    Send,
+    SessionDown,
+    State,
+    StateChanged,
+    UpdateReceived,
+    describe_notification,
+)
+from bgprr.wire.errors import CeaseSub
+from bgprr.wire.messages import Notification, make_shutdown_notification
+
+from .connection import BGPConnection
+from .outbound import apply_session_options, connect
+from .settings import peer_caps, session_config, socket_settings
+
+if TYPE_CHECKING:
+    from .daemon import Daemon
+
+log = logging.getLogger("bgprr.peer")
+
+
+class PeerRunner:
+    """One neighbor: its session FSM, connections and timers."""
+
+    def __init__(self, daemon: Daemon, neighbor: Neighbor) -> None:
+        self.daemon = daemon
+        self.neighbor = neighbor
+        self.key = neighbor.address
+        self.loop = daemon.loop
+        self.session = Peer(session_config(daemon.config, neighbor, restarting=daemon.restarting))
+        self.conns: dict[int, BGPConnection] = {}
+        self.established: BGPConnection | None = None
+        self.uptime: float | None = None  # loop time of the last Established / down
+        self.downtime: float | None = None
+        self.admin_down = neighbor.admin_down
+        self.pfx_limit_down = False
+        self.last_error = ""
+        self.msg_in: dict[str, int] = {}
+        self.msg_out: dict[str, int] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+        self._connect_task: asyncio.Task[None] | None = None
+        self._restart_handle: asyncio.TimerHandle | None = None
+
+    # ------------------------------------------------------------------ commands
+
+    def start(self) -> None:
+        if self.admin_down:
+            return
+        self._call(self.session.start)
+
+    def stop(self, notification: Notification | None = None) -> None:
+        """ManualStop: NOTIFICATION (Cease / administrative shutdown by default), Idle."""
+        self._call(lambda now: self.session.stop(now, notification))
+
+    def reset(self, notification: Notification | None = None, *, hard: bool = True) -> None:
+        self._call(lambda now: self.session.reset(now, notification, hard=hard))
+
+    def close_silently(self) -> None:
+        """Drop every connection without a NOTIFICATION (graceful-restart shutdown:
+        the peers keep our routes as stale until we are back)."""
+        self._cancel_connect()
+        for conn in list(self.conns.values()):
+            conn.close()
+        self.conns.clear()
+        self.established = None
+        self._cancel_timer()
+
+    def shutdown(self, text: str = "") -> None:
+        self.stop(make_shutdown_notification(CeaseSub.ADMINISTRATIVE_SHUTDOWN, text))
+        self._cancel_timer()
+        if self._restart_handle is not None:
+            self._restart_handle.cancel()
+
+    def restart_after(self, delay: float) -> None:
+        """Prefix limit: stay down for ``delay`` seconds, then start again."""
+        self.pfx_limit_down = True
+        if self._restart_handle is not None:
+            self._restart_handle.cancel()
+
+        def again() -> None:
+            self.pfx_limit_down = False
+            self._restart_handle = None
+            self.start()
+
+        self._restart_handle = self.loop.call_later(delay, again)
+
+    # ------------------------------------------------------------------ connections
+
+    def accept(self, conn: BGPConnection) -> None:
+        """An inbound connection from this neighbor's address."""
+        sock = conn.transport.get_extra_info("socket") if conn.transport else None
+        if sock is not None:
+            try:
+                apply_session_options(sock, socket_settings(self.neighbor))
+            except OSError as exc:
+                log.warning("peer %s: socket options: %s", self.key, exc)
+        self.conns[conn.conn_id] = conn
+        conn.attach(self)
+        self._call(lambda now: self.session.connection_made(conn.conn_id, now, True))
+
+    def on_data(self, conn: BGPConnection, data: bytes) -> None:
+        self._call(lambda now: self.session.data_received(conn.conn_id, data, now))
+
+    def on_lost(self, conn: BGPConnection, exc: Exception | None) -> None:
+        if self.conns.pop(conn.conn_id, None) is None:
+            return
+        if exc is not None:
+            self.last_error = f"connection lost: {exc}"
+        self._call(lambda now: self.session.connection_lost(conn.conn_id, now))
+
+    def on_writable(self, conn: BGPConnection) -> None:
+        if conn is self.established:
+            self.daemon.schedule_flush()
+
+    async def _connect(self) -> None:
+        settings = socket_settings(self.neighbor)
+        timeout = max(self.neighbor.connect_retry, 5.0)
+        try:
+            _transport, conn = await connect(settings, timeout)
+        except (OSError, TimeoutError) as exc:
+            self._connect_task = None
+            self.last_error = f"connect: {exc or type(exc).__name__}"
+            log.debug("peer %s: %s", self.key, self.last_error)
+            self._call(lambda now: self.session.connection_failed(-1, now))
+            return
+        except asyncio.CancelledError:
+            return
+        self._connect_task = None
+        self.conns[conn.conn_id] = conn
+        conn.attach(self)
+        self._call(lambda now: self.session.connection_made(conn.conn_id, now, False))
+
+    def _cancel_connect(self) -> None:
+        if self._connect_task is not None:
+            self._connect_task.cancel()
+            self._connect_task = None
+
+    # ------------------------------------------------------------------ driving the session
+
+    def _call(self, fn: Callable[[float], Any]) -> None:
+        now = self.loop.time()
+        try:
+            fn(now)
+            self._drain(now)
+        except Exception:  # a bug must cost this peer its session, never the daemon
+            log.exception("peer %s: internal error; resetting the session", self.key)
+            self._internal_error()
+        self._reschedule()
+
+    def _internal_error(self) -> None:
+        now = self.loop.time()
+        try:
+            self.session.reset(now, make_shutdown_notification(CeaseSub.OUT_OF_RESOURCES, ""))
+            self._drain(now)
+        except Exception:
+            log.exception("peer %s: reset failed; dropping connections", self.key)
+            self.close_silently()
+
+    def _drain(self, now: float) -> None:
+        while True:
+            outputs = self.session.poll()
+            if not outputs:
+                return
+            for out in outputs:
+                _HANDLERS[type(out)](self, out, now)
+
+    def _reschedule(self) -> None:
+        deadline = self.session.next_timer()
+        if deadline is None:
+            self._cancel_timer()
+            return
+        # Keep an earlier handle: it fires, handle_timer finds nothing due, and we re-arm.
+        # This avoids a new TimerHandle per received message (the hold timer restarts).
+        if self._timer is not None and self._timer_at is not None and self._timer_at <= deadline:
+            return
+        self._cancel_timer()
+        self._timer_at = deadline
+        self._timer = self.loop.call_at(deadline, self._on_timer)
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = None
+        self._timer_at = None
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._timer_at = None
+        self._call(self.session.handle_timer)
+
+    # ------------------------------------------------------------------ outputs
+
+    def _on_connect(self, out: Connect, now: float) -> None:
+        self._cancel_connect()
+        self._connect_task = self.loop.create_task(self._connect())
+
+    def _on_abort_connect(self, out: AbortConnect, now: float) -> None:
+        self._cancel_connect()
+
+    def _on_send(self, out: Send, now: float) -> None:
+        conn = self.conns.get(out.conn_id)
+        if conn is not None:
+            conn.write(out.data)
+            kind = _MSG_NAMES.get(out.data[18] if len(out.data) > 18 else 0, "OTHER")
+            self.msg_out[kind] = self.msg_out.get(kind, 0) + 1
+            if kind == "NOTIFICATION":
+                self.daemon.on_notification(self, out.data, sent=True)
+
+    def _on_close(self, out: Close, now: float) -> None:
+        conn = self.conns.pop(out.conn_id, None)
+        if conn is not None:
+            conn.close()
+        if self.established is conn:
+            self.established = None
+
+    def _on_state(self, out: StateChanged, now: float) -> None:
+        level = logging.INFO if State.ESTABLISHED in (out.old, out.new) else logging.DEBUG
+        log.log(
+            level,
+            "peer %s: %s -> %s (%s)",
+            self.key,
+            out.old.value,
+            out.new.value,
+            out.reason,
+            extra={"peer": self.key, "state": out.new.value},
+        )
+        if out.new is State.IDLE and out.reason:
+            self.last_error = out.reason
+        self.daemon.on_state_change(self, out)
+
+    def _on_established(self, out: Established, now: float) -> None:
+        self.established = self.conns.get(out.conn_id)
+        self.uptime = now
+        self.daemon.on_established(self, peer_caps(out.negotiated), now)
+
+    def _on_update(self, out: UpdateReceived, now: float) -> None:
+        self.msg_in["UPDATE"] = self.msg_in.get("UPDATE", 0) + 1
+        for err in out.update.errors:
+            log.warning(
+                "peer %s: %s (RFC 7606 %s)", self.key, err.describe(), err.action.name.lower()
+            )
+        self.daemon.on_update(self, out.update, now)
+
+    def _on_refresh(self, out: RouteRefreshReceived, now: float) -> None:
+        self.msg_in["ROUTE_REFRESH"] = self.msg_in.get("ROUTE_REFRESH", 0) + 1
+        self.daemon.on_route_refresh(self, out, now)
+
+    def _on_down(self, out: SessionDown, now: float) -> None:
+        self.established = None
+        self.downtime = now
+        self.uptime = None
+        if out.notification_received is not None:
+            text = describe_notification(out.notification_received)
+            log.warning("peer %s: NOTIFICATION received: %s", self.key, text)
+            self.last_error = f"received {text}"
+        elif out.notification_sent is not None:
+            self.last_error = f"sent {describe_notification(out.notification_sent)}"
+        else:
+            self.last_error = out.reason
+        log.info(
+            "peer %s: session down (%s)%s",
+            self.key,
+            out.reason,
+            "; keeping its routes as stale (graceful restart)" if out.graceful else "",
+        )
+        self.daemon.on_down(self, out, now)
+
+
+_MSG_NAMES = {1: "OPEN", 2: "UPDATE", 3: "NOTIFICATION", 4: "KEEPALIVE", 5: "ROUTE_REFRESH"}
+
+_HANDLERS: dict[type[Output], Callable[[PeerRunner, Any, float], None]] = {
+    Connect: PeerRunner._on_connect,
+    AbortConnect: PeerRunner._on_abort_connect,
+    Send: PeerRunner._on_send,
+    Close: PeerRunner._on_close,
+    StateChanged: PeerRunner._on_state,
+    Established: PeerRunner._on_established,
+    UpdateReceived: PeerRunner._on_update,
+    RouteRefreshReceived: PeerRunner._on_refresh,
+    SessionDown: PeerRunner._on_down,
+}

@@ -1,0 +1,158 @@
+"""Pure conversions: configuration -> session / engine settings, negotiation -> engine caps."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from bgprr.config import Config, Neighbor
+from bgprr.reflect.types import PeerCaps, PeerSettings, PrefixLimit
+from bgprr.session import GracefulRestartConfig, Negotiated, SessionConfig
+from bgprr.wire.constants import AddPathMode
+
+from .outbound import SocketSettings
+
+
+def ip_int(address: str) -> int:
+    return int(ipaddress.ip_address(address))
+
+
+def session_config(config: Config, n: Neighbor, *, restarting: bool) -> SessionConfig:
+    """The session settings of neighbor ``n``.
+
+    ``restarting``: bgprr was started with ``-r``; the GR capability then carries the R bit
+    and the F bit for every family, so that helpers keep our routes until our End-of-RIB.
+    """
+    families = n.enabled_families
+    gr = n.graceful_restart
+    gr_cfg: GracefulRestartConfig | None = None
+    llgr: dict[tuple[int, int], int] | None = None
+    if gr.enabled:
+        gr_cfg = GracefulRestartConfig(
+            restart_time=min(gr.restart_time, 0x0FFF),
+            restarting=restarting,
+            notification=gr.notification_enabled,
+            forwarding=frozenset(families) if restarting else frozenset(),
+        )
+        if gr.long_lived_enabled:
+            llgr = {
+                f.family: f.llgr_restart_time
+                for f in n.families
+                if f.enabled and f.llgr_enabled
+            }
+    add_path: dict[tuple[int, int], int] = {}
+    for f in n.families:
+        if not f.enabled:
+            continue
+        mode = 0
+        if f.add_paths_receive:
+            mode |= AddPathMode.RECEIVE
+        if f.add_paths_send_max > 0:
+            mode |= AddPathMode.SEND
+        if mode:
+            add_path[f.family] = mode
+    return SessionConfig(
+        local_as=n.local_as,
+        peer_as=n.peer_as,
+        router_id=ip_int(config.global_.router_id),
+        hold_time=n.hold_time,
+        keepalive_interval=int(n.keepalive_interval),
+        connect_retry=n.connect_retry,
+        idle_hold_time=n.idle_hold_time_after_reset,
+        passive=n.passive or n.dynamic,
+        families=families,
+        graceful_restart=gr_cfg,
+        llgr=llgr,
+        add_path=add_path,
+    )
+
+
+def peer_settings(config: Config, n: Neighbor) -> PeerSettings:
+    limits = {
+        f.family: PrefixLimit(
+            max=f.prefix_limit.max_prefixes,
+            warn_pct=f.prefix_limit.shutdown_threshold_pct or 100,
+            restart_s=f.prefix_limit.restart_timer,
+        )
+        for f in n.families
+        if f.enabled and f.prefix_limit is not None
+    }
+    return PeerSettings(
+        key=n.address,
+        address=ip_int(n.address),
+        asn=n.peer_as,
+        ebgp=not n.is_ibgp,
+        client=n.rr_client,
+        cluster_id=ip_int(n.cluster_id) if n.cluster_id else None,
+        families=frozenset(n.enabled_families),
+        addpath_send_max={
+            f.family: f.add_paths_send_max
+            for f in n.families
+            if f.enabled and f.add_paths_send_max > 0
+        },
+        prefix_limits=limits,
+    )
+
+
+def peer_caps(neg: Negotiated) -> PeerCaps:
+    gr = neg.peer_gr
+    llgr = neg.peer_llgr
+    gr_families: frozenset[tuple[int, int]] = frozenset()
+    forwarding: set[tuple[int, int]] = set()
+    if gr is not None:
+        gr_families = frozenset((f.afi, f.safi) for f in gr.families)
+        forwarding.update((f.afi, f.safi) for f in gr.families if f.forwarding)
+    llgr_times: dict[tuple[int, int], float] = {}
+    if llgr is not None:
+        for lf in llgr.families:
+            llgr_times[(lf.afi, lf.safi)] = float(lf.stale_time)
+            if lf.forwarding:
+                forwarding.add((lf.afi, lf.safi))
+    return PeerCaps(
+        bgp_id=neg.peer_id,
+        as4=neg.as4,
+        families=neg.families,
+        addpath_rx=neg.addpath_rx,
+        addpath_tx=neg.addpath_tx,
+        max_len=neg.max_len,
+        route_refresh=neg.route_refresh,
+        enhanced_rr=neg.enhanced_route_refresh,
+        gr_restart_time=float(gr.time) if gr is not None else None,
+        gr_families=gr_families,
+        gr_forwarding=frozenset(forwarding),
+        gr_restarting=gr.restart if gr is not None else False,
+        llgr=llgr_times,
+        llgr_capable=llgr is not None,
+        notification_gr=neg.gr_notification,
+    )
+
+
+def socket_settings(n: Neighbor) -> SocketSettings:
+    return SocketSettings(
+        address=n.address,
+        port=n.remote_port,
+        local_address=n.local_address if n.local_address not in ("", "0.0.0.0", "::") else None,
+        password=n.auth_password or None,
+        ttl=n.multihop_ttl if n.multihop_ttl is not None else n.ttl,
+        min_ttl=n.ttl_security_min,
+    )
+
+
+def gr_enabled(config: Config) -> bool:
+    return any(n.graceful_restart.enabled for n in config.neighbors) or any(
+        _group_gr(config, g.name) for g in config.peer_groups
+    )
+
+
+def _group_gr(config: Config, name: str) -> bool:
+    group = config.peer_group(name)
+    if group is None:
+        return False
+    value = group.get("graceful-restart.config.enabled")
+    return bool(value)
+
+
+def deferral_time(config: Config) -> float:
+    times = [
+        n.graceful_restart.deferral_time for n in config.neighbors if n.graceful_restart.enabled
+    ]
+    return float(min(times)) if times else 360.0

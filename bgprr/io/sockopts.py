@@ -1,0 +1,65 @@
+"""Linux socket options a BGP speaker needs: TCP-MD5 (RFC 2385), TTL security (RFC 5082)."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import struct
+
+TCP_MD5SIG = 14  # linux/tcp.h
+TCP_MD5SIG_MAXKEYLEN = 80
+IP_MINTTL = 21  # linux/in.h
+IPV6_MINHOPCOUNT = 73  # linux/in6.h
+
+
+def _sockaddr_storage(address: str) -> bytes:
+    """A ``struct sockaddr_storage`` (128 bytes) holding ``address`` with port 0."""
+    ip = ipaddress.ip_address(address)
+    if ip.version == 4:
+        raw = struct.pack("=H", socket.AF_INET) + b"\x00\x00" + ip.packed
+    else:
+        raw = struct.pack("=H", socket.AF_INET6) + b"\x00\x00" + b"\x00" * 4 + ip.packed
+        raw += b"\x00" * 4  # scope id
+    return raw.ljust(128, b"\x00")
+
+
+def md5sig_struct(address: str, password: str | None) -> bytes:
+    """``struct tcp_md5sig`` for ``address``; an empty key removes the signature."""
+    key = (password or "").encode()
+    if len(key) > TCP_MD5SIG_MAXKEYLEN:
+        raise ValueError(f"TCP-MD5 password longer than {TCP_MD5SIG_MAXKEYLEN} bytes")
+    # sockaddr_storage, u8 flags, u8 prefixlen, u16 keylen, u32 ifindex, key[80]
+    return _sockaddr_storage(address) + struct.pack(
+        "=BBHI", 0, 0, len(key), 0
+    ) + key.ljust(TCP_MD5SIG_MAXKEYLEN, b"\x00")
+
+
+def set_md5(sock: socket.socket, address: str, password: str | None) -> None:
+    """Install (or with ``None`` remove) the TCP-MD5 key for peer ``address`` on ``sock``.
+
+    Works on listening sockets (one entry per peer) and on connecting sockets.
+    """
+    peer = ipaddress.ip_address(address)
+    if sock.family == socket.AF_INET6 and peer.version == 4:
+        address = f"::ffff:{address}"
+    sock.setsockopt(socket.IPPROTO_TCP, TCP_MD5SIG, md5sig_struct(address, password))
+
+
+def set_ttl(sock: socket.socket, ttl: int) -> None:
+    """Outgoing TTL / hop limit (multihop TTL, or 255 for TTL security)."""
+    if sock.family == socket.AF_INET6:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, ttl)
+    else:
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, ttl)
+
+
+def set_min_ttl(sock: socket.socket, min_ttl: int) -> None:
+    """RFC 5082 GTSM: drop packets arriving with a TTL below ``min_ttl``."""
+    if sock.family == socket.AF_INET6:
+        sock.setsockopt(socket.IPPROTO_IPV6, IPV6_MINHOPCOUNT, min_ttl)
+    else:
+        sock.setsockopt(socket.IPPROTO_IP, IP_MINTTL, min_ttl)
+
+
+def set_nodelay(sock: socket.socket) -> None:
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
