@@ -106,12 +106,30 @@ def build_config(root: Walked, source: str) -> Config:
         seen[neighbor.address] = item.keypath
         neighbors.append(neighbor)
     dynamics = _build_dynamic(root, groups, global_, source)
+    if global_.port == -1:
+        _check_not_listening(root, neighbors, dynamics, source)
     return Config(
         source=source,
         global_=global_,
         neighbors=tuple(neighbors),
         peer_groups=tuple(group for group, _ in groups.values()),
         dynamic_neighbors=dynamics,
+    )
+
+
+def _check_not_listening(
+    root: Walked, neighbors: list[Neighbor], dynamics: tuple[DynamicNeighbor, ...], source: str
+) -> None:
+    """port = -1 (do not listen) leaves passive and dynamic neighbors no way in."""
+    if dynamics:
+        who = "dynamic-neighbors[0], which can only connect in"
+    else:
+        index = next((i for i, n in enumerate(neighbors) if n.passive), None)
+        if index is None:
+            return
+        who = f"neighbors[{index}], which is passive"
+    raise ConfigError(
+        source, "global.config.port", f"port -1 (do not listen) leaves no way in for {who}"
     )
 
 

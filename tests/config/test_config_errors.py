@@ -416,6 +416,20 @@ BAD: list[tuple[str, str, str]] = [
         "rr.toml: neighbors[0].graceful-restart.config.long-lived-enabled: long-lived-enabled "
         "needs graceful-restart.config.enabled = true",
     ),
+    (
+        "not-listening-dynamic",
+        G.replace("as = 64511", "as = 64511\nport = -1") + group("g") + dyn("10.0.0.0/8", "g"),
+        "rr.toml: global.config.port: port -1 (do not listen) leaves no way in for "
+        "dynamic-neighbors[0], which can only connect in",
+    ),
+    (
+        "not-listening-passive",
+        G.replace("as = 64511", "as = 64511\nport = -1")
+        + nb("10.0.0.1")
+        + nb("10.0.0.2", extra="[neighbors.transport.config]\npassive-mode = true\n"),
+        "rr.toml: global.config.port: port -1 (do not listen) leaves no way in for "
+        "neighbors[1], which is passive",
+    ),
     # -- GoBGP keys with a value bgprr does not implement -----------------------------------
     (
         "minimum-advertisement-interval",
