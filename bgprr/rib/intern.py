@@ -141,7 +141,7 @@ class AttrSet:
 class InternTable:
     """Interning table for :class:`AttrSet` with reference counts and reclamation."""
 
-    __slots__ = ("_hits", "_misses", "_reclaimed", "_refs", "_table")
+    __slots__ = ("_bytes", "_hits", "_misses", "_reclaimed", "_refs", "_table")
 
     def __init__(self) -> None:
         # key: the raw block alone when there is no MP next hop, else (raw, next_hop);
@@ -151,6 +151,7 @@ class InternTable:
         self._misses = 0
         self._reclaimed = 0
         self._refs = 0
+        self._bytes = 0  # len(raw) + len(next_hop) summed over the entries
 
     def __len__(self) -> int:
         return len(self._table)
@@ -166,6 +167,7 @@ class InternTable:
                 key = (raw, next_hop) if next_hop else raw
             a = self._table[key] = AttrSet(raw, bytes(next_hop))
             self._misses += 1
+            self._bytes += len(raw) + len(next_hop)
         else:
             self._hits += 1
         a.refs += 1
@@ -187,6 +189,7 @@ class InternTable:
         if a.refs == 0:
             del self._table[key]
             self._reclaimed += 1
+            self._bytes -= len(a.raw) + len(a.next_hop)
 
     def __contains__(self, a: object) -> bool:
         if not isinstance(a, AttrSet):
@@ -202,5 +205,5 @@ class InternTable:
             "hits": self._hits,
             "misses": self._misses,
             "reclaimed": self._reclaimed,
-            "raw_bytes": sum(len(a.raw) + len(a.next_hop) for a in self._table.values()),
+            "raw_bytes": self._bytes,
         }

@@ -139,6 +139,7 @@ def test_churn_returns_to_baseline(ops: list[tuple[bool, int]]) -> None:
     for a in held:
         t.release(a)
     assert len(t) == 1 and t.stats()["refs"] == 1 and base[0] in t
+    assert t.stats()["raw_bytes"] == len(base[0].raw)
 
 
 def test_best_fields_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
