@@ -26,6 +26,7 @@ from bgprr.config.schema import (
     Node,
     Refused,
     check_leaf,
+    show,
 )
 
 FORMATS = ("toml", "json", "yaml")
@@ -93,7 +94,7 @@ def parse_text(text: str, fmt: str, source: str) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError(source, "", f"expected a table at the top level, got {_kind(data)}")
+        raise ConfigError(source, "", f"expected a table at the top level, got {show(data)}")
     return data
 
 
@@ -150,16 +151,6 @@ def _yaml_no_duplicates(node: Any, source: str) -> None:
             _yaml_no_duplicates(item, source)
 
 
-def _kind(value: object) -> str:
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, str):
-        return json.dumps(value)
-    return repr(value)
-
-
 # --------------------------------------------------------------------------------------
 # The walk
 
@@ -201,7 +192,7 @@ def _walk_table(
             out.arrays[key_rel] = _walk_array(value, node, where, source)
         else:
             if not isinstance(value, dict):
-                raise ConfigError(source, where, f"expected a table, got {_kind(value)}")
+                raise ConfigError(source, where, f"expected a table, got {show(value)}")
             _walk_table(value, node, key_rel, out, source)
 
 
@@ -211,12 +202,12 @@ def _walk_array(value: object, node: ArrayOf, where: str, source: str) -> list[W
             source, where, "expected an array of tables ([[...]] in TOML), got a table"
         )
     if not isinstance(value, list):
-        raise ConfigError(source, where, f"expected an array of tables, got {_kind(value)}")
+        raise ConfigError(source, where, f"expected an array of tables, got {show(value)}")
     items: list[Walked] = []
     for index, element in enumerate(value):
         item = Walked(keypath=f"{where}[{index}]")
         if not isinstance(element, dict):
-            raise ConfigError(source, item.keypath, f"expected a table, got {_kind(element)}")
+            raise ConfigError(source, item.keypath, f"expected a table, got {show(element)}")
         _walk_table(element, node.table, "", item, source)
         items.append(item)
     return items
