@@ -4,12 +4,7 @@ A :class:`Peer` owns no socket and no clock: the IO layer feeds it calls, each w
 ``now`` (monotonic seconds), and after every call drains ``poll()`` and acts on each
 output in order (the outputs and what to do with them: :mod:`bgprr.session.events`).
 
-Calls: ``start(now)``, ``stop(now, notification=None)`` (ManualStop, no restart),
-``reset(now, notification=None, hard=True)`` (AutomaticStop, restarts after IdleHold),
-``connection_made/_failed/_lost``, ``data_received``, ``handle_timer(now)`` when
-``next_timer()`` has passed, and ``note_update_sent(now)`` after writing an UPDATE (it
-restarts the KeepaliveTimer, RFC 4271 §4.4). The IO layer refuses connections from
-unknown addresses itself; every connection from the peer's address goes to the Peer.
+The calls, and an example of the IO side: :mod:`bgprr.session`.
 
 Transitions are the table :data:`TRANSITIONS` keyed by ``(State, Event)``. In Idle,
 Connect and Active every event has a row (RFC 4271 lists "any other event" there); in
@@ -33,12 +28,6 @@ first OPEN arrives on either connection, the peer's BGP Identifier is known and 
 collision is resolved at once: the connection opened by the speaker with the higher
 Identifier (then the higher AS) survives, the other gets Cease 6/7. If the surviving
 connection's OPEN has not arrived yet, the session is back in OpenSent on it.
-
-SessionDown ``graceful``: the peer's Graceful Restart capability was negotiated and the
-session ended by TCP loss, hold timer expiry or the peer reconnecting; or, with the
-RFC 8538 N bit sent by both, by any NOTIFICATION other than Cease / Hard Reset (6/9).
-``stop`` (and ``reset`` unless ``hard=False``) send Cease wrapped in Hard Reset when
-the N bit was negotiated, so they are never graceful.
 """
 
 from __future__ import annotations
@@ -160,6 +149,10 @@ class Peer:
     def next_timer(self) -> float | None:
         """The earliest deadline (``now`` units) at which ``handle_timer`` must run."""
         return self._timers.next_deadline()
+
+    def deadline(self, timer: Timer) -> float | None:
+        """When ``timer`` expires, or ``None`` if it is not running (for show / tests)."""
+        return self._timers.deadline(timer)
 
     def handle_timer(self, now: float) -> None:
         while (timer := self._timers.pop_expired(now)) is not None:
