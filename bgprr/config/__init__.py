@@ -7,7 +7,12 @@ Every problem is a `ConfigError` with a one-line message naming file and key.
 docs/configuration.md lists every key, its type, default and meaning.
 """
 
-from bgprr.config.dynamic import config_diff, dynamic_range_for, neighbor_for_dynamic
+from bgprr.config.dynamic import (
+    config_diff,
+    dynamic_member,
+    dynamic_range_for,
+    neighbor_for_dynamic,
+)
 from bgprr.config.errors import ConfigError
 from bgprr.config.loader import load_config, load_config_text
 from bgprr.config.model import (
@@ -34,6 +39,7 @@ __all__ = [
     "PrefixLimit",
     "check_main",
     "config_diff",
+    "dynamic_member",
     "dynamic_range_for",
     "load_config",
     "load_config_text",

@@ -48,13 +48,18 @@ def neighbor_for_dynamic(config: Config, address: str) -> Neighbor | None:
     entry = dynamic_range_for(config, address)
     if entry is None:
         return None
+    return dynamic_member(config, entry, str(canonical_address(address)))
+
+
+def dynamic_member(config: Config, entry: DynamicNeighbor, address: str) -> Neighbor | None:
+    """The neighbor that ``entry`` makes of a peer at ``address`` (no range lookup)."""
     group = config.peer_group(entry.peer_group)
     if group is None:  # cannot happen for a Config built by load_config
         return None
     return build_neighbor(
         _leaves(group, group.settings, config.source),
         [_walked(group, index, afi) for index, afi in enumerate(group.afi_safis)],
-        address=str(canonical_address(address)),
+        address=address,
         global_=config.global_,
         peer_group=group.name,
         dynamic=True,

@@ -7,10 +7,12 @@ unless ``show_secrets`` is true.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import sys
 from typing import TextIO
 
+from bgprr.config.dynamic import dynamic_member
 from bgprr.config.errors import ConfigError
 from bgprr.config.loader import load_config
 from bgprr.config.model import AfiSafi, Config, Neighbor, PeerGroup, Settings, Value
@@ -73,7 +75,31 @@ def render_effective(config: Config, *, show_secrets: bool = False) -> str:
         out.key(4, "prefix", entry.prefix)
         out.key(4, "peer-group", entry.peer_group)
         out.comment(4, "members are always passive; the longest matching prefix wins")
+        member = dynamic_member(
+            config, entry, str(ipaddress.ip_network(entry.prefix).network_address)
+        )
+        if member is not None:
+            out.comment(4, "a member resolves to: " + _summary(config, member))
     return "\n".join(out.lines) + "\n"
+
+
+def _summary(config: Config, n: Neighbor) -> str:
+    parts = [
+        f"peer-as {n.peer_as}",
+        f"hold-time {n.hold_time}",
+        f"keepalive-interval {fmt_value(n.keepalive_interval)}",
+        f"route-reflector-client {fmt_value(n.rr_client)}",
+    ]
+    if n.rr_client:
+        parts.append(f"cluster-id {config.cluster_id_for(n)}")
+    gr = n.graceful_restart
+    parts.append(
+        f"graceful-restart {fmt_value(gr.enabled)}"
+        + (f" (restart-time {gr.restart_time})" if gr.enabled else "")
+    )
+    families = [f.name for f in n.families if f.enabled]
+    parts.append("families " + (", ".join(families) if families else "none"))
+    return "; ".join(parts)
 
 
 def _neighbor(out: _Out, config: Config, n: Neighbor, show_secrets: bool) -> None:

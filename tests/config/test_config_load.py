@@ -122,6 +122,11 @@ def test_calico_dual_stack_example() -> None:
     assert v4.graceful_restart.enabled and v4.graceful_restart.restart_time == 120
     entry = dynamic_range_for(config, "10.0.200.9")
     assert entry is not None and entry.prefix == "10.0.200.0/24"  # longest prefix wins
+    assert (
+        "    # a member resolves to: peer-as 64512; hold-time 90; keepalive-interval 30; "
+        "route-reflector-client true; cluster-id 10.0.0.10; graceful-restart true "
+        "(restart-time 120); families ipv6-unicast\n"
+    ) in render_effective(config)
 
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.toml")), ids=lambda p: p.name)
