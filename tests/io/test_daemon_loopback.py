@@ -1,0 +1,224 @@
+"""Daemons in one event loop over loopback: a reflector and bgprr speakers as clients.
+
+Each client is itself a bgprr Daemon (not listening, one active neighbor: the reflector)
+that originates routes through its engine, so both ends of every session are real.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+from bgprr.config import load_config_text
+from bgprr.io.daemon import Daemon
+from bgprr.rib.path import Path
+from bgprr.session import State
+from bgprr.wire.attributes import PathAttrs, encode_attribute
+from bgprr.wire.constants import IPV4_UNICAST
+from bgprr.wire.messages import Notification, decode_message, encode_message
+from bgprr.wire.prefix import parse_prefix
+
+RR = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((RR, 0))
+        return int(s.getsockname()[1])
+
+
+def rr_config(port: int, clients: list[str], extra: str = "") -> str:
+    text = f"""
+[global.config]
+as = 64511
+router-id = "{RR}"
+port = {port}
+local-address-list = ["{RR}"]
+"""
+    for c in clients:
+        text += f"""
+[[neighbors]]
+[neighbors.config]
+neighbor-address = "{c}"
+peer-as = 64511
+[neighbors.transport.config]
+passive-mode = true
+[neighbors.route-reflector.config]
+route-reflector-client = true
+route-reflector-cluster-id = "{RR}"
+"""
+    return text + extra
+
+
+def client_config(me: str, port: int, password: str | None = None) -> str:
+    pw = f'auth-password = "{password}"' if password else ""
+    return f"""
+[global.config]
+as = 64511
+router-id = "{me}"
+port = -1
+
+[[neighbors]]
+[neighbors.config]
+neighbor-address = "{RR}"
+peer-as = 64511
+{pw}
+[neighbors.timers.config]
+connect-retry = 1
+idle-hold-time-after-reset = 1
+[neighbors.transport.config]
+local-address = "{me}"
+remote-port = {port}
+"""
+
+
+def attrs_v4(next_hop: str) -> bytes:
+    return (
+        encode_attribute(0x40, 1, b"\x00")
+        + encode_attribute(0x40, 2, b"")
+        + encode_attribute(0x40, 3, socket.inet_aton(next_hop))
+        + encode_attribute(0x40, 5, (100).to_bytes(4, "big"))
+    )
+
+
+async def wait_for(cond: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not cond():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+def routes(d: Daemon) -> dict[int, Path]:
+    return {key: best for key, best, _all in d.engine.loc_rib(IPV4_UNICAST)}
+
+
+def established(d: Daemon, key: str) -> bool:
+    return d.peers[key].session.state is State.ESTABLISHED
+
+
+Start = Callable[[str], Awaitable[Daemon]]
+
+
+@pytest.fixture
+async def start() -> AsyncIterator[Start]:
+    daemons: list[Daemon] = []
+
+    async def _start(text: str) -> Daemon:
+        d = Daemon(load_config_text(text, "toml", "test.toml"))
+        await d.start()
+        daemons.append(d)
+        return d
+
+    yield _start
+    for d in daemons:
+        if not d.stopped.is_set():
+            await d.stop(graceful=False)
+
+
+def key(text: str) -> int:
+    return parse_prefix(text)[1]
+
+
+async def test_reflects_between_clients(start: Start) -> None:
+    port = free_port()
+    rr = await start(rr_config(port, ["127.0.0.2", "127.0.0.3"]))
+    b = await start(client_config("127.0.0.2", port))
+    c = await start(client_config("127.0.0.3", port))
+    await wait_for(lambda: established(rr, "127.0.0.2") and established(rr, "127.0.0.3"))
+
+    now = asyncio.get_running_loop().time()
+    b.engine.originate(IPV4_UNICAST, key("10.2.0.0/26"), attrs_v4("192.0.2.2"), b"", now)
+    b.schedule_flush()
+    await wait_for(lambda: key("10.2.0.0/26") in routes(c))
+
+    got = PathAttrs(routes(c)[key("10.2.0.0/26")].attrs.raw)
+    assert got.next_hop == socket.inet_aton("192.0.2.2")
+    assert got.originator_id == int.from_bytes(socket.inet_aton("127.0.0.2"), "big")
+    assert got.cluster_list == (int.from_bytes(socket.inet_aton(RR), "big"),)
+    assert got.local_pref == 100
+    # The originator does not get its own route back.
+    assert [p.peer for p in b.engine.loc_rib(IPV4_UNICAST).__next__()[2]] == [None]
+
+    # Withdrawal propagates.
+    b.engine.withdraw_local(IPV4_UNICAST, key("10.2.0.0/26"), asyncio.get_running_loop().time())
+    b.schedule_flush()
+    await wait_for(lambda: key("10.2.0.0/26") not in routes(c))
+
+
+async def test_client_stop_withdraws_its_routes(start: Start) -> None:
+    port = free_port()
+    rr = await start(rr_config(port, ["127.0.0.2", "127.0.0.3"]))
+    b = await start(client_config("127.0.0.2", port))
+    c = await start(client_config("127.0.0.3", port))
+    await wait_for(lambda: established(rr, "127.0.0.2") and established(rr, "127.0.0.3"))
+    now = asyncio.get_running_loop().time()
+    for i in range(200):
+        b.engine.originate(IPV4_UNICAST, key(f"10.{i}.0.0/26"), attrs_v4("192.0.2.2"), b"", now)
+    b.schedule_flush()
+    await wait_for(lambda: len(routes(c)) == 200)
+    await b.stop(graceful=False)
+    await wait_for(lambda: len(routes(c)) == 0)
+    assert established(rr, "127.0.0.3")
+
+
+async def test_unknown_peer_is_refused_with_cease_connection_rejected(start: Start) -> None:
+    port = free_port()
+    await start(rr_config(port, ["127.0.0.2"]))
+    reader, writer = await asyncio.open_connection(RR, port, local_addr=("127.0.0.9", 0))
+    data = await asyncio.wait_for(reader.read(4096), 5)
+    writer.close()
+    msg = decode_message(data)
+    assert msg == Notification(code=6, subcode=5)
+
+
+async def test_malformed_update_resets_only_that_peer(start: Start) -> None:
+    port = free_port()
+    rr = await start(rr_config(port, ["127.0.0.2", "127.0.0.3"]))
+    c = await start(client_config("127.0.0.3", port))
+    await wait_for(lambda: established(rr, "127.0.0.3"))
+    # A raw speaker as 127.0.0.2: OPEN, KEEPALIVE, then an UPDATE whose attribute
+    # length runs past the message: UPDATE Message Error / Malformed Attribute List.
+    from bgprr.session import SessionConfig, build_open
+
+    reader, writer = await asyncio.open_connection(RR, port, local_addr=("127.0.0.2", 0))
+    cfg = SessionConfig(local_as=64511, peer_as=64511, router_id=0x7F000002)
+    writer.write(encode_message(build_open(cfg)))
+    await reader.read(4096)  # their OPEN (and maybe KEEPALIVE)
+    writer.write(bytes.fromhex("ff" * 16 + "0013" + "04"))
+    await wait_for(lambda: established(rr, "127.0.0.2"))
+    # Total attribute length 9 but only 7 bytes follow: Malformed Attribute List (3/1).
+    bad = bytes.fromhex("ff" * 16 + "001e" + "02" + "0000" + "0009" + "40010100400200")
+    writer.write(bad)
+    received = b""
+    while chunk := await asyncio.wait_for(reader.read(4096), 5):
+        received += chunk
+    notifications = []
+    at = 0
+    while at + 19 <= len(received):
+        length = int.from_bytes(received[at + 16 : at + 18], "big")
+        if received[at + 18] == 3:
+            notifications.append(decode_message(received[at : at + length]))
+        at += length
+    assert len(notifications) == 1
+    n = notifications[0]
+    assert isinstance(n, Notification) and (n.code, n.subcode) == (3, 1)
+    writer.close()
+    assert established(rr, "127.0.0.3") and established(c, RR)
+
+
+async def test_tcp_md5_sessions(start: Start) -> None:
+    port = free_port()
+    extra_pw = 'auth-password = "s3cret"'
+    text = rr_config(port, ["127.0.0.2", "127.0.0.3"]).replace(
+        'neighbor-address = "127.0.0.2"', f'neighbor-address = "127.0.0.2"\n{extra_pw}'
+    ).replace('neighbor-address = "127.0.0.3"', f'neighbor-address = "127.0.0.3"\n{extra_pw}')
+    rr = await start(text)
+    await start(client_config("127.0.0.2", port, "s3cret"))
+    await start(client_config("127.0.0.3", port, "wrong"))
+    await wait_for(lambda: established(rr, "127.0.0.2"))
+    await asyncio.sleep(3)
+    assert not established(rr, "127.0.0.3")
