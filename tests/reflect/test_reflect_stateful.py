@@ -1,0 +1,261 @@
+"""Stateful property test: the engine's output, as decoded by the receiving neighbors,
+equals an independent, deliberately simple RFC 4456 reference model.
+
+Neighbors: clients C1 C2 C3 (C3 without 4-octet AS), non-clients N1 N2 (N2 without 4-octet
+AS), and A1, an ADD-PATH client (sends path ids, receives every path). Every path has a
+LOCAL_PREF unique to (neighbor, path id, variant), so the best path is simply the highest
+LOCAL_PREF. Pulls are made with random budgets and the group log limit is tiny, so members
+lag, get detached and rejoin all the time. Graceful restart: sessions negotiate GR with
+the F bit (or not), go down gracefully or not, come back, send End-of-RIB; the clock jumps
+past every GR timer.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from bgprr.reflect import PeerCaps, PeerSettings, Reflector
+from bgprr.reflect.harness import Node, announce, block, drain, withdraw
+from bgprr.wire.constants import IPV4_UNICAST
+from bgprr.wire.prefix import make_key
+from bgprr.wire.update import decode_update, end_of_rib
+
+F = IPV4_UNICAST
+CID = 0xC0000001
+RID = 0xC0000001
+PEERS = ["C1", "C2", "C3", "N1", "N2", "A1"]
+CLIENT = {"C1": True, "C2": True, "C3": True, "N1": False, "N2": False, "A1": True}
+AS2 = {"C3", "N2"}
+PREFIXES = [make_key(0x0A010000 + (i << 8), 24) for i in range(3)] + [make_key(0x0A010000, 16)]
+IDX = {p: i for i, p in enumerate(PEERS)}
+
+
+def bgp_id(p: str) -> int:
+    return 0x0A000001 + IDX[p]
+
+
+def nh(p: str) -> bytes:
+    return bgp_id(p).to_bytes(4, "big")
+
+
+def lp(p: str | None, pid: int, variant: int) -> int:
+    idx = 9 if p is None else IDX[p]
+    return 1000 + 100 * variant + 10 * idx + pid
+
+
+class Model:
+    """RFC 4456 in a few lines: paths[(peer, prefix, pid)] = (lp, stale)."""
+
+    def __init__(self) -> None:
+        self.paths: dict[tuple[str | None, int, int], tuple[int, bool]] = {}
+
+    def expected(self, viewer: str, up: set[str]) -> Counter[tuple[int, bytes]]:
+        out: Counter[tuple[int, bytes]] = Counter()
+        for prefix in PREFIXES:
+            cands = [(v[0], src) for (src, k, _pid), v in self.paths.items() if k == prefix]
+            if viewer == "A1":  # ADD-PATH: every path of the others
+                for lpref, src in cands:
+                    if src != viewer:
+                        out[(prefix, self.sent_block(src, lpref))] += 1
+                continue
+            if not cands:
+                continue
+            lpref, src = max(cands)
+            if src == viewer:
+                continue
+            if src is None or CLIENT[src] or CLIENT[viewer]:
+                out[(prefix, self.sent_block(src, lpref))] += 1
+        return out
+
+    @staticmethod
+    def sent_block(src: str | None, lpref: int) -> bytes:
+        if src is None:
+            return block(local_pref=lpref, next_hop=b"\x0a\x63\x00\x01")
+        return block(
+            local_pref=lpref, next_hop=nh(src), originator_id=bgp_id(src), cluster_list=[CID]
+        )
+
+
+class ReflectorMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.now = 0.0
+        self.r = Reflector(router_id=RID, local_as=65000, cluster_id=CID, now=0.0, log_limit=400)
+        self.model = Model()
+        self.nodes: dict[str, Node] = {}
+        self.up: set[str] = set()
+        self.gr: dict[str, bool] = {}  # last session negotiated GR (with F bit)
+        for p in PEERS:
+            self.r.configure_peer(
+                PeerSettings(
+                    key=p,
+                    address=bgp_id(p),
+                    asn=65000,
+                    client=CLIENT[p],
+                    families=frozenset({F}),
+                    addpath_send_max={F: 16} if p == "A1" else {},
+                    stale_path_time=100.0,
+                )
+            )
+
+    @initialize()
+    def start(self) -> None:
+        for p in PEERS:
+            self._up(p, "gr")
+
+    def _caps(self, p: str, mode: str) -> PeerCaps:
+        return PeerCaps(
+            bgp_id=bgp_id(p),
+            as4=p not in AS2,
+            families=frozenset({F}),
+            addpath_rx=frozenset({F}) if p == "A1" else frozenset(),
+            addpath_tx=frozenset({F}) if p == "A1" else frozenset(),
+            gr_restart_time=None if mode == "nogr" else 120.0,
+            gr_forwarding=frozenset({F}) if mode == "gr" else frozenset(),
+        )
+
+    def _up(self, p: str, mode: str) -> None:
+        self.r.peer_established(p, self._caps(p, mode), self.now)
+        self.nodes[p] = Node(
+            p, as4=p not in AS2, addpath=frozenset({F}) if p == "A1" else frozenset()
+        )
+        self.up.add(p)
+        if mode != "gr":  # reconnect without GR or without F bit: stale paths go now
+            self._drop(p, only_stale=True)
+        self.gr[p] = mode != "nogr"
+
+    def _drop(self, p: str, *, only_stale: bool) -> None:
+        for pk, (_lp, stale) in list(self.model.paths.items()):
+            if pk[0] == p and (stale or not only_stale):
+                del self.model.paths[pk]
+
+    # ------------------------------------------------------------------ rules
+
+    @rule(
+        p=st.sampled_from(PEERS),
+        k=st.sampled_from(PREFIXES),
+        v=st.integers(0, 2),
+        pid=st.integers(1, 2),
+    )
+    def announce(self, p: str, k: int, v: int, pid: int) -> None:
+        if p not in self.up:
+            return
+        if p != "A1":
+            pid = 0
+        for u in announce(
+            [k],
+            block(local_pref=lp(p, pid, v), next_hop=nh(p)),
+            ids=[pid] if p == "A1" else None,
+            addpath=p == "A1",
+        ):
+            self.r.update_received(p, u, self.now)
+        self.model.paths[(p, k, pid)] = (lp(p, pid, v), False)
+
+    @rule(p=st.sampled_from(PEERS), k=st.sampled_from(PREFIXES), pid=st.integers(1, 2))
+    def withdraw(self, p: str, k: int, pid: int) -> None:
+        if p not in self.up:
+            return
+        if p != "A1":
+            pid = 0
+        for u in withdraw([k], ids=[pid] if p == "A1" else None, addpath=p == "A1"):
+            self.r.update_received(p, u, self.now)
+        self.model.paths.pop((p, k, pid), None)
+
+    @rule(k=st.sampled_from(PREFIXES), v=st.integers(0, 2))
+    def originate(self, k: int, v: int) -> None:
+        self.r.originate(
+            F, k, block(local_pref=lp(None, 0, v), next_hop=b"\x0a\x63\x00\x01"), b"", self.now
+        )
+        self.model.paths[(None, k, 0)] = (lp(None, 0, v), False)
+
+    @rule(k=st.sampled_from(PREFIXES))
+    def withdraw_local(self, k: int) -> None:
+        self.r.withdraw_local(F, k, self.now)
+        self.model.paths.pop((None, k, 0), None)
+
+    @rule(p=st.sampled_from(PEERS), graceful=st.booleans())
+    def down(self, p: str, graceful: bool) -> None:
+        if p not in self.up:
+            return
+        self.r.peer_down(p, self.now, graceful=graceful)
+        self.up.discard(p)
+        del self.nodes[p]
+        if graceful and self.gr[p]:
+            for pk, (lpref, _s) in list(self.model.paths.items()):
+                if pk[0] == p:
+                    self.model.paths[pk] = (lpref, True)
+        else:
+            self._drop(p, only_stale=False)
+
+    @rule(p=st.sampled_from(PEERS), mode=st.sampled_from(["gr", "gr", "nof", "nogr"]))
+    def reconnect(self, p: str, mode: str) -> None:
+        if p in self.up:
+            return
+        self._up(p, mode)
+
+    @rule(p=st.sampled_from(PEERS))
+    def end_of_rib(self, p: str) -> None:
+        if p not in self.up:
+            return
+        self.r.update_received(p, decode_update(end_of_rib(F)), self.now)
+        self._drop(p, only_stale=True)
+
+    @rule()
+    def timers_expire(self) -> None:
+        self.now += 1000.0
+        deadline = self.r.next_timer()
+        if deadline is not None:
+            assert deadline <= self.now
+        self.r.handle_timer(self.now)
+        assert self.r.next_timer() is None
+        for pk, (_lp, stale) in list(self.model.paths.items()):
+            if stale:
+                del self.model.paths[pk]
+
+    @rule(p=st.sampled_from(PEERS), budget=st.sampled_from([30, 100, 400, 5000]))
+    def pull_some(self, p: str, budget: int) -> None:
+        if p in self.up:
+            self.nodes[p].feed(self.r.pull(p, budget))
+
+    @rule(p=st.sampled_from(PEERS))
+    def route_refresh(self, p: str) -> None:
+        if p in self.up:
+            self.r.route_refresh_received(p, F[0], F[1], 0, self.now)
+
+    @rule()
+    def drain_and_check(self) -> None:
+        self.check()
+
+    def check(self) -> None:
+        drain(self.r, self.nodes, max_bytes=300)
+        for p in self.up:
+            got = Counter((k, attrs) for (k, _pid), (attrs, _nh) in self.nodes[p].table().items())
+            want = self.model.expected(p, self.up)
+            assert got == want, (p, got, want)
+            assert F in self.nodes[p].eor
+            # what the engine believes it sent equals what the neighbor holds
+            sent = Counter((k, blk) for k, _pid, blk, _nh in self.r.adj_rib_out(p, F))
+            if p in AS2:
+                assert sum(sent.values()) == sum(got.values())
+            else:
+                assert sent == got
+        self.r.poll_events()
+
+    @invariant()
+    def intern_refs_match_paths(self) -> None:
+        held = sum(len(self.r.adj_rib_in(p, F)) for p in PEERS)
+        held += sum(1 for (src, _k, _pid) in self.model.paths if src is None)
+        assert self.r.intern_table.stats()["refs"] == held
+
+    def teardown(self) -> None:
+        self.check()
+
+
+ReflectorMachine.TestCase.settings = settings(
+    max_examples=40, stateful_step_count=40, deadline=None
+)
+TestReflectorModel = ReflectorMachine.TestCase
