@@ -239,16 +239,21 @@ def _open_to_json(msg: bytes) -> JSONDict:
     if extended:
         out["extended_params"] = True
         out["opt_param_len"] = opt_len
-    if len(params) != 1 or "count" not in params[0]:
+    if params != _default_params(len(caps)):
         out["params"] = params
     return out
+
+
+def _default_params(count: int) -> list[JSONDict]:
+    """The parameter layout assumed when "params" is absent: one capabilities parameter."""
+    return [{"type": int(OptParamType.CAPABILITIES), "count": count}] if count else []
 
 
 def _open_from_json(o: JSONDict) -> bytes:
     caps = [_cap_from_json(c) for c in o.get("capabilities", [])]
     groups = o.get("params")
     if groups is None:
-        groups = [{"type": 2, "count": len(caps)}] if caps else []
+        groups = _default_params(len(caps))
     values: list[tuple[int, bytes]] = []
     used = 0
     for g in groups:
