@@ -235,19 +235,24 @@ class RadixTrie(Generic[V]):
         """Stored prefixes that contain ``key`` (including ``key`` itself), shortest first."""
         addr = key >> 8
         plen = key & 0xFF
-        bits = self._bits
-        out: list[tuple[int, V]] = []
+        top = self._bits - 1
+        # descend without prefix checks, remembering valued nodes; the nodes on the way
+        # are nested, so exactly those no longer than the bits the deepest one shares
+        # with the key contain it
+        seen: list[_Node[V]] = []
+        last = None
         node = self._root
-        while node is not None:
-            nplen = node.plen
-            if nplen > plen or (nplen and (addr ^ node.addr) >> (bits - nplen)):
-                break
+        while node is not None and node.plen <= plen:
             if node.full:
-                out.append(((node.addr << 8) | nplen, cast(V, node.value)))
-            if nplen == plen:
+                seen.append(node)
+            last = node
+            if node.plen == plen:
                 break
-            node = node.right if (addr >> (bits - 1 - nplen)) & 1 else node.left
-        return out
+            node = node.right if (addr >> (top - node.plen)) & 1 else node.left
+        if last is None:
+            return []
+        common = top + 1 - (addr ^ last.addr).bit_length()
+        return [((n.addr << 8) | n.plen, cast(V, n.value)) for n in seen if n.plen <= common]
 
     def longest_match(self, key: int) -> tuple[int, V] | None:
         """The most specific stored prefix containing ``key``, or None."""
