@@ -174,6 +174,7 @@ class Peer:
         """ManualStop: NOTIFICATION (default Cease / Administrative Shutdown) on any open
         connection, then Idle with no automatic restart."""
         self._auto = False
+        self._flaps = 0
         self._timers.stop(Timer.IDLE_HOLD)
         if notification is None:
             notification = make_shutdown_notification(CeaseSub.ADMINISTRATIVE_SHUTDOWN, "")
