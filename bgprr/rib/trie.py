@@ -115,12 +115,12 @@ class RadixTrie(Generic[V]):
         addr, plen = self._split(key)
         bits = self._bits
         top = bits - 1
-        self._version += 1
         node = self._root
         if node is None:
             leaf = self._root = self._new(addr, plen, None)
             leaf.full, leaf.value = True, value
             self._len += 1
+            self._version += 1
             return
         # 1. descend without comparing prefixes (Patricia style) as far as the key reaches
         while node.plen < plen:
@@ -145,6 +145,7 @@ class RadixTrie(Generic[V]):
                 if not node.full:
                     node.full = True
                     self._len += 1
+                    self._version += 1  # a new key (replacing a value is no change)
                 node.value = value
                 return
             # ``node`` is a prefix of the key and the descent stopped at its empty slot
@@ -172,6 +173,7 @@ class RadixTrie(Generic[V]):
                 glue.left, glue.right = leaf, node
         leaf.full, leaf.value = True, value
         self._len += 1
+        self._version += 1
 
     def delete(self, key: int) -> V | None:
         """Remove ``key``; return its value, or None when it was not stored."""

@@ -235,7 +235,9 @@ def test_mutation_during_iteration_raises() -> None:
     for i in range(4):
         trie.insert(key_of(i << 24, 8, 32), i)
     it = trie.items()
-    next(it)
+    assert next(it) == (key_of(0, 8, 32), 0)
+    trie.insert(key_of(1 << 24, 8, 32), 10)  # replacing a value is allowed, like a dict
+    assert next(it) == (key_of(1 << 24, 8, 32), 10)
     trie.insert(key_of(9 << 24, 8, 32), 9)
     with pytest.raises(RuntimeError):
         next(it)
