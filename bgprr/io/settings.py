@@ -152,7 +152,15 @@ def _group_gr(config: Config, name: str) -> bool:
 
 
 def deferral_time(config: Config) -> float:
+    """The selection deferral of a restarting speaker: the shortest configured one, over
+    static neighbors and the peer groups of dynamic neighbors (GoBGP's default 360 s)."""
     times = [
-        n.graceful_restart.deferral_time for n in config.neighbors if n.graceful_restart.enabled
+        float(n.graceful_restart.deferral_time)
+        for n in config.neighbors
+        if n.graceful_restart.enabled
     ]
-    return float(min(times)) if times else 360.0
+    for g in config.peer_groups:
+        if _group_gr(config, g.name):
+            value = g.get("graceful-restart.config.deferral-time")
+            times.append(float(value) if isinstance(value, (int, float)) else 360.0)
+    return min(times) if times else 360.0
