@@ -12,6 +12,9 @@ CLUSTER_LIST are stripped, MULTI_EXIT_DISC too unless locally originated (RFC 42
 the local AS is prepended to AS_PATH and the NEXT_HOP is passed through unchanged: the
 engine has no local address, so next-hop-self is not possible (third-party next hop,
 valid when the eBGP neighbor shares the subnet of the original next hop).
+Routes learned over eBGP or originated locally go to iBGP neighbors unchanged except for
+LOCAL_PREF 100 added when absent; they carry no ORIGINATOR_ID/CLUSTER_LIST (they are not
+reflected).
 """
 
 from __future__ import annotations
@@ -114,7 +117,7 @@ def out_block(entry: Entry, g: GroupKey, local_as: int) -> bytes:
     elif kind == KIND_IBGP:
         block = attrs.reflected(entry[3], g.cluster_id)
     else:
-        block = attrs.raw
+        block = with_local_pref(attrs.raw)
     if not g.as4:
         block = to_as2_block(block)
     return block
@@ -144,6 +147,22 @@ def ebgp_block(raw: bytes, local_as: int, *, keep_med: bool) -> bytes:
         if t > AttrType.AS_PATH:
             return block[:s] + new + block[s:]
     return block + new
+
+
+def with_local_pref(raw: bytes, default: int = 100) -> bytes:
+    """``raw`` with LOCAL_PREF (RFC 4271 §5.1.5: required towards iBGP neighbors) added
+    when absent, as for a route learned over eBGP or originated without one."""
+    at = len(raw)
+    for t, s, _vs, _e in walk_attributes(raw):
+        if t == AttrType.LOCAL_PREF:
+            return raw
+        if t > AttrType.LOCAL_PREF and at == len(raw):
+            at = s
+    return (
+        raw[:at]
+        + encode_attribute(0x40, AttrType.LOCAL_PREF, default.to_bytes(4, "big"))
+        + raw[at:]
+    )
 
 
 def route_refresh_message(family: Family, subtype: int) -> bytes:
