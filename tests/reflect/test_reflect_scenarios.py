@@ -408,7 +408,7 @@ def test_addpath_three_paths_stable_ids() -> None:
 # ---------------------------------------------------------------------- graceful restart
 
 
-GR = {"gr_restart_time": 120.0, "gr_forwarding": frozenset({F})}
+GR: dict[str, Any] = {"gr_restart_time": 120.0, "gr_forwarding": frozenset({F})}
 
 
 def test_gr_helper_timeline() -> None:
@@ -463,7 +463,11 @@ def test_gr_helper_timeline() -> None:
 
 def test_llgr() -> None:
     net = Net()
-    llgr = {"gr_restart_time": 60.0, "gr_forwarding": frozenset({F}), "llgr": {F: 1000.0}}
+    llgr: dict[str, Any] = {
+        "gr_restart_time": 60.0,
+        "gr_forwarding": frozenset({F}),
+        "llgr": {F: 1000.0},
+    }
     net.add("g", 1, **llgr)
     net.add("n1", 2, client=False, llgr_capable=True)  # LLGR-capable, empty capability
     net.add("plain", 3)
