@@ -355,7 +355,7 @@ class Peer:
     def _hard(self, n: Notification, *, hard: bool) -> Notification:
         """Wrap a Cease in Hard Reset (RFC 8538 §3) when the N bit was negotiated."""
         neg = self._negotiated
-        if not hard or neg is None or not neg.gr_notification or n.code != ErrorCode.CEASE:
+        if not (hard and neg and neg.gr_notification and n.code == ErrorCode.CEASE):
             return n
         if n.subcode == CeaseSub.HARD_RESET:
             return n
@@ -381,9 +381,11 @@ class Peer:
         sent: Notification | None = None,
         received: Notification | None = None,
         graceful: bool | None = None,
-    ) -> None:
-        """Close the FSM's connection (sending ``sent``); SessionDown if it was up."""
-        if self._state is State.ESTABLISHED:
+    ) -> bool:
+        """Close the FSM's connection (sending ``sent``); SessionDown if it was up.
+        Returns whether that SessionDown was graceful."""
+        up = self._state is State.ESTABLISHED
+        if up:
             if graceful is None:
                 graceful = self._graceful(sent, received)
             self._emit(
@@ -404,18 +406,23 @@ class Peer:
         self._negotiated = None
         self._timers.stop(Timer.HOLD)
         self._timers.stop(Timer.KEEPALIVE)
+        return up and bool(graceful)
 
     def _idle_hold_delay(self) -> float:
         cfg = self.config
         return min(cfg.idle_hold_time * (1 << max(self._flaps - 1, 0)), cfg.idle_hold_max)
 
-    def _enter_idle(self, now: float, reason: str, *, flap: bool) -> None:
+    def _enter_idle(self, now: float, reason: str, *, flap: bool, graceful: bool = False) -> None:
+        """Go Idle; restart after the IdleHoldTimer unless stopped. After a graceful
+        SessionDown the restart is immediate: the restarting peer must find us listening
+        well within its Restart Time (the flap still counts for later back-off)."""
         self._timers.stop(Timer.CONNECT_RETRY)
         self._abort_connect()
         if flap:
             self._flaps += 1
         if self._auto:
-            self._timers.start(Timer.IDLE_HOLD, now, self._idle_hold_delay())
+            delay = 0.0 if graceful else self._idle_hold_delay()
+            self._timers.start(Timer.IDLE_HOLD, now, delay)
         self._set_state(State.IDLE, reason)
 
     def _promote_alt(self, reason: str) -> bool:
@@ -438,10 +445,10 @@ class Peer:
     ) -> None:
         """The connection failed (error, NOTIFICATION, hold timer, TCP): Idle, or the
         second connection if one is being tracked."""
-        self._end_main(now, reason, sent=sent, received=received)
+        graceful = self._end_main(now, reason, sent=sent, received=received)
         self.connect_retry_counter += 1
         if not self._promote_alt(reason):
-            self._enter_idle(now, reason, flap=True)
+            self._enter_idle(now, reason, flap=True, graceful=graceful)
 
     def _fsm_error(self, now: float, event: Event) -> None:
         sub = FSM_SUBCODES.get(self._state, FsmSub.UNSPECIFIED)
@@ -518,19 +525,14 @@ class Peer:
         self._end_main(now, reason, graceful=True)
         self._tcp_up(now, arg)
 
-    def _manual_stop(self, now: float, arg: _Arg) -> None:
+    def _stop_connected(self, now: float, arg: _Arg) -> None:
+        """ManualStop (``stop`` cleared AllowAutomaticStart) or AutomaticStop (``reset``)."""
+        manual = not self._auto
         n = self._stop_notification
         self._drop_alt(n)
-        self._end_main(now, "stopped", sent=n)
-        self.connect_retry_counter = 0
-        self._enter_idle(now, "stopped", flap=False)
-
-    def _automatic_stop(self, now: float, arg: _Arg) -> None:
-        n = self._stop_notification
-        self._drop_alt(n)
-        self._end_main(now, "reset", sent=n)
-        self.connect_retry_counter += 1
-        self._enter_idle(now, "reset", flap=True)
+        graceful = self._end_main(now, "stopped" if manual else "reset", sent=n)
+        self.connect_retry_counter = 0 if manual else self.connect_retry_counter + 1
+        self._enter_idle(now, "stopped" if manual else "reset", flap=not manual, graceful=graceful)
 
     def _hold_expired(self, now: float, arg: _Arg) -> None:
         n = Notification(code=ErrorCode.HOLD_TIMER_EXPIRED, subcode=0)
@@ -618,7 +620,8 @@ class Peer:
         rr, neg = arg.message, self._negotiated
         assert isinstance(rr, RouteRefresh) and neg is not None
         self._restart_hold(now)
-        if (rr.afi, rr.safi) in neg.families:  # RFC 2918 §4: ignore other families
+        # RFC 2918 §4: ignore families not negotiated; RFC 7313 §5: ignore unknown subtypes.
+        if (rr.afi, rr.safi) in neg.families and rr.subtype <= 2:
             self._emit(RouteRefreshReceived(afi=rr.afi, safi=rr.safi, subtype=rr.subtype))
 
 
@@ -655,8 +658,8 @@ def _build() -> dict[tuple[State, Event], Transition]:
     # OpenSent, OpenConfirm, Established: common rows
     for state in (s.OPENSENT, s.OPENCONFIRM, s.ESTABLISHED):
         add(state, starts, p._ignore, state)
-        add(state, (e.MANUAL_STOP,), p._manual_stop, s.IDLE)
-        add(state, (e.AUTOMATIC_STOP,), p._automatic_stop, s.IDLE)
+        add(state, (e.MANUAL_STOP,), p._stop_connected, s.IDLE)
+        add(state, (e.AUTOMATIC_STOP,), p._stop_connected, s.IDLE)
         add(state, (e.HOLD_TIMER_EXPIRES,), p._hold_expired, s.IDLE)
         add(state, notif, p._notified, s.IDLE)
         add(state, (e.BGP_HEADER_ERR,), p._error, s.IDLE)

@@ -361,3 +361,21 @@ def test_stop_with_n_bit_sends_hard_reset() -> None:
     outs = p.poll()
     assert notes(outs) == [make_shutdown_notification(4, "")]
     assert next(o for o in outs if isinstance(o, SessionDown)).graceful
+
+
+def test_graceful_down_restarts_at_once() -> None:
+    p = gr_peer(theirs_n=False)
+    p.connection_lost(1, 10.0)
+    assert down_of(p).graceful and state_of(p) is State.IDLE
+    assert p.deadline(Timer.IDLE_HOLD) == 10.0  # listening again right away for the restart
+    p.handle_timer(10.0)
+    assert state_of(p) is State.CONNECT
+    q = peer_in(State.ESTABLISHED)  # not graceful: the usual IdleHold
+    q.connection_lost(1, 10.0)
+    assert q.deadline(Timer.IDLE_HOLD) == 40.0
+
+
+def test_route_refresh_unknown_subtype_ignored() -> None:
+    p = peer_in(State.ESTABLISHED)
+    p.data_received(1, msg(5, b"\x00\x01\x07\x01"), 1.0)
+    assert p.poll() == [] and state_of(p) is State.ESTABLISHED
