@@ -222,3 +222,66 @@ async def test_tcp_md5_sessions(start: Start) -> None:
     await wait_for(lambda: established(rr, "127.0.0.2"))
     await asyncio.sleep(3)
     assert not established(rr, "127.0.0.3")
+
+
+GR = """
+[neighbors.graceful-restart.config]
+enabled = true
+restart-time = 30
+deferral-time = 10
+[[neighbors.afi-safis]]
+[neighbors.afi-safis.config]
+afi-safi-name = "ipv4-unicast"
+[neighbors.afi-safis.mp-graceful-restart.config]
+enabled = true
+"""
+
+
+def with_gr(text: str) -> str:
+    """Add graceful restart to every [[neighbors]] of a generated config."""
+    parts = text.split("[[neighbors]]")
+    return parts[0] + "".join("[[neighbors]]" + p + GR for p in parts[1:])
+
+
+async def test_reflector_restart_with_gr_loses_no_route(start: Start, tmp_path: object) -> None:
+    port = free_port()
+    rr_text = with_gr(rr_config(port, ["127.0.0.2", "127.0.0.3"]))
+    rr = await start(rr_text)
+    b = await start(with_gr(client_config("127.0.0.2", port)))
+    c = await start(with_gr(client_config("127.0.0.3", port)))
+    await wait_for(lambda: established(rr, "127.0.0.2") and established(rr, "127.0.0.3"))
+    now = asyncio.get_running_loop().time()
+    for i in range(50):
+        b.engine.originate(IPV4_UNICAST, key(f"10.{i}.0.0/26"), attrs_v4("192.0.2.2"), b"", now)
+    b.schedule_flush()
+    await wait_for(lambda: len(routes(c)) == 50)
+
+    losses: list[int] = []
+    watching = True
+
+    async def watch() -> None:
+        while watching:
+            if len(routes(c)) != 50:
+                losses.append(len(routes(c)))
+            await asyncio.sleep(0.005)
+
+    watcher = asyncio.create_task(watch())
+    await rr.stop()  # planned restart: GR peers get no NOTIFICATION
+    await wait_for(lambda: not established(c, RR))
+    await wait_for(lambda: not established(b, RR))
+    b.peers[RR].stop()  # b comes back late: c must not be sent a table without b's routes
+    d = Daemon(load_config_text(rr_text, "toml", "test.toml"), graceful_restart=True)
+    await d.start()
+    try:
+        await wait_for(lambda: established(c, RR), timeout=20)
+        await asyncio.sleep(1.5)
+        b.peers[RR].start()
+        await wait_for(lambda: established(b, RR), timeout=20)
+        # The restarted reflector sends its table, then End-of-RIB; c sweeps nothing.
+        await wait_for(lambda: not d.engine.dirty_peers() and len(routes(c)) == 50)
+        await asyncio.sleep(0.5)
+    finally:
+        watching = False
+        await watcher
+        await d.stop(graceful=False)
+    assert losses == []
