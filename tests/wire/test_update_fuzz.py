@@ -1,0 +1,168 @@
+"""Fuzz invariants of decode_update: garbage and mutated valid UPDATEs either decode or raise
+BGPError, never anything else; what decodes is canonical (every PathAttrs property works,
+the rewriting functions accept it, and encoding it back decodes to the same content).
+
+Default runs are short; ``HYPOTHESIS_PROFILE=fuzz`` raises the example count.
+"""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bgprr.wire.attributes import PathAttrs, add_community, reflect_block, to_as2_block
+from bgprr.wire.errors import BGPError
+from bgprr.wire.update import Update, decode_update, encode_update
+
+_N = 20000 if os.environ.get("HYPOTHESIS_PROFILE") == "fuzz" else 300
+_FUZZ = settings(max_examples=_N, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+H = bytes.fromhex
+_ATTRS = [
+    H("40010100"),
+    H("40010102"),
+    H("40020602010000fde9"),
+    H("40020a02020000fde9fa56ea00"),
+    H("4002040201fde9"),
+    H("4003040a000001"),
+    H("800404000000ff"),
+    H("40050400000064"),
+    H("400600"),
+    H("c00708fa56ea00c0000201"),
+    H("c00706fde9c0000201"),
+    H("c00808fde80001ffffff01"),
+    H("80090401020304"),
+    H("800a0401020304"),
+    H("c010080002fde800000064"),
+    H("c011060201fa56ea00"),
+    H("c01208fa56ea00c0000201"),
+    H("c0200cfa56ea000000000100000002"),
+    H("c0630161"),
+    H("80620162"),
+    H("800e1a0002011020010db8000000000000000000000001002020010db8"),
+    H("800f080002012020010db8"),
+    H("800e0d000101040a00000100180a0102"),
+    H("900f000700020100000000"),
+]
+_NLRI = [H("180a0102"), H("200a000001"), H("00"), H("100a09"), H("00000001180a0102")]
+
+
+def _msg(withdrawn: bytes, attrs: bytes, nlri: bytes) -> bytes:
+    body = len(withdrawn).to_bytes(2, "big") + withdrawn + len(attrs).to_bytes(2, "big")
+    body += attrs + nlri
+    return b"\xff" * 16 + (19 + len(body)).to_bytes(2, "big") + b"\x02" + body
+
+
+@st.composite
+def _valid_like(draw: st.DrawFn) -> bytes:
+    attrs = b"".join(draw(st.lists(st.sampled_from(_ATTRS), max_size=10)))
+    nlri = b"".join(draw(st.lists(st.sampled_from(_NLRI), max_size=4)))
+    wd = b"".join(draw(st.lists(st.sampled_from(_NLRI), max_size=3)))
+    return _msg(wd, attrs, nlri)
+
+
+@st.composite
+def _mutated(draw: st.DrawFn) -> bytes:
+    m = bytearray(draw(_valid_like()))
+    for _ in range(draw(st.integers(0, 6))):
+        kind = draw(st.integers(0, 3))
+        pos = draw(st.integers(19, max(19, len(m) - 1)))
+        if kind == 0 and pos < len(m):
+            m[pos] = draw(st.integers(0, 255))
+        elif kind == 1:
+            m[pos:pos] = draw(st.binary(min_size=1, max_size=4))
+        elif kind == 2:
+            del m[pos : pos + draw(st.integers(1, 4))]
+        else:
+            m[19:] = m[19:pos] if draw(st.booleans()) else m[19:]
+    if draw(st.booleans()):  # keep the header consistent most of the time
+        m[16:18] = len(m).to_bytes(2, "big")
+    return bytes(m)
+
+
+_KW = st.fixed_dictionaries(
+    {
+        "as4": st.booleans(),
+        "ibgp": st.booleans(),
+        "addpath": st.sampled_from(
+            [frozenset(), frozenset({(1, 1)}), frozenset({(2, 1)}), frozenset({(1, 1), (2, 1)})]
+        ),
+    }
+)
+
+
+def _check(m: bytes, kw: dict[str, object]) -> None:
+    as4 = bool(kw["as4"])
+    ibgp = bool(kw["ibgp"])
+    addpath = kw["addpath"]
+    assert isinstance(addpath, frozenset)
+    try:
+        u = decode_update(m, as4=as4, ibgp=ibgp, addpath=addpath)
+    except BGPError:
+        return
+    assert isinstance(u, Update)
+    pa = PathAttrs(u.attrs)
+    _ = (
+        pa.origin,
+        pa.as_path,
+        pa.as_path_length,
+        pa.neighbor_as,
+        pa.next_hop,
+        pa.med,
+        pa.local_pref,
+        pa.atomic_aggregate,
+        pa.aggregator,
+        pa.communities,
+        pa.ext_communities,
+        pa.large_communities,
+        pa.originator_id,
+        pa.cluster_list,
+    )
+    reflect_block(u.attrs, originator_id=1, cluster_id=2)
+    to_as2_block(u.attrs)
+    add_community(u.attrs, 0xFFFF0006)
+    again = encode_update(
+        withdrawn=u.withdrawn,
+        withdrawn_ids=u.withdrawn_ids,
+        attrs=u.attrs,
+        nlri=u.nlri,
+        nlri_ids=u.nlri_ids,
+        mp_reach=u.mp_reach,
+        mp_unreach=u.mp_unreach,
+    )
+    u2 = decode_update(again, as4=True, ibgp=ibgp, addpath=addpath)
+    assert (u2.withdrawn, u2.withdrawn_ids, u2.attrs, u2.nlri, u2.nlri_ids) == (
+        u.withdrawn,
+        u.withdrawn_ids,
+        u.attrs,
+        u.nlri,
+        u.nlri_ids,
+    )
+    assert (u2.mp_reach, u2.mp_unreach) == (u.mp_reach, u.mp_unreach)
+
+
+@_FUZZ
+@given(st.binary(max_size=200), _KW)
+def test_random_bodies(body: bytes, kw: dict[str, object]) -> None:
+    m = b"\xff" * 16 + (19 + len(body)).to_bytes(2, "big") + b"\x02" + body
+    _check(m, kw)
+
+
+@_FUZZ
+@given(st.binary(max_size=80), _KW)
+def test_random_bytes_whole_message(m: bytes, kw: dict[str, object]) -> None:
+    _check(m, kw)
+
+
+@_FUZZ
+@given(_mutated(), _KW)
+def test_mutated_valid_messages(m: bytes, kw: dict[str, object]) -> None:
+    _check(m, kw)
+
+
+@_FUZZ
+@given(_valid_like(), _KW)
+def test_valid_like_messages(m: bytes, kw: dict[str, object]) -> None:
+    _check(m, kw)
