@@ -8,7 +8,6 @@ communication helpers) follows the definitions. ``Update`` and its codec live in
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from . import update as _update
@@ -258,38 +257,25 @@ def decode_message(
 # --------------------------------------------------------------------------------------
 
 
-def _capability_params(caps: Iterable[Capability]) -> list[bytes]:
-    """Pack capability TLVs into as few type-2 parameter values (<= 255 octets) as needed."""
-    values: list[bytes] = []
-    cur = b""
-    for cap in caps:
-        tlv = encode_capability(cap)
-        if cur and len(cur) + len(tlv) > 255:
-            values.append(cur)
-            cur = b""
-        cur += tlv
-    if cur:
-        values.append(cur)
-    return values
-
-
 def encode_open(m: Open) -> bytes:
-    """Encode an OPEN. Capabilities go in type-2 parameters; RFC 9072 encoding is used when
-    ``m.extended_params`` is set or the parameters do not fit the one-octet length."""
-    params: list[tuple[int, bytes]] = [
-        (OptParamType.CAPABILITIES, v) for v in _capability_params(m.capabilities)
-    ]
-    params.extend(m.other_params)
-    short = b"".join(bytes([t, len(v)]) + v for t, v in params if len(v) <= 255)
-    if not m.extended_params and len(short) <= 255 and all(len(v) <= 255 for _, v in params):
-        body = _OPEN.pack(m.version, m.my_as, m.hold_time, m.bgp_id, len(short)) + short
+    """Encode an OPEN (``m.other_params`` are written after the capabilities).
+
+    Capabilities go in one type-2 parameter (splitting them over several parameters could
+    not help: all parameters share the one-octet Opt Parm Len). The RFC 9072 extended
+    encoding (Opt Parm Len 255, Non-Ext OP Type 255, 2-octet lengths) is used when
+    ``m.extended_params`` is set or when the parameters do not fit in 255 octets.
+    """
+    tlvs = b"".join(encode_capability(c) for c in m.capabilities)
+    params = [(int(OptParamType.CAPABILITIES), tlvs)] if tlvs else []
+    params += m.other_params
+    head = _OPEN.pack(m.version, m.my_as, m.hold_time, m.bgp_id, 0)[:-1]
+    if not m.extended_params and sum(2 + len(v) for _, v in params) <= 255:
+        short = b"".join(bytes([t, len(v)]) + v for t, v in params)
+        body = head + bytes([len(short)]) + short
     else:
-        if m.extended_params:
-            params = [(OptParamType.CAPABILITIES, b"".join(map(encode_capability, m.capabilities)))]
-            params = [p for p in params if p[1]] + list(m.other_params)
         ext = b"".join(bytes([t]) + len(v).to_bytes(2, "big") + v for t, v in params)
-        head = _OPEN.pack(m.version, m.my_as, m.hold_time, m.bgp_id, 255)
-        body = head + bytes([OptParamType.EXTENDED_LENGTH]) + len(ext).to_bytes(2, "big") + ext
+        marker = bytes([255, OptParamType.EXTENDED_LENGTH])
+        body = head + marker + len(ext).to_bytes(2, "big") + ext
     if HEADER_LEN + len(body) > MAX_MESSAGE_LEN:
         raise ValueError("OPEN message longer than 4096 octets")
     return _header(MsgType.OPEN, len(body)) + body

@@ -304,3 +304,27 @@ def test_end_of_rib_update() -> None:
     raw = msg(2, b"\x00\x00\x00\x00")
     u = decode_message(raw)
     assert encode_message(u) == raw
+
+
+def test_open_encoding_boundary_255() -> None:
+    def open_with(n: int) -> Open:  # capabilities totalling n octets of TLVs
+        caps = [UnknownCapability(code=200, data=bytes(200))] if n > 202 else []
+        rest = n - (202 if caps else 0)
+        caps.append(UnknownCapability(code=201, data=bytes(rest - 2)))
+        return Open(my_as=65000, hold_time=90, bgp_id=1, capabilities=tuple(caps))
+
+    fits = encode_message(open_with(253))  # 2 + 253 = 255: one-octet lengths
+    assert fits[28] == 255 and fits[29] == 2 and fits[30] == 253
+    over = encode_message(open_with(254))  # 256: RFC 9072
+    assert over[28:30] == b"\xff\xff" and over[30:32] == (3 + 254).to_bytes(2, "big")
+    for raw, o in ((fits, open_with(253)), (over, open_with(254))):
+        back = decode_message(raw)
+        assert isinstance(back, Open) and back.capabilities == o.capabilities
+
+
+def test_open_other_params_encode_but_are_refused_on_receipt() -> None:
+    o = Open(my_as=65000, hold_time=90, bgp_id=1, other_params=((1, b"\x00"),))
+    raw = encode_message(o)
+    assert raw[28:] == b"\x03\x01\x01\x00"
+    e = err(raw)
+    assert (e.code, e.subcode) == (2, 4)
