@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
+from bgprr.wire.constants import IPV4_UNICAST
 from bgprr.wire.errors import BGPError
 from bgprr.wire.framer import Framer
+from bgprr.wire.messages import Notification, Open, decode_message, shutdown_message
+from bgprr.wire.update import Update
 
 M = b"\xff" * 16
 KEEPALIVE = M + b"\x00\x13\x04"
@@ -135,3 +139,20 @@ def test_ten_thousand_one_octet_feeds_is_linear() -> None:
     assert time.perf_counter() - t1 < 5.0
     assert got == [big]
     assert elapsed < 2.0
+
+
+def test_real_bird_session_stream_byte_by_byte() -> None:
+    golden = Path(__file__).parent / "golden"
+    names = ["open", "keepalive", "update", "update2", "notification"]
+    msgs = [bytes.fromhex((golden / f"real_bird_{n}.hex").read_text().strip()) for n in names]
+    stream = b"".join(msgs)
+    f = Framer()
+    got: list[bytes] = []
+    for i in range(len(stream)):
+        f.feed(stream[i : i + 1])
+        got.extend(f)
+    assert got == msgs
+    decoded = [decode_message(m, addpath=frozenset({IPV4_UNICAST})) for m in got]
+    assert isinstance(decoded[0], Open) and isinstance(decoded[2], Update)
+    assert isinstance(decoded[4], Notification)
+    assert shutdown_message(decoded[4]) == "maintenance by bgprr capture"

@@ -1,6 +1,8 @@
 """Record real BGP messages between BIRD 1.6 and gobgpd into golden hex files.
 
-Run as root from the repository root: ``python tests/wire/golden/capture_real.py``.
+Run as root from the repository root (bgprr importable, e.g. ``pip install -e .`` or
+``PYTHONPATH=.``): ``python tests/wire/golden/capture_real.py``. Needs ``bird`` (1.6),
+``birdc``, ``gobgpd``/``gobgp`` and ``tcpdump``.
 It creates two network namespaces (names carry this process id) joined by a veth pair,
 10.77.0.1 (BIRD, Calico-like config) and 10.77.0.2 (gobgpd, route reflector), records the
 TCP stream with tcpdump, then: session up, BIRD exports two /26 blocks, gobgp injects a
