@@ -39,7 +39,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from bgprr.reflect.export import EMPTY, Entry, GroupKey, State, entry_of, exportable, view
+from bgprr.reflect.export import (
+    EMPTY,
+    Entry,
+    GroupKey,
+    State,
+    entry_of,
+    exportable,
+    out_block,
+    route_refresh_message,
+)
 from bgprr.reflect.gr import GrHelper, StalePhase
 from bgprr.reflect.types import (
     BestPathChanged,
@@ -145,6 +154,7 @@ class Reflector:
         self._peers: dict[str, _Peer] = {}
         self._events: list[Event] = []
         self._cluster_ids: frozenset[int] = frozenset({cluster_id})
+        self._next_index = 0
         self.gr = GrHelper(self, restarting, now + deferral_time, expected_peers)
 
     # ------------------------------------------------------------------ configuration
@@ -159,11 +169,9 @@ class Reflector:
             ref.address, ref.asn = settings.address, settings.asn
             ref.ebgp, ref.client = settings.ebgp, settings.client
         else:
-            used = {p.ref.index for p in self._peers.values()}
-            index = 0
-            while index in used:
-                index += 1
-            self._peers[settings.key] = _Peer(settings, index)
+            # never reused: group states may still name a removed neighbor's index
+            self._peers[settings.key] = _Peer(settings, self._next_index)
+            self._next_index += 1
         self._update_cluster_ids()
 
     def remove_peer(self, key: str, now: float) -> None:
@@ -394,8 +402,6 @@ class Reflector:
         caps = peer.caps
         borr = None
         if caps is not None and caps.enhanced_rr:
-            from bgprr.reflect.export import route_refresh_message
-
             borr = route_refresh_message((afi, safi), RouteRefreshSubtype.BORR)
         m.group.refresh(m, borr)
 
@@ -575,8 +581,6 @@ class Reflector:
         m = peer.members.get(family)
         if m is None:
             return []
-        from bgprr.reflect.export import out_block
-
         g = m.group
         res: list[tuple[int, int, bytes, bytes]] = []
         for k, st in sorted(g.held(m).items()):
@@ -644,6 +648,3 @@ class _StateFn:
 
 def _first(e: Entry) -> int:
     return e[0]
-
-
-__all__ += ["view"]

@@ -6,8 +6,8 @@ AS), and A1, an ADD-PATH client (sends path ids, receives every path). Every pat
 LOCAL_PREF unique to (neighbor, path id, variant), so the best path is simply the highest
 LOCAL_PREF. Pulls are made with random budgets and the group log limit is tiny, so members
 lag, get detached and rejoin all the time. Graceful restart: sessions negotiate GR with
-the F bit (or not), go down gracefully or not, come back, send End-of-RIB; the clock jumps
-past every GR timer.
+the F bit (or not) and some LLGR, go down gracefully or not, come back, send End-of-RIB;
+the clock jumps past every pending timer (GR -> LLGR -> flush, or waiting for EoR -> flush).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from bgprr.reflect import PeerCaps, PeerSettings, Reflector
 from bgprr.reflect.harness import Node, announce, block, drain, withdraw
-from bgprr.wire.constants import IPV4_UNICAST
+from bgprr.wire.constants import IPV4_UNICAST, LLGR_STALE
 from bgprr.wire.prefix import make_key
 from bgprr.wire.update import decode_update, end_of_rib
 
@@ -32,6 +32,8 @@ CLIENT = {"C1": True, "C2": True, "C3": True, "N1": False, "N2": False, "A1": Tr
 AS2 = {"C3", "N2"}
 PREFIXES = [make_key(0x0A010000 + (i << 8), 24) for i in range(3)] + [make_key(0x0A010000, 16)]
 IDX = {p: i for i, p in enumerate(PEERS)}
+LLGR_SENDERS = {"C1", "N2", "A1"}  # LLGR capability with a stale time
+LLGR_VIEWERS = {"N1"}  # empty LLGR capability (as Calico's BIRD sends)
 
 
 def bgp_id(p: str) -> int:
@@ -48,35 +50,45 @@ def lp(p: str | None, pid: int, variant: int) -> int:
 
 
 class Model:
-    """RFC 4456 in a few lines: paths[(peer, prefix, pid)] = (lp, stale)."""
+    """RFC 4456 in a few lines. paths[(peer, prefix, pid)] = (lp, state) with state
+    "fresh", "stale" (GR) or "llgr" (long-lived stale: least preferred, LLGR_STALE added,
+    only to LLGR-capable neighbors)."""
 
     def __init__(self) -> None:
-        self.paths: dict[tuple[str | None, int, int], tuple[int, bool]] = {}
+        self.paths: dict[tuple[str | None, int, int], tuple[int, str]] = {}
 
-    def expected(self, viewer: str, up: set[str]) -> Counter[tuple[int, bytes]]:
+    def expected(self, viewer: str, llgr_ok: bool) -> Counter[tuple[int, bytes]]:
         out: Counter[tuple[int, bytes]] = Counter()
         for prefix in PREFIXES:
-            cands = [(v[0], src) for (src, k, _pid), v in self.paths.items() if k == prefix]
+            cands = [
+                (v[1] != "llgr", v[0], src)
+                for (src, k, _pid), v in self.paths.items()
+                if k == prefix
+            ]
             if viewer == "A1":  # ADD-PATH: every path of the others
-                for lpref, src in cands:
-                    if src != viewer:
-                        out[(prefix, self.sent_block(src, lpref))] += 1
+                for fresh, lpref, src in cands:
+                    if src != viewer and (fresh or llgr_ok):
+                        out[(prefix, self.sent_block(src, lpref, not fresh))] += 1
                 continue
             if not cands:
                 continue
-            lpref, src = max(cands)
-            if src == viewer:
+            fresh, lpref, src = max(cands)
+            if src == viewer or not (fresh or llgr_ok):
                 continue
             if src is None or CLIENT[src] or CLIENT[viewer]:
-                out[(prefix, self.sent_block(src, lpref))] += 1
+                out[(prefix, self.sent_block(src, lpref, not fresh))] += 1
         return out
 
     @staticmethod
-    def sent_block(src: str | None, lpref: int) -> bytes:
+    def sent_block(src: str | None, lpref: int, llgr: bool) -> bytes:
         if src is None:
             return block(local_pref=lpref, next_hop=b"\x0a\x63\x00\x01")
         return block(
-            local_pref=lpref, next_hop=nh(src), originator_id=bgp_id(src), cluster_list=[CID]
+            local_pref=lpref,
+            next_hop=nh(src),
+            originator_id=bgp_id(src),
+            cluster_list=[CID],
+            communities=[LLGR_STALE] if llgr else [],
         )
 
 
@@ -88,7 +100,10 @@ class ReflectorMachine(RuleBasedStateMachine):
         self.model = Model()
         self.nodes: dict[str, Node] = {}
         self.up: set[str] = set()
-        self.gr: dict[str, bool] = {}  # last session negotiated GR (with F bit)
+        self.gr: dict[str, bool] = {}  # last session negotiated GR
+        self.llgr: dict[str, bool] = {}  # last session negotiated LLGR (stale time 500 s)
+        self.phase: dict[str, str] = {}  # helper phase per neighbor: gr, llgr, wait
+        self.llgr_ok: dict[str, bool] = {}  # this session may receive LLGR-stale paths
         for p in PEERS:
             self.r.configure_peer(
                 PeerSettings(
@@ -116,6 +131,8 @@ class ReflectorMachine(RuleBasedStateMachine):
             addpath_tx=frozenset({F}) if p == "A1" else frozenset(),
             gr_restart_time=None if mode == "nogr" else 120.0,
             gr_forwarding=frozenset({F}) if mode == "gr" else frozenset(),
+            llgr={F: 500.0} if p in LLGR_SENDERS and mode != "nogr" else {},
+            llgr_capable=p in LLGR_VIEWERS and mode != "nogr",
         )
 
     def _up(self, p: str, mode: str) -> None:
@@ -126,11 +143,16 @@ class ReflectorMachine(RuleBasedStateMachine):
         self.up.add(p)
         if mode != "gr":  # reconnect without GR or without F bit: stale paths go now
             self._drop(p, only_stale=True)
+            self.phase.pop(p, None)
+        elif p in self.phase:
+            self.phase[p] = "wait"
         self.gr[p] = mode != "nogr"
+        self.llgr[p] = p in LLGR_SENDERS and mode != "nogr"
+        self.llgr_ok[p] = (p in LLGR_VIEWERS or p in LLGR_SENDERS) and mode != "nogr"
 
     def _drop(self, p: str, *, only_stale: bool) -> None:
-        for pk, (_lp, stale) in list(self.model.paths.items()):
-            if pk[0] == p and (stale or not only_stale):
+        for pk, (_lp, state) in list(self.model.paths.items()):
+            if pk[0] == p and (state != "fresh" or not only_stale):
                 del self.model.paths[pk]
 
     # ------------------------------------------------------------------ rules
@@ -153,7 +175,7 @@ class ReflectorMachine(RuleBasedStateMachine):
             addpath=p == "A1",
         ):
             self.r.update_received(p, u, self.now)
-        self.model.paths[(p, k, pid)] = (lp(p, pid, v), False)
+        self.model.paths[(p, k, pid)] = (lp(p, pid, v), "fresh")
 
     @rule(p=st.sampled_from(PEERS), k=st.sampled_from(PREFIXES), pid=st.integers(1, 2))
     def withdraw(self, p: str, k: int, pid: int) -> None:
@@ -170,7 +192,7 @@ class ReflectorMachine(RuleBasedStateMachine):
         self.r.originate(
             F, k, block(local_pref=lp(None, 0, v), next_hop=b"\x0a\x63\x00\x01"), b"", self.now
         )
-        self.model.paths[(None, k, 0)] = (lp(None, 0, v), False)
+        self.model.paths[(None, k, 0)] = (lp(None, 0, v), "fresh")
 
     @rule(k=st.sampled_from(PREFIXES))
     def withdraw_local(self, k: int) -> None:
@@ -185,11 +207,13 @@ class ReflectorMachine(RuleBasedStateMachine):
         self.up.discard(p)
         del self.nodes[p]
         if graceful and self.gr[p]:
-            for pk, (lpref, _s) in list(self.model.paths.items()):
-                if pk[0] == p:
-                    self.model.paths[pk] = (lpref, True)
+            for pk, (lpref, state) in list(self.model.paths.items()):
+                if pk[0] == p and state == "fresh":
+                    self.model.paths[pk] = (lpref, "stale")
+            self.phase[p] = "gr"
         else:
             self._drop(p, only_stale=False)
+            self.phase.pop(p, None)
 
     @rule(p=st.sampled_from(PEERS), mode=st.sampled_from(["gr", "gr", "nof", "nogr"]))
     def reconnect(self, p: str, mode: str) -> None:
@@ -203,6 +227,7 @@ class ReflectorMachine(RuleBasedStateMachine):
             return
         self.r.update_received(p, decode_update(end_of_rib(F)), self.now)
         self._drop(p, only_stale=True)
+        self.phase.pop(p, None)
 
     @rule()
     def timers_expire(self) -> None:
@@ -211,10 +236,15 @@ class ReflectorMachine(RuleBasedStateMachine):
         if deadline is not None:
             assert deadline <= self.now
         self.r.handle_timer(self.now)
-        assert self.r.next_timer() is None
-        for pk, (_lp, stale) in list(self.model.paths.items()):
-            if stale:
-                del self.model.paths[pk]
+        for p, phase in list(self.phase.items()):
+            if phase == "gr" and self.llgr[p]:
+                for pk, (lpref, state) in list(self.model.paths.items()):
+                    if pk[0] == p and state == "stale":
+                        self.model.paths[pk] = (lpref, "llgr")
+                self.phase[p] = "llgr"
+            else:
+                self._drop(p, only_stale=True)
+                del self.phase[p]
 
     @rule(p=st.sampled_from(PEERS), budget=st.sampled_from([30, 100, 400, 5000]))
     def pull_some(self, p: str, budget: int) -> None:
@@ -234,7 +264,7 @@ class ReflectorMachine(RuleBasedStateMachine):
         drain(self.r, self.nodes, max_bytes=300)
         for p in self.up:
             got = Counter((k, attrs) for (k, _pid), (attrs, _nh) in self.nodes[p].table().items())
-            want = self.model.expected(p, self.up)
+            want = self.model.expected(p, self.llgr_ok[p])
             assert got == want, (p, got, want)
             assert F in self.nodes[p].eor
             # what the engine believes it sent equals what the neighbor holds
