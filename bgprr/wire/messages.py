@@ -11,7 +11,7 @@ import struct
 from dataclasses import dataclass
 
 from . import update as _update
-from .capabilities import Capability, decode_capabilities, encode_capability
+from .capabilities import Capability, FourOctetAS, decode_capabilities, encode_capability
 from .constants import (
     BGP_VERSION,
     HEADER_LEN,
@@ -200,6 +200,8 @@ def _decode_open(msg: memoryview, length: int) -> Open:
             )
         caps.extend(decode_capabilities(msg, vstart, vstart + plen, base=0))
         pos = vstart + plen
+    if any(isinstance(c, FourOctetAS) and c.asn == 0 for c in caps):
+        raise _open_error(OpenSub.BAD_PEER_AS, 29, "4-octet AS capability carries AS 0 (RFC 7607)")
     return Open(
         version=version,
         my_as=my_as,

@@ -188,6 +188,8 @@ def test_open_bgp_identifier() -> None:
 def test_open_as_zero_rfc7607() -> None:
     e = err(msg(1, b("04 0000 005a 01020304 00")))
     assert (e.code, e.subcode) == (2, 2)
+    e = err(msg(1, b("04 5ba0 005a 01020304 08 0206 4104 00000000")))
+    assert (e.code, e.subcode) == (2, 2)
 
 
 def test_open_unknown_optional_parameter() -> None:
