@@ -50,7 +50,7 @@ from .attributes import (
     encode_attribute,
     merge_as4_path,
 )
-from .constants import AS_TRANS, AttrType, SegmentType
+from .constants import AS_TRANS, AttrType
 from .errors import Action, BGPError, ErrorCode, UpdateSub
 
 __all__ = ["AttrScan", "scan_attributes"]
@@ -60,47 +60,65 @@ _DISCARD = Action.ATTRIBUTE_DISCARD
 _TAW = Action.TREAT_AS_WITHDRAW
 _RESET = Action.SESSION_RESET
 
+# Plain ints for the hot loop (IntEnum attribute access costs ~70 ns each).
+_ORIGIN = int(AttrType.ORIGIN)
+_AS_PATH = int(AttrType.AS_PATH)
+_NEXT_HOP = int(AttrType.NEXT_HOP)
+_MULTI_EXIT_DISC = int(AttrType.MULTI_EXIT_DISC)
+_LOCAL_PREF = int(AttrType.LOCAL_PREF)
+_ATOMIC_AGGREGATE = int(AttrType.ATOMIC_AGGREGATE)
+_AGGREGATOR = int(AttrType.AGGREGATOR)
+_COMMUNITIES = int(AttrType.COMMUNITIES)
+_ORIGINATOR_ID = int(AttrType.ORIGINATOR_ID)
+_CLUSTER_LIST = int(AttrType.CLUSTER_LIST)
+_MP_REACH_NLRI = int(AttrType.MP_REACH_NLRI)
+_MP_UNREACH_NLRI = int(AttrType.MP_UNREACH_NLRI)
+_EXTENDED_COMMUNITIES = int(AttrType.EXTENDED_COMMUNITIES)
+_AS4_PATH = int(AttrType.AS4_PATH)
+_AS4_AGGREGATOR = int(AttrType.AS4_AGGREGATOR)
+_LARGE_COMMUNITIES = int(AttrType.LARGE_COMMUNITIES)
+
 # Expected Optional/Transitive bits of every recognized attribute (RFC 4271 §5 and the
 # defining RFCs).
 EXPECTED_FLAGS: dict[int, int] = {
-    AttrType.ORIGIN: 0x40,
-    AttrType.AS_PATH: 0x40,
-    AttrType.NEXT_HOP: 0x40,
-    AttrType.MULTI_EXIT_DISC: 0x80,
-    AttrType.LOCAL_PREF: 0x40,
-    AttrType.ATOMIC_AGGREGATE: 0x40,
-    AttrType.AGGREGATOR: 0xC0,
-    AttrType.COMMUNITIES: 0xC0,
-    AttrType.ORIGINATOR_ID: 0x80,
-    AttrType.CLUSTER_LIST: 0x80,
-    AttrType.MP_REACH_NLRI: 0x80,
-    AttrType.MP_UNREACH_NLRI: 0x80,
-    AttrType.EXTENDED_COMMUNITIES: 0xC0,
-    AttrType.AS4_PATH: 0xC0,
-    AttrType.AS4_AGGREGATOR: 0xC0,
-    AttrType.LARGE_COMMUNITIES: 0xC0,
+    _ORIGIN: 0x40,
+    _AS_PATH: 0x40,
+    _NEXT_HOP: 0x40,
+    _MULTI_EXIT_DISC: 0x80,
+    _LOCAL_PREF: 0x40,
+    _ATOMIC_AGGREGATE: 0x40,
+    _AGGREGATOR: 0xC0,
+    _COMMUNITIES: 0xC0,
+    _ORIGINATOR_ID: 0x80,
+    _CLUSTER_LIST: 0x80,
+    _MP_REACH_NLRI: 0x80,
+    _MP_UNREACH_NLRI: 0x80,
+    _EXTENDED_COMMUNITIES: 0xC0,
+    _AS4_PATH: 0xC0,
+    _AS4_AGGREGATOR: 0xC0,
+    _LARGE_COMMUNITIES: 0xC0,
 }
 
 # Attributes whose malformation is handled by attribute discard (RFC 7606 §7.6, §7.7,
 # RFC 6793 §6); every other recognized attribute but MP_* is treat-as-withdraw.
 _DISCARD_TYPES = frozenset(
     {
-        AttrType.ATOMIC_AGGREGATE,
-        AttrType.AGGREGATOR,
-        AttrType.AS4_PATH,
-        AttrType.AS4_AGGREGATOR,
+        _ATOMIC_AGGREGATE,
+        _AGGREGATOR,
+        _AS4_PATH,
+        _AS4_AGGREGATOR,
     }
 )
 
 # Variable-length attributes that must be a non-zero multiple of a unit.
 _UNIT: dict[int, int] = {
-    AttrType.COMMUNITIES: 4,
-    AttrType.CLUSTER_LIST: 4,
-    AttrType.EXTENDED_COMMUNITIES: 8,
-    AttrType.LARGE_COMMUNITIES: 12,
+    _COMMUNITIES: 4,
+    _CLUSTER_LIST: 4,
+    _EXTENDED_COMMUNITIES: 8,
+    _LARGE_COMMUNITIES: 12,
 }
 
-_MP_TYPES = (AttrType.MP_REACH_NLRI, AttrType.MP_UNREACH_NLRI)
+_MP_TYPES = frozenset({_MP_REACH_NLRI, _MP_UNREACH_NLRI})
 
 
 class AttrScan:
@@ -124,7 +142,7 @@ def _path_ok(path: AsPath | None, allow_confed: bool) -> bool:
     for st, asns in path:
         if 0 in asns:
             return False
-        if not allow_confed and st > SegmentType.AS_SEQUENCE:
+        if not allow_confed and st > 2:  # AS_CONFED_SEQUENCE / AS_CONFED_SET
             return False
     return True
 
@@ -261,12 +279,12 @@ def scan_attributes(
         sub = 0  # error subcode found for this attribute (0: none)
         action = _TAW
         why = ""
-        if t == AttrType.ORIGIN:
+        if t == _ORIGIN:
             if ln != 1:
                 sub, why = UpdateSub.ATTRIBUTE_LENGTH_ERROR, "ORIGIN length is not 1"
             elif data[vs] > 2:
                 sub, why = UpdateSub.INVALID_ORIGIN_ATTRIBUTE, f"ORIGIN value {data[vs]}"
-        elif t == AttrType.AS_PATH:
+        elif t == _AS_PATH:
             path = decode_as_path(data, vs, ve, 4 if as4 else 2)
             if not _path_ok(path, True):
                 errors.append(
@@ -283,7 +301,7 @@ def scan_attributes(
                 continue
             if not as4:
                 as_path, as_path_at, as_path_flags = path, len(spans), flags
-        elif t == AttrType.NEXT_HOP:
+        elif t == _NEXT_HOP:
             if not classic_nlri:
                 # RFC 4760 §3: ignored without classic NLRI; kept unless malformed.
                 if ln != 4:
@@ -296,29 +314,29 @@ def scan_attributes(
                     sub, why = UpdateSub.INVALID_NEXT_HOP_ATTRIBUTE, "multicast/broadcast"
                 elif data[vs:ve] == b"\x00\x00\x00\x00":
                     sub, why = UpdateSub.INVALID_NEXT_HOP_ATTRIBUTE, "NEXT_HOP 0.0.0.0"
-        elif t == AttrType.MULTI_EXIT_DISC:
+        elif t == _MULTI_EXIT_DISC:
             if ln != 4:
                 sub, why = UpdateSub.ATTRIBUTE_LENGTH_ERROR, "MULTI_EXIT_DISC length is not 4"
-        elif t == AttrType.LOCAL_PREF:
+        elif t == _LOCAL_PREF:
             if not ibgp:  # RFC 4271 §5.1.5, RFC 7606 §7.5
                 o = ve
                 continue
             if ln != 4:
                 sub, why = UpdateSub.ATTRIBUTE_LENGTH_ERROR, "LOCAL_PREF length is not 4"
         elif t in _UNIT:
-            if t in (AttrType.CLUSTER_LIST,) and not ibgp:
+            if t == _CLUSTER_LIST and not ibgp:
                 sub, action, why = UpdateSub.OPTIONAL_ATTRIBUTE_ERROR, _DISCARD, "from eBGP"
             elif ln == 0 or ln % _UNIT[t]:
                 sub, why = UpdateSub.ATTRIBUTE_LENGTH_ERROR, f"length {ln} of attribute {t}"
-        elif t == AttrType.ORIGINATOR_ID:
+        elif t == _ORIGINATOR_ID:
             if not ibgp:
                 sub, action, why = UpdateSub.OPTIONAL_ATTRIBUTE_ERROR, _DISCARD, "from eBGP"
             elif ln != 4:
                 sub, why = UpdateSub.ATTRIBUTE_LENGTH_ERROR, "ORIGINATOR_ID length is not 4"
-        elif t == AttrType.ATOMIC_AGGREGATE:
+        elif t == _ATOMIC_AGGREGATE:
             if ln != 0:
                 sub, action, why = UpdateSub.ATTRIBUTE_LENGTH_ERROR, _DISCARD, "not empty"
-        elif t == AttrType.AGGREGATOR:
+        elif t == _AGGREGATOR:
             if ln != (8 if as4 else 6):
                 sub, action, why = UpdateSub.ATTRIBUTE_LENGTH_ERROR, _DISCARD, "AGGREGATOR"
             elif data[vs : vs + (4 if as4 else 2)].count(0) == (4 if as4 else 2):
@@ -326,13 +344,13 @@ def scan_attributes(
             elif not as4:
                 aggr, aggr_at, aggr_flags = b"\0\0" + data[vs:ve], len(spans), flags
         elif t in _MP_TYPES:
-            if t == AttrType.MP_REACH_NLRI:
+            if t == _MP_REACH_NLRI:
                 res.mp_reach = (o, vs, ve)
             else:
                 res.mp_unreach = (o, vs, ve)
             o = ve
             continue
-        elif t == AttrType.AS4_PATH:
+        elif t == _AS4_PATH:
             action = _DISCARD
             sub = UpdateSub.OPTIONAL_ATTRIBUTE_ERROR
             if as4:
@@ -346,7 +364,7 @@ def scan_attributes(
             if not sub:
                 o = ve
                 continue
-        elif t == AttrType.AS4_AGGREGATOR:
+        elif t == _AS4_AGGREGATOR:
             action = _DISCARD
             sub = UpdateSub.OPTIONAL_ATTRIBUTE_ERROR
             if as4:
@@ -425,14 +443,12 @@ def _merge_as4(
         else:
             aggr = as4_aggr
     if aggr is not None:
-        repl[aggr_at] = encode_attribute(aggr_flags & ~0x10, AttrType.AGGREGATOR, aggr)
+        repl[aggr_at] = encode_attribute(aggr_flags & ~0x10, _AGGREGATOR, aggr)
     if as_path is not None:
         path = as_path
         if as4_path is not None:
             path = merge_as4_path(as_path, as4_path)
-        repl[as_path_at] = encode_attribute(
-            as_path_flags & ~0x10, AttrType.AS_PATH, encode_as_path(path)
-        )
+        repl[as_path_at] = encode_attribute(as_path_flags & ~0x10, _AS_PATH, encode_as_path(path))
 
 
 def _join(data: bytes, spans: list[tuple[int, int]], repl: dict[int, bytes]) -> bytes:

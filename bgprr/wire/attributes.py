@@ -114,12 +114,17 @@ def parse_attributes(block: bytes | memoryview) -> list[RawAttribute]:
 # AS_PATH
 
 
+# struct unpackers for 0..255 ASNs of 4 and 2 octets, built once at import
+_UNPACK4 = tuple(struct.Struct(f">{n}I").unpack_from for n in range(256))
+_UNPACK2 = tuple(struct.Struct(f">{n}H").unpack_from for n in range(256))
+
+
 def decode_as_path(raw: bytes, start: int, end: int, width: int = 4) -> AsPath | None:
     """Segments of an AS_PATH value ``raw[start:end]``; ``None`` when malformed (RFC 7606
     §7.2: unknown segment type, zero segment length, overrun, or a lone trailing octet)."""
     segs: list[tuple[int, tuple[int, ...]]] = []
     o = start
-    code = "I" if width == 4 else "H"
+    unpackers = _UNPACK4 if width == 4 else _UNPACK2
     while o < end:
         if o + 2 > end:
             return None
@@ -130,7 +135,7 @@ def decode_as_path(raw: bytes, start: int, end: int, width: int = 4) -> AsPath |
         nxt = o + 2 + n * width
         if nxt > end:
             return None
-        segs.append((st, struct.unpack_from(f">{n}{code}", raw, o + 2)))
+        segs.append((st, unpackers[n](raw, o + 2)))
         o = nxt
     return tuple(segs)
 

@@ -72,6 +72,16 @@ SUPPORTED_FAMILIES: frozenset[tuple[int, int]] = frozenset({(1, 1), (1, 2), (2, 
 _NH_LENGTHS: dict[int, tuple[int, ...]] = {1: (4, 16, 32), 2: (16, 32)}
 
 
+# Well-known attributes an UPDATE with NLRI must carry, by (classic NLRI?, iBGP?):
+# ORIGIN, AS_PATH; NEXT_HOP with classic NLRI (RFC 4760 §3); LOCAL_PREF over iBGP.
+_REQUIRED: dict[tuple[bool, bool], tuple[int, ...]] = {
+    (True, True): (1, 2, 3, 5),
+    (True, False): (1, 2, 3),
+    (False, True): (1, 2, 5),
+    (False, False): (1, 2),
+}
+
+
 def _ipv4_nh_bad(nh: bytes) -> bool:
     a = nh[0]
     return nh == b"\0\0\0\0" or (224 <= a < 240) or nh == b"\xff\xff\xff\xff"
@@ -247,12 +257,7 @@ def decode_update(
             mp_reach, bad_nh = _decode_mp_reach(data, scan.mp_reach, addpath, errors)
             twd = twd or bad_nh
     if nlri or (mp_reach is not None and mp_reach.nlri):
-        required = [AttrType.ORIGIN, AttrType.AS_PATH]
-        if nlri:
-            required.append(AttrType.NEXT_HOP)
-        if ibgp:
-            required.append(AttrType.LOCAL_PREF)
-        for t in required:
+        for t in _REQUIRED[bool(nlri), ibgp]:
             if seen is None or not seen[t]:
                 errors.append(
                     BGPError(
