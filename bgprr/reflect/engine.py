@@ -62,6 +62,7 @@ from bgprr.reflect.types import (
     PeerSettings,
     PrefixLimitWarning,
     SelectionDeferralEnded,
+    StaleFlushed,
 )
 from bgprr.reflect.updategroup import DEFAULT_LOG_LIMIT, Member, UpdateGroup
 from bgprr.rib.intern import InternTable
@@ -101,6 +102,7 @@ class _Peer:
         "counts",
         "members",
         "ref",
+        "refreshing",
         "reset_pending",
         "rib_in",
         "settings",
@@ -124,6 +126,7 @@ class _Peer:
         self.rib_in: dict[Family, dict[int, Path]] = {}
         self.members: dict[Family, Member] = {}
         self.warned: set[Family] = set()
+        self.refreshing: set[Family] = set()  # BoRR received, EoRR not yet
         # received, withdrawn, duplicates, looped, treat_as_withdraw
         self.counts = [0, 0, 0, 0, 0]
 
@@ -235,6 +238,7 @@ class Reflector:
         if not peer.up:
             return
         peer.up = False
+        peer.refreshing.clear()
         for fam, m in peer.members.items():
             group = m.group
             group.leave(m)
@@ -395,14 +399,34 @@ class Reflector:
     def route_refresh_received(
         self, key: str, afi: int, safi: int, subtype: int, now: float
     ) -> None:
+        """ROUTE-REFRESH from the neighbor. NORMAL: re-send it our Adj-RIB-Out (between
+        BoRR and EoRR when enhanced route refresh was negotiated). BoRR/EoRR (RFC 7313
+        §4.2, it re-sends us its routes): on BoRR its paths of the family are marked stale,
+        re-announced ones are unmarked, and on EoRR those still stale are removed."""
+        fam = (afi, safi)
         peer = self._peers[key]
-        m = peer.members.get((afi, safi))
+        if subtype == RouteRefreshSubtype.BORR:
+            rib = peer.rib_in.get(fam)
+            if rib is not None and peer.up:
+                for p in rib.values():
+                    p.stale = True
+                peer.refreshing.add(fam)
+            return
+        if subtype == RouteRefreshSubtype.EORR:
+            if fam in peer.refreshing:
+                peer.refreshing.discard(fam)
+                n = self.flush(peer, fam, only_stale=True)
+                self._events.append(
+                    StaleFlushed(key=key, family=fam, count=n, reason="Enhanced Route Refresh")
+                )
+            return
+        m = peer.members.get(fam)
         if m is None or subtype != RouteRefreshSubtype.NORMAL:
-            return  # BoRR/EoRR from the peer concern its own Adj-RIB-Out: nothing to do
+            return
         caps = peer.caps
         borr = None
         if caps is not None and caps.enhanced_rr:
-            borr = route_refresh_message((afi, safi), RouteRefreshSubtype.BORR)
+            borr = route_refresh_message(fam, RouteRefreshSubtype.BORR)
         m.group.refresh(m, borr)
 
     # ------------------------------------------------------------------ local routes

@@ -19,8 +19,10 @@ Helper, per neighbor and family:
 * Going down again while stale paths are held restarts the procedure (all paths stale).
 
 Restarting speaker (``Reflector(restarting=True)``): no output to anyone until every
-expected neighbor and every neighbor that reached Established has sent End-of-RIB for all
-its families, or ``deferral_time`` passed; then every neighbor gets its table and EoR.
+expected neighbor and every neighbor that reached Established with the GR (or LLGR)
+capability has sent End-of-RIB for all its families (RFC 4724 §4.1: neighbors without
+the GR capability are not waited for), or ``deferral_time`` passed; then every neighbor
+gets its table and EoR.
 An established neighbor that is not in ``expected_peers`` and goes down is not waited for.
 """
 
@@ -117,7 +119,8 @@ class GrHelper:
                 st.phase = StalePhase.WAIT_EOR
                 st.deadline = now + peer.settings.stale_path_time
         if self.deferring:
-            self._wait[key] = set(fams)
+            # RFC 4724 §4.1: neighbors without the GR capability are not waited for
+            self._wait[key] = set(fams) if has_gr else set()
             self._check_deferral()
 
     def eor_received(self, peer: _Peer, fam: Family, now: float) -> None:

@@ -501,15 +501,16 @@ def test_llgr() -> None:
 
 def test_restarting_speaker_deferral() -> None:
     net = Net(restarting=True, deferral_time=300.0, expected_peers=frozenset({"a", "b"}))
-    net.add("a", 1)
-    net.add("c", 3)  # dynamic neighbor, not in the state file: waited for too
+    net.add("a", 1, **GR)
+    net.add("c", 3, **GR)  # dynamic neighbor, not in the state file: waited for too
+    net.add("x", 4)  # no GR capability: its EoR is not waited for (RFC 4724 4.1)
     net.send("a", announce([P1], bl(1)))
     net.send("c", announce([P2], bl(3)))
     assert net.r.dirty_peers() == [] and net.r.pull("a", 65536) == []
     net.send("a", [decode_update(end_of_rib(F))])
     net.send("c", [decode_update(end_of_rib(F))])
     assert net.r.dirty_peers() == []  # b has not come back yet
-    net.add("b", 2)
+    net.add("b", 2, **GR)
     assert net.r.pull("b", 65536) == []
     net.send("b", [decode_update(end_of_rib(F))])
     ev = net.r.poll_events()
@@ -517,17 +518,36 @@ def test_restarting_speaker_deferral() -> None:
     net.drain()
     assert set(net.table("b")) == {P1, P2}
     assert set(net.table("a")) == {P2} and F in net.nodes["a"].eor
+    assert set(net.table("x")) == {P1, P2} and net.nodes["x"].eor == [F]
     # timer variant: an expected neighbor never returns
     net2 = Net(restarting=True, deferral_time=300.0, expected_peers=frozenset({"x"}))
-    net2.add("a", 1)
+    net2.add("a", 1, **GR)
     net2.send("a", announce([P1], bl(1)))
-    net2.add("b", 2)
+    net2.add("b", 2, **GR)
     net2.drain()
     assert net2.nodes["b"].messages == 0
     assert net2.r.next_timer() == 300.0
     net2.tick(300.0)
+    assert SelectionDeferralEnded(reason="timer") in net2.r.poll_events()
     net2.drain()
     assert set(net2.table("b")) == {P1} and net2.nodes["b"].eor == [F]
+
+
+def test_enhanced_route_refresh_from_the_neighbor() -> None:
+    net = Net()
+    net.add("c1", 1, enhanced_rr=True)
+    net.add("c2", 2)
+    net.send("c1", announce([P1, P2, P3], bl(1)))
+    net.drain()
+    net.r.route_refresh_received("c1", 1, 1, 1, net.now)  # BoRR: it re-sends its routes
+    net.send("c1", announce([P1], bl(1)))
+    net.send("c1", announce([P2], bl(1, med=4)))
+    net.drain()
+    assert set(net.table("c2")) == {P1, P2, P3}
+    net.r.route_refresh_received("c1", 1, 1, 2, net.now)  # EoRR: P3 was not re-sent
+    net.drain()
+    assert set(net.table("c2")) == {P1, P2}
+    assert net.table("c2")[P2][0].med == 4
 
 
 # ---------------------------------------------------------------------- limits, refresh
