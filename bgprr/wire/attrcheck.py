@@ -37,8 +37,10 @@ AS4_PATH/AS4_AGGREGATOR      3/9 (malformed, from a 4-octet peer, or       attri
                                ignored per RFC 6793 §4.2.3)
 ==========================  =============================================  ===================
 
-MP_REACH_NLRI / MP_UNREACH_NLRI contents, missing well-known attributes and NLRI fields are
-checked by :func:`bgprr.wire.update.decode_update`.
+MP_REACH_NLRI / MP_UNREACH_NLRI contents, missing well-known attributes (3/3, data = the
+type code, treat-as-withdraw) and NLRI fields are checked by
+:func:`bgprr.wire.update.decode_update`, which also escalates a treat-as-withdraw error to a
+session reset when the UPDATE carries no reachable NLRI (RFC 7606 §5.2).
 """
 
 from __future__ import annotations

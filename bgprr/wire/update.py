@@ -256,6 +256,17 @@ def decode_update(
         if scan.mp_reach is not None:
             mp_reach, bad_nh = _decode_mp_reach(data, scan.mp_reach, addpath, errors)
             twd = twd or bad_nh
+        elif twd and not nlri:
+            # RFC 7606 §5.2: attributes but no reachable NLRI, and an error stronger than
+            # attribute discard: we cannot trust that the NLRI were parsed; session reset.
+            first = next(e for e in errors if e.action == _TAW)
+            raise BGPError(
+                first.code,
+                first.subcode,
+                first.data,
+                offset=first.offset,
+                reason=f"{first.reason} (UPDATE without reachable NLRI, RFC 7606 §5.2)",
+            )
     if nlri or (mp_reach is not None and mp_reach.nlri):
         for t in _REQUIRED[bool(nlri), ibgp]:
             if seen is None or not seen[t]:

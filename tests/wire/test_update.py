@@ -699,3 +699,21 @@ def test_random_valid_updates_roundtrip(
     assert (
         encode_update(withdrawn=u.withdrawn, attrs=u.attrs, nlri=u.nlri, mp_reach=u.mp_reach) == m
     )
+
+
+def test_errors_without_reachable_nlri_escalate_to_session_reset() -> None:
+    # RFC 7606 §5.2: path attributes, no reachable NLRI, an error worse than attribute discard
+    bad_origin = H("40010103")
+    with pytest.raises(BGPError) as info:
+        decode_update(msg(attrs=bad_origin + AS_PATH))
+    assert err_tuple(info.value) == (3, 6, bad_origin, RESET)
+    assert info.value.offset == 23
+    with pytest.raises(BGPError) as info:
+        decode_update(msg(withdrawn=H("100a09"), attrs=H("800f03000201") + BASE + H("c008")))
+    assert err_tuple(info.value) == (3, 1, b"", RESET)
+    # attribute discard alone does not escalate
+    u = decode_update(msg(attrs=ORIGIN + H("40060101")))
+    assert [err_tuple(e) for e in u.errors] == [(3, 5, H("40060101"), DISCARD)]
+    # with MP_REACH_NLRI present the error stays treat-as-withdraw
+    u = decode_update(msg(attrs=MP6 + bad_origin + AS_PATH + LOCAL_PREF))
+    assert u.treat_as_withdraw and u.mp_reach is not None
