@@ -68,7 +68,7 @@ from bgprr.reflect.updategroup import DEFAULT_LOG_LIMIT, Member, UpdateGroup
 from bgprr.rib.intern import InternTable
 from bgprr.rib.path import Path, PeerRef, select_best
 from bgprr.rib.trie import RadixTrie
-from bgprr.wire.constants import ADDRESS_BITS, IPV4_UNICAST, RouteRefreshSubtype
+from bgprr.wire.constants import ADDRESS_BITS, IPV4_UNICAST, LLGR_STALE, RouteRefreshSubtype
 from bgprr.wire.errors import Action, CeaseSub, ErrorCode
 from bgprr.wire.update import Update, eor_family
 
@@ -329,15 +329,17 @@ class Reflector:
                 return
             table = self.table(fam)
             ref = peer.ref
+            # RFC 9494 §4.3: a path received with LLGR_STALE is least preferred too
+            llgr = LLGR_STALE in attrs.communities
             for i, k in enumerate(keys):
                 pid = ids[i] if ids is not None else 0
                 rk = (k << 32) | pid
                 old = rib.get(rk)
-                if old is not None and old.attrs is attrs and not old.llgr_stale:
+                if old is not None and old.attrs is attrs and old.llgr_stale == llgr:
                     old.stale = False  # refreshed after a graceful restart
                     peer.counts[2] += 1
                     continue
-                path = Path(peer=ref, path_id=pid, attrs=attrs, since=now)
+                path = Path(peer=ref, path_id=pid, attrs=attrs, since=now, llgr_stale=llgr)
                 intern.intern(raw, next_hop)  # the path's own reference
                 rib[rk] = path
                 self.set_path(table, k, (ref.index, pid), path, old)

@@ -499,6 +499,22 @@ def test_llgr() -> None:
     assert net.table("n1") == {}
 
 
+def test_received_llgr_stale_is_least_preferred() -> None:
+    net = Net()
+    net.add("c1", 1)
+    net.add("c2", 2)
+    net.add("l", 3, llgr_capable=True)
+    net.add("p", 4)
+    net.send("c1", announce([P1], bl(1, local_pref=300, communities=[LLGR_STALE])))
+    net.send("c2", announce([P1], bl(2, local_pref=100)))
+    net.drain()
+    assert [a.originator_id for a in net.table("l")[P1]] == [ip(2)]
+    net.send("c2", withdraw([P1]))
+    net.drain()
+    assert [a.originator_id for a in net.table("l")[P1]] == [ip(1)]
+    assert P1 not in net.table("p")  # neighbors without LLGR do not get LLGR-stale paths
+
+
 def test_restarting_speaker_deferral() -> None:
     net = Net(restarting=True, deferral_time=300.0, expected_peers=frozenset({"a", "b"}))
     net.add("a", 1, **GR)
