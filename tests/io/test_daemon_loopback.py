@@ -285,3 +285,65 @@ async def test_reflector_restart_with_gr_loses_no_route(start: Start, tmp_path: 
         await watcher
         await d.stop(graceful=False)
     assert losses == []
+
+
+async def test_ipv6_transport_and_mp_reach(start: Start) -> None:
+    """An IPv6 session over ::1 carrying IPv6 unicast (MP_REACH_NLRI with a global next hop)."""
+    with socket.socket(socket.AF_INET6) as s:
+        s.bind(("::1", 0))
+        port = int(s.getsockname()[1])
+    v6 = """
+[[neighbors.afi-safis]]
+[neighbors.afi-safis.config]
+afi-safi-name = "ipv6-unicast"
+"""
+    rr = await start(
+        f"""
+[global.config]
+as = 64511
+router-id = "{RR}"
+port = {port}
+local-address-list = ["::1"]
+
+[[neighbors]]
+[neighbors.config]
+neighbor-address = "::1"
+peer-as = 64511
+[neighbors.transport.config]
+passive-mode = true
+[neighbors.route-reflector.config]
+route-reflector-client = true
+{v6}
+"""
+    )
+    b = await start(
+        f"""
+[global.config]
+as = 64511
+router-id = "127.0.0.2"
+port = -1
+
+[[neighbors]]
+[neighbors.config]
+neighbor-address = "::1"
+peer-as = 64511
+[neighbors.timers.config]
+connect-retry = 1
+[neighbors.transport.config]
+remote-port = {port}
+{v6}
+"""
+    )
+    await wait_for(lambda: established(rr, "::1") and established(b, "::1"))
+    from bgprr.wire.constants import IPV6_UNICAST
+
+    neg = rr.peers["::1"].session.negotiated
+    assert neg is not None and neg.families == frozenset({IPV6_UNICAST})
+    attrs = encode_attribute(0x40, 1, b"\x00") + encode_attribute(0x40, 2, b"")
+    nh = socket.inet_pton(socket.AF_INET6, "2001:db8::2")
+    pfx = parse_prefix("2001:db8:1::/122")[1]
+    b.engine.originate(IPV6_UNICAST, pfx, attrs, nh, asyncio.get_running_loop().time())
+    b.schedule_flush()
+    await wait_for(lambda: any(k == pfx for k, _b, _a in rr.engine.loc_rib(IPV6_UNICAST)))
+    best = next(p for k, p, _a in rr.engine.loc_rib(IPV6_UNICAST) if k == pfx)
+    assert best.attrs.next_hop == nh
