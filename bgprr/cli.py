@@ -41,7 +41,8 @@ CONFIG_TYPES = ("toml", "json", "yaml")
 )
 @click.option(
     "--api-socket", default="/run/bgprr.sock", show_default=True, metavar="PATH",
-    help="Control API Unix socket (mode 0600).",
+    help="Control API Unix socket (mode 0600; empty: none). Client commands use it too "
+    "(else $BGPRR_API_SOCKET).",
 )
 @click.option("--metrics", metavar="HOST:PORT", default=None, help="Serve Prometheus metrics.")
 @click.pass_context
@@ -92,9 +93,11 @@ def check(config_path: str, config_type: str) -> None:
 
 
 def _register_tools() -> None:
+    from .api.cli_ops import register
     from .decode_cmd import decode
 
     main.add_command(decode)
+    register(main)
 
 
 _register_tools()

@@ -15,6 +15,8 @@ import asyncio
 import logging
 import signal
 import sys
+from collections.abc import Callable
+from dataclasses import replace
 
 from bgprr.config import (
     Config,
@@ -52,6 +54,7 @@ class Daemon:
         graceful_restart: bool = False,
         state_dir: str | None = None,
         config_type: str = "toml",
+        best_path_events: bool = False,
     ) -> None:
         self.config = config
         self.config_type = config_type
@@ -72,6 +75,7 @@ class Daemon:
             deferral_time=deferral_time(config),
             expected_peers=expected,
             now=self.loop.time(),
+            best_path_events=best_path_events,
         )
         self.peers: dict[str, PeerRunner] = {}
         self.servers: list[asyncio.Server] = []
@@ -82,6 +86,14 @@ class Daemon:
         self._engine_timer_at: float | None = None
         self._state_handle: asyncio.TimerHandle | None = None
         self.started_at = self.loop.time()
+        # Hooks for bgprr.api (events, metrics, runtime changes); empty: no cost.
+        # listeners(peer key or "", event): session StateChanged and engine events.
+        self.listeners: list[Callable[[str, object], None]] = []
+        # Reflection latency: UPDATE handed to the engine -> the following flush done.
+        self.latency_observer: Callable[[float], None] | None = None
+        self._update_t0: float | None = None
+        # Reload: adjusts the file's new configuration (runtime changes kept).
+        self.config_filter: Callable[[Config, Config], Config] | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -146,6 +158,30 @@ class Daemon:
         self.engine.configure_peer(peer_settings(self.config, n))
         return runner
 
+    def add_neighbor(self, n: Neighbor) -> PeerRunner:
+        """Configure and start a neighbor at run time (``n`` joins ``config.neighbors``
+        unless it is dynamic)."""
+        if n.address in self.peers:
+            raise ValueError(f"neighbor {n.address} exists")
+        if not n.dynamic:
+            self.config = replace(self.config, neighbors=(*self.config.neighbors, n))
+        runner = self._add_peer(n)
+        self._update_listener_passwords()
+        runner.start()
+        return runner
+
+    def remove_neighbor(self, key: str) -> bool:
+        """Stop (Cease / peer de-configured) and forget a neighbor; False if unknown."""
+        if key not in self.peers:
+            return False
+        self.config = replace(
+            self.config, neighbors=tuple(n for n in self.config.neighbors if n.address != key)
+        )
+        self._remove_peer(
+            key, Notification(code=ErrorCode.CEASE, subcode=CeaseSub.PEER_DECONFIGURED)
+        )
+        return True
+
     def _remove_peer(self, key: str, notification: Notification | None) -> None:
         runner = self.peers.pop(key, None)
         if runner is None:
@@ -163,6 +199,12 @@ class Daemon:
         except ConfigError as exc:
             log.error("reload refused: %s", exc)
             return
+        if self.config_filter is not None:
+            new = self.config_filter(self.config, new)
+        self.apply_config(new)
+
+    def apply_config(self, new: Config) -> None:
+        """Make the neighbors of ``new`` the configured ones (reset changed ones)."""
         if new.global_ != self.config.global_:
             log.warning("reload: [global] changes need a restart; applying neighbors only")
         added, removed, changed = config_diff(self.config, new)
@@ -228,7 +270,8 @@ class Daemon:
     # ------------------------------------------------------------------ session callbacks
 
     def on_state_change(self, runner: PeerRunner, out: StateChanged) -> None:
-        pass
+        for listener in self.listeners:
+            listener(runner.key, out)
 
     def on_notification(self, runner: PeerRunner, data: bytes, *, sent: bool) -> None:
         if len(data) >= 21:
@@ -241,6 +284,8 @@ class Daemon:
         self._after_engine_change()
 
     def on_update(self, runner: PeerRunner, update: Update, now: float) -> None:
+        if self._update_t0 is None and self.latency_observer is not None:
+            self._update_t0 = self.loop.time()
         self.engine.update_received(runner.key, update, now)
         self._after_engine_change()
 
@@ -249,6 +294,10 @@ class Daemon:
         self._after_engine_change()
 
     def on_down(self, runner: PeerRunner, out: SessionDown, now: float) -> None:
+        got = out.notification_received
+        if got is not None:
+            nkey = ("received", got.code, got.subcode)
+            self.notifications[nkey] = self.notifications.get(nkey, 0) + 1
         self.engine.peer_down(runner.key, now, graceful=out.graceful)
         self._save_state_soon()
         self._after_engine_change()
@@ -283,6 +332,10 @@ class Daemon:
                 runner.msg_out["UPDATE"] = runner.msg_out.get("UPDATE", 0) + len(msgs)
                 runner.session.note_update_sent(now)
                 more = more or conn.writable
+        if self._update_t0 is not None:
+            if self.latency_observer is not None:
+                self.latency_observer(self.loop.time() - self._update_t0)
+            self._update_t0 = None
         self._handle_engine_events()
         self._rearm_engine_timer()
         if more and self.engine.dirty_peers():
@@ -290,6 +343,8 @@ class Daemon:
 
     def _handle_engine_events(self) -> None:
         for ev in self.engine.poll_events():
+            for listener in self.listeners:
+                listener("", ev)
             if isinstance(ev, PeerReset):
                 runner = self.peers.get(ev.key)
                 log.warning("peer %s: %s", ev.key, ev.reason)
@@ -353,6 +408,8 @@ async def serve(
     config_type: str = "toml",
     graceful_restart: bool = False,
     state_dir: str | None = None,
+    api_socket: str | None = None,
+    metrics: str | None = None,
 ) -> int:
     daemon = Daemon(
         config, graceful_restart=graceful_restart, state_dir=state_dir, config_type=config_type
@@ -361,6 +418,15 @@ async def serve(
         await daemon.start()
     except OSError as exc:
         log.error("cannot start: %s", exc)
+        return 1
+    from bgprr.api.library import RouteReflector  # the control API and metrics live there
+
+    reflector = RouteReflector.attach(daemon, config_path=config_path)
+    try:
+        await reflector.serve_control(api_socket, metrics)
+    except (OSError, ValueError) as exc:
+        log.error("cannot start: %s", exc)
+        await daemon.stop(graceful=False)
         return 1
     loop = daemon.loop
     stopping: list[bool] = []
@@ -378,6 +444,7 @@ async def serve(
     if config_path is not None:
         loop.add_signal_handler(signal.SIGHUP, daemon.reload, config_path)
     await daemon.stopped.wait()
+    await reflector.close_control()
     return 0
 
 
@@ -398,6 +465,13 @@ def run_daemon(
     except ConfigError as exc:
         print(f"bgprr: {exc}", file=sys.stderr)
         return 2
+    if metrics is not None:
+        from bgprr.api.metrics import metrics_unavailable
+
+        problem = metrics_unavailable(metrics)
+        if problem:
+            print(f"bgprr: {problem}", file=sys.stderr)
+            return 2
     setup_logging(log_level, log_format)
     _, loop_name = loops.loop_factory(use_uvloop)
     log.info(
@@ -415,6 +489,8 @@ def run_daemon(
             config_type=config_type,
             graceful_restart=graceful_restart,
             state_dir=state_dir,
+            api_socket=api_socket or None,
+            metrics=metrics,
         ),
         use_uvloop=use_uvloop,
     )

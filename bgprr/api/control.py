@@ -1,0 +1,263 @@
+"""The control API server: newline-delimited JSON over a Unix socket (and TCP on loopback).
+
+Request ``{"id": 1, "method": "neighbor.get", "params": {"address": "10.0.0.1"}}``;
+reply ``{"id": 1, "result": ...}`` or ``{"id": 1, "error": {"code": ..., "message": ...}}``.
+Every handler calls a :class:`~bgprr.api.library.RouteReflector` method (one code path).
+A bad request gets an error reply and the connection stays open; a handler bug is an
+``internal`` error, never a daemon crash. The schema is in docs/api.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import ipaddress
+import json
+import logging
+import os
+import socket
+import stat
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from bgprr import __version__
+
+from .errors import ApiError, BadRequest
+
+if TYPE_CHECKING:
+    from .library import RouteReflector
+
+log = logging.getLogger("bgprr.api")
+
+MAX_REQUEST = 1 << 20  # bytes per request line
+
+_STR = (str,)
+_INT = (int,)
+_BOOL = (bool,)
+_LIST = (list,)
+_DICT = (dict,)
+_OPT_INT = (int, type(None))
+_OPT_STR = (str, type(None))
+
+# method -> ({param: (types, required)}, handler(rr, params))
+Handler = Callable[["RouteReflector", dict[str, Any]], Any]
+Spec = dict[str, tuple[tuple[type, ...], bool]]
+
+_ADDR: Spec = {"address": (_STR, True)}
+_ADDR_MSG: Spec = {"address": (_STR, True), "message": (_STR, False)}
+_ADDR_FAM: Spec = {"address": (_STR, True), "family": (_STR, False)}
+
+
+def _ok(fn: Callable[..., None], *args: Any, **kwargs: Any) -> dict[str, bool]:
+    fn(*args, **kwargs)
+    return {"ok": True}
+
+
+METHODS: dict[str, tuple[Spec, Handler]] = {
+    "ping": ({}, lambda rr, p: {"version": __version__}),
+    "neighbor.list": ({}, lambda rr, p: rr.neighbors()),
+    "neighbor.get": (_ADDR, lambda rr, p: rr.neighbor(p["address"])),
+    "neighbor.add": (
+        {
+            "address": (_STR, True),
+            "peer_as": (_INT, True),
+            "rr_client": (_BOOL, False),
+            "password": (_OPT_STR, False),
+            "peer_group": (_OPT_STR, False),
+            "passive": (_BOOL, False),
+            "description": (_STR, False),
+            "settings": (_DICT, False),
+        },
+        lambda rr, p: rr.add_neighbor(p.pop("address"), p.pop("peer_as"), **p),
+    ),
+    "neighbor.delete": (_ADDR, lambda rr, p: _ok(rr.remove_neighbor, p["address"])),
+    "neighbor.reset": (_ADDR_MSG, lambda rr, p: _ok(rr.reset_neighbor, **p)),
+    "neighbor.softresetin": (_ADDR_FAM, lambda rr, p: _ok(rr.soft_reset_in, **p)),
+    "neighbor.softresetout": (_ADDR_FAM, lambda rr, p: _ok(rr.soft_reset_out, **p)),
+    "neighbor.shutdown": (_ADDR_MSG, lambda rr, p: _ok(rr.shutdown_neighbor, **p)),
+    "neighbor.disable": (_ADDR_MSG, lambda rr, p: _ok(rr.disable_neighbor, **p)),
+    "neighbor.enable": (_ADDR, lambda rr, p: _ok(rr.enable_neighbor, p["address"])),
+    "neighbor.adj_in": (_ADDR_FAM, lambda rr, p: rr.adj_rib_in(**p)),
+    "neighbor.adj_out": (_ADDR_FAM, lambda rr, p: rr.adj_rib_out(**p)),
+    "rib.get": (
+        {"family": (_STR, False), "prefix": (_OPT_STR, False), "match": (_STR, False)},
+        lambda rr, p: rr.rib(**p),
+    ),
+    "rib.summary": ({}, lambda rr, p: rr.rib_summary()),
+    "route.add": (
+        {
+            "prefix": (_STR, True),
+            "next_hop": (_STR, True),
+            "origin": (_STR, False),
+            "as_path": (_LIST, False),
+            "med": (_OPT_INT, False),
+            "local_pref": (_OPT_INT, False),
+            "communities": (_LIST, False),
+            "large_communities": (_LIST, False),
+        },
+        lambda rr, p: _ok(rr.originate, p.pop("prefix"), p.pop("next_hop"), **p),
+    ),
+    "route.delete": ({"prefix": (_STR, True)}, lambda rr, p: _ok(rr.withdraw, p["prefix"])),
+    "config.reload": ({}, lambda rr, p: _ok(rr.reload)),
+}
+
+
+def check_params(method: str, params: object) -> dict[str, Any]:
+    """The request's params checked against the method's spec (BadRequest otherwise)."""
+    spec = METHODS[method][0]
+    if params is None:
+        params = {}
+    if not isinstance(params, dict):
+        raise BadRequest("params must be an object")
+    for name, value in params.items():
+        if name not in spec:
+            raise BadRequest(f"{method}: unknown parameter {name!r}")
+        types, _ = spec[name]
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            want = " or ".join("null" if t is type(None) else t.__name__ for t in types)
+            raise BadRequest(f"{method}: parameter {name!r} must be {want}")
+    for name, (_, required) in spec.items():
+        if required and name not in params:
+            raise BadRequest(f"{method}: missing parameter {name!r}")
+    return dict(params)
+
+
+def handle_request(rr: RouteReflector, line: bytes, token: str | None) -> dict[str, Any]:
+    """One request line -> the reply object (never raises)."""
+    rid: Any = None
+    try:
+        try:
+            req = json.loads(line)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise BadRequest(f"invalid JSON: {exc}") from None
+        if not isinstance(req, dict):
+            raise BadRequest("a request must be a JSON object")
+        rid = req.get("id")
+        if token is not None:
+            given = req.get("token")
+            if not isinstance(given, str) or not hmac.compare_digest(given, token):
+                raise BadRequest("missing or wrong token")
+        method = req.get("method")
+        if not isinstance(method, str) or method not in METHODS:
+            raise BadRequest(f"unknown method {method!r}")
+        params = check_params(method, req.get("params"))
+        return {"id": rid, "result": METHODS[method][1](rr, params)}
+    except ApiError as exc:
+        return {"id": rid, "error": {"code": exc.code, "message": exc.message}}
+    except Exception as exc:  # a handler bug must not take the daemon down
+        log.exception("control API: internal error")
+        return {"id": rid, "error": {"code": "internal", "message": f"internal error: {exc}"}}
+
+
+class ControlServer:
+    """Serves :data:`METHODS` for one RouteReflector on any number of listeners."""
+
+    def __init__(self, rr: RouteReflector, *, token: str | None = None) -> None:
+        self.rr = rr
+        self.token = token
+        self.servers: list[asyncio.Server] = []
+        self.paths: list[str] = []
+        self._clients: set[asyncio.Task[None]] = set()
+
+    async def listen_unix(self, path: str) -> None:
+        _clear_stale_socket(path)
+        old = os.umask(0o177)  # the socket is created 0600
+        try:
+            server = await asyncio.start_unix_server(self._serve, path, limit=MAX_REQUEST)
+        finally:
+            os.umask(old)
+        os.chmod(path, 0o600)
+        self.servers.append(server)
+        self.paths.append(path)
+        log.info("control API on %s", path)
+
+    async def listen_tcp(self, hostport: str) -> None:
+        if not self.token:
+            raise ValueError("the TCP control API needs a token")
+        host, _, port = hostport.rpartition(":")
+        host = host.strip("[]")
+        try:
+            if not ipaddress.ip_address(host).is_loopback:
+                raise ValueError(f"control API TCP address {host} is not loopback")
+            port_no = int(port)
+        except ValueError as exc:
+            raise ValueError(f"invalid control API address {hostport!r}: {exc}") from None
+        server = await asyncio.start_server(self._serve, host, port_no, limit=MAX_REQUEST)
+        self.servers.append(server)
+        log.info("control API on %s (token required)", hostport)
+
+    def tcp_port(self) -> int | None:
+        for server in self.servers:
+            for sock in server.sockets:
+                if sock.family in (socket.AF_INET, socket.AF_INET6):
+                    return int(sock.getsockname()[1])
+        return None
+
+    async def close(self) -> None:
+        for server in self.servers:
+            server.close()
+        for task in list(self._clients):
+            task.cancel()
+        for server in self.servers:
+            with contextlib.suppress(Exception):
+                await server.wait_closed()
+        for path in self.paths:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        self.servers.clear()
+        self.paths.clear()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._clients.add(task)
+        token = self.token if _is_tcp(writer) else None
+        try:
+            while True:
+                try:
+                    line = await reader.readline()
+                except ValueError:  # longer than MAX_REQUEST: the buffer was discarded
+                    reply: dict[str, Any] = {
+                        "id": None,
+                        "error": {"code": "bad_request", "message": "request too long"},
+                    }
+                else:
+                    if not line:
+                        break
+                    if not line.strip():
+                        continue
+                    reply = handle_request(self.rr, line, token)
+                writer.write(json.dumps(reply, separators=(",", ":")).encode() + b"\n")
+                await writer.drain()
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            if task is not None:
+                self._clients.discard(task)
+            writer.close()
+
+
+def _is_tcp(writer: asyncio.StreamWriter) -> bool:
+    sock = writer.get_extra_info("socket")
+    return sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6)
+
+
+def _clear_stale_socket(path: str) -> None:
+    """Remove a socket file left by a dead daemon; refuse to take over a live one."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISSOCK(st.st_mode):
+        raise OSError(f"{path} exists and is not a socket")
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.settimeout(1.0)
+        probe.connect(path)
+    except OSError:
+        os.unlink(path)
+        return
+    finally:
+        probe.close()
+    raise OSError(f"{path} is in use by another running bgprr")

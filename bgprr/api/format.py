@@ -1,0 +1,189 @@
+"""Text tables in GoBGP's layout, from the JSON views (pure: tested against golden text)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+JSON = dict[str, Any]
+
+
+def updown(seconds: int | None) -> str:
+    """``never`` / ``HH:MM:SS`` / ``Nd HH:MM:SS`` (GoBGP's formatTimedelta)."""
+    if seconds is None:
+        return "never"
+    s = max(0, int(seconds))
+    days, rest = divmod(s, 86400)
+    hours, rest = divmod(rest, 3600)
+    mins, secs = divmod(rest, 60)
+    hms = f"{hours:02d}:{mins:02d}:{secs:02d}"
+    return f"{days}d {hms}" if days else hms
+
+
+def _since(n: JSON) -> int | None:
+    return n["uptime"] if n.get("uptime") is not None else n.get("downtime")
+
+
+def neighbor_table(rows: list[JSON]) -> str:
+    """``gobgp neighbor``: Peer, AS, Up/Down, State, #Received, Accepted."""
+    times = [updown(_since(n)) for n in rows]
+    wa = max([len("Peer")] + [len(n["address"]) for n in rows])
+    wn = max([len("AS")] + [len(str(n["peer_as"])) for n in rows])
+    wt = max([len("Up/Down")] + [len(t) for t in times])
+
+    def line(peer: str, asn: str, t: str, state: str, rcv: str, acc: str) -> str:
+        return f"{peer:<{wa}} {asn:>{wn}} {t:>{wt}} {state:<11} |{rcv:>9} {acc:>9}"
+
+    out = [line("Peer", "AS", "Up/Down", "State", "#Received", "Accepted")]
+    for n, t in zip(rows, times, strict=True):
+        p = n["prefixes"]
+        out.append(
+            line(
+                n["address"],
+                str(n["peer_as"]),
+                t,
+                n["short_state"],
+                str(p["received"]),
+                str(p["accepted"]),
+            )
+        )
+    return "\n".join(out) + "\n"
+
+
+_MSG_ROWS = [
+    ("Opens", "OPEN"),
+    ("Notifications", "NOTIFICATION"),
+    ("Updates", "UPDATE"),
+    ("Keepalives", "KEEPALIVE"),
+    ("Route Refresh", "ROUTE_REFRESH"),
+]
+
+
+def neighbor_detail(n: JSON) -> str:
+    """``gobgp neighbor ADDR``: state, timers, capabilities, counters, last error."""
+    role = ", route-reflector-client" if n["rr_client"] else ""
+    neg = n.get("negotiated")
+    t = n["timers"]
+    lines = [f"BGP neighbor is {n['address']}, remote AS {n['peer_as']}{role}"]
+    rid = neg["router_id"] if neg else "-"
+    lines.append(f"  BGP version 4, remote router ID {rid}")
+    state = n["state"]
+    if n["admin_down"]:
+        state += " (admin down)"
+    elif n["pfx_limit_down"]:
+        state += " (prefix limit)"
+    if n.get("uptime") is not None:
+        lines.append(f"  BGP state = {state}, up for {updown(n['uptime'])}")
+    else:
+        lines.append(f"  BGP state = {state}, down for {updown(n.get('downtime'))}")
+    group = n.get("peer_group") or "-"
+    kind = "dynamic" if n["dynamic"] else "static"
+    lines.append(f"  Peer group: {group}, {kind}, {'passive' if n['passive'] else 'active'}")
+    if n.get("description"):
+        lines.append(f"  Description: {n['description']}")
+    if neg:
+        lines.append(
+            f"  Hold time is {neg['hold_time']}, keepalive interval is "
+            f"{neg['keepalive']} seconds"
+        )
+    lines.append(
+        f"  Configured hold time is {t['hold_time']}, keepalive interval is "
+        f"{_num(t['keepalive_interval'])} seconds"
+    )
+    lines.append(
+        f"  Connect retry {_num(t['connect_retry'])} s, idle hold after reset "
+        f"{_num(t['idle_hold_time_after_reset'])} s"
+    )
+    lines.append(f"  Configured families: {', '.join(n['families']) or '-'}")
+    if neg:
+        lines.append("  Neighbor capabilities:")
+        lines.append(f"    families: {', '.join(neg['families']) or '-'}")
+        lines.append(f"    {', '.join(neg['capabilities']) or '-'}")
+        if neg["addpath_receive"] or neg["addpath_send"]:
+            lines.append(
+                f"    add-path receive: {', '.join(neg['addpath_receive']) or '-'}; "
+                f"send: {', '.join(neg['addpath_send']) or '-'}"
+            )
+    sent, rcvd = n["messages"]["sent"], n["messages"]["received"]
+    lines.append("  Message statistics:")
+    lines.append(f"    {'':<16}{'Sent':>10} {'Rcvd':>10}")
+    for label, key in _MSG_ROWS:
+        lines.append(f"    {label + ':':<16}{sent.get(key, 0):>10} {rcvd.get(key, 0):>10}")
+    lines.append(f"    {'Total:':<16}{sum(sent.values()):>10} {sum(rcvd.values()):>10}")
+    p = n["prefixes"]
+    lines.append("  Route statistics:")
+    for label, key in (
+        ("Advertised", "advertised"),
+        ("Received", "received"),
+        ("Accepted", "accepted"),
+        ("Withdrawn", "withdrawn_total"),
+        ("Looped", "looped"),
+        ("Treat-as-withdraw", "treat_as_withdraw"),
+    ):
+        lines.append(f"    {label + ':':<20}{p.get(key, 0):>10}")
+    if n.get("last_error"):
+        lines.append(f"  Last error: {n['last_error']}")
+    return "\n".join(lines) + "\n"
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x) == int(x) else str(x)
+
+
+def attrs_text(p: JSON) -> str:
+    """GoBGP's ``Attrs`` column: ``[{Origin: i} {LocalPref: 100} ...]``."""
+    items: list[str] = []
+    if p.get("origin") is not None:
+        items.append(f"{{Origin: {p['origin']}}}")
+    if p.get("med") is not None:
+        items.append(f"{{Med: {p['med']}}}")
+    if p.get("local_pref") is not None:
+        items.append(f"{{LocalPref: {p['local_pref']}}}")
+    if p.get("communities"):
+        items.append(f"{{Communities: {', '.join(p['communities'])}}}")
+    if p.get("large_communities"):
+        items.append(f"{{LargeCommunity: [ {', '.join(p['large_communities'])}]}}")
+    if p.get("originator_id"):
+        items.append(f"{{Originator: {p['originator_id']}}}")
+    if p.get("cluster_list"):
+        items.append(f"{{ClusterList: [{' '.join(p['cluster_list'])}]}}")
+    return "[" + " ".join(items) + "]"
+
+
+def _marker(p: JSON) -> str:
+    return ("S" if p.get("stale") else "*") + (">" if p.get("best") else " ")
+
+
+def path_table(rows: list[tuple[str, JSON]]) -> str:
+    """Rows of (prefix, path view) in GoBGP's ``global rib`` layout."""
+    ages = ["" if p.get("age") is None else updown(p["age"]) for _, p in rows]
+    wp = max([len("Network")] + [len(pfx) for pfx, _ in rows])
+    wn = max([len("Next Hop")] + [len(p["next_hop"]) for _, p in rows])
+    wa = max([len("AS_PATH")] + [len(p["as_path"]) for _, p in rows])
+
+    def line(m: str, pfx: str, nh: str, asp: str, age: str, attrs: str) -> str:
+        return f"{m:<3}{pfx:<{wp}} {nh:<{wn}} {asp:<{wa}} {age:<10} {attrs}".rstrip()
+
+    out = [line("", "Network", "Next Hop", "AS_PATH", "Age", "Attrs")]
+    for (pfx, p), age in zip(rows, ages, strict=True):
+        out.append(line(_marker(p), pfx, p["next_hop"], p["as_path"], age, attrs_text(p)))
+    return "\n".join(out) + "\n"
+
+
+def rib_table(routes: list[JSON]) -> str:
+    return path_table([(r["prefix"], p) for r in routes for p in r["paths"]])
+
+
+def adj_table(paths: list[JSON]) -> str:
+    return path_table([(p["prefix"], p) for p in paths])
+
+
+def rib_summary(summary: JSON, family: str | None = None) -> str:
+    lines: list[str] = []
+    for name, fam in summary["families"].items():
+        if family is not None and name != family:
+            continue
+        lines.append(f"Table {name}-unicast")
+        lines.append(f"Destination: {fam['destinations']}, Path: {fam['paths']}")
+        lines.append(f"Local routes: {fam['local']}, Update groups: {fam['update_groups']}")
+    lines.append(f"Attribute sets: {summary['attribute_sets']}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,211 @@
+"""Prometheus metrics (``--metrics HOST:PORT``; needs the ``metrics`` extra).
+
+Values are read from the daemon when scraped, in the event loop (a small asyncio HTTP
+server, so no thread ever walks the tables while the loop changes them). The reflection
+latency histogram is fed by the daemon's output pump (``Daemon.latency_observer``): the
+time from an UPDATE handed to the engine to the end of the flush that wrote the
+resulting bytes to every dirty writable peer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import ipaddress
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from . import views
+
+if TYPE_CHECKING:
+    from .library import RouteReflector
+
+LATENCY_BUCKETS = (
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+)
+STATES = ("Idle", "Connect", "Active", "OpenSent", "OpenConfirm", "Established")
+
+
+def parse_hostport(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host:
+        raise ValueError(f"invalid metrics address {text!r} (HOST:PORT)")
+    try:
+        ipaddress.ip_address(host)
+        number = int(port)
+    except ValueError:
+        raise ValueError(f"invalid metrics address {text!r} (HOST:PORT)") from None
+    if not 0 <= number <= 65535:
+        raise ValueError(f"invalid metrics port {port}")
+    return host, number
+
+
+def metrics_unavailable(spec: str) -> str | None:
+    """Why ``--metrics spec`` cannot work (one line), or None."""
+    if importlib.util.find_spec("prometheus_client") is None:
+        return "--metrics needs prometheus-client: pip install 'bgprr[metrics]'"
+    try:
+        parse_hostport(spec)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+class Collector:
+    """Reads the reflector's state on every scrape."""
+
+    def __init__(self, rr: RouteReflector) -> None:
+        self.rr = rr
+
+    def describe(self) -> list[Any]:
+        return []  # no fixed description: collected on demand only
+
+    def collect(self) -> Iterator[Any]:
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        d = self.rr.daemon
+        engine = d.engine
+        sessions = GaugeMetricFamily(
+            "bgprr_sessions", "Neighbors by session state", labels=["state"]
+        )
+        counts = dict.fromkeys(STATES, 0)
+        for runner in d.peers.values():
+            counts[runner.session.state.value] += 1
+        for state, n in counts.items():
+            sessions.add_metric([state], n)
+        yield sessions
+
+        pfx = {
+            kind: GaugeMetricFamily(
+                f"bgprr_peer_prefixes_{kind}", f"Prefixes {kind} per neighbor", labels=["peer"]
+            )
+            for kind in ("received", "accepted", "advertised")
+        }
+        msgs = {
+            way: CounterMetricFamily(
+                f"bgprr_messages_{way}", f"BGP messages {way} by type", labels=["peer", "type"]
+            )
+            for way in ("received", "sent")
+        }
+        for key, runner in sorted(d.peers.items()):
+            c = engine.counters(key)
+            pfx["received"].add_metric([key], c.accepted)
+            pfx["accepted"].add_metric([key], c.accepted)
+            pfx["advertised"].add_metric([key], c.advertised)
+            for kind, n in sorted(runner.msg_in.items()):
+                msgs["received"].add_metric([key, kind], n)
+            for kind, n in sorted(runner.msg_out.items()):
+                msgs["sent"].add_metric([key, kind], n)
+        yield from pfx.values()
+        yield from msgs.values()
+
+        notif = CounterMetricFamily(
+            "bgprr_notifications",
+            "NOTIFICATION messages by direction, code and subcode",
+            labels=["direction", "code", "subcode"],
+        )
+        for (way, code, sub), n in sorted(d.notifications.items()):
+            notif.add_metric([way, str(code), str(sub)], n)
+        yield notif
+
+        groups = GaugeMetricFamily("bgprr_update_groups", "Update groups", labels=["family"])
+        sizes = GaugeMetricFamily(
+            "bgprr_update_group_members", "Members per update group", labels=["family", "group"]
+        )
+        dests = GaugeMetricFamily(
+            "bgprr_loc_rib_destinations", "Loc-RIB destinations", labels=["family"]
+        )
+        paths = GaugeMetricFamily("bgprr_loc_rib_paths", "Loc-RIB paths", labels=["family"])
+        for fam in views.FAMILIES.values():
+            name = views.family_name(fam)
+            table = engine.table(fam)
+            groups.add_metric([name], len(table.groups))
+            for gkey, group in table.groups.items():
+                sizes.add_metric([name, _group_label(gkey)], len(group.members))
+            dests.add_metric([name], len(table.dests))
+            paths.add_metric([name], sum(len(x.paths) for x in table.dests.values()))
+        yield from (groups, sizes, dests, paths)
+
+        interned = GaugeMetricFamily("bgprr_attribute_sets", "Interned path attribute sets")
+        interned.add_metric([], len(engine.intern_table))
+        yield interned
+
+
+def _group_label(gkey: Any) -> str:
+    role = "ebgp" if gkey.ebgp else "client" if gkey.client else "ibgp"
+    cluster = str(ipaddress.IPv4Address(gkey.cluster_id)) if gkey.cluster_id else "-"
+    llgr = "/llgr" if gkey.llgr else ""
+    return (
+        f"{role}/as{4 if gkey.as4 else 2}/addpath{gkey.addpath}/max{gkey.max_len}"
+        f"/cluster{cluster}{llgr}"
+    )
+
+
+class MetricsServer:
+    """The registry (collector + latency histogram) and its HTTP endpoint."""
+
+    def __init__(self, rr: RouteReflector) -> None:
+        from prometheus_client import CollectorRegistry, Histogram
+
+        self.rr = rr
+        self.registry = CollectorRegistry()
+        self.registry.register(Collector(rr))
+        self.latency = Histogram(
+            "bgprr_reflection_latency_seconds",
+            "UPDATE read from a peer -> bytes handed to the last peer's transport",
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        rr.daemon.latency_observer = self.latency.observe
+        self.server: asyncio.Server | None = None
+
+    def render(self) -> bytes:
+        from prometheus_client import generate_latest
+
+        data: bytes = generate_latest(self.registry)
+        return data
+
+    async def listen(self, hostport: str) -> None:
+        host, port = parse_hostport(hostport)
+        self.server = await asyncio.start_server(self._serve, host, port)
+
+    def port(self) -> int:
+        assert self.server is not None
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def close(self) -> None:
+        if self.rr.daemon.latency_observer == self.latency.observe:
+            self.rr.daemon.latency_observer = None
+        if self.server is not None:
+            self.server.close()
+            with contextlib.suppress(Exception):
+                await self.server.wait_closed()
+            self.server = None
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            request = await asyncio.wait_for(reader.readline(), 10.0)
+            while True:  # skip the headers
+                line = await asyncio.wait_for(reader.readline(), 10.0)
+                if line in (b"\r\n", b"\n", b""):
+                    break
+            parts = request.split()
+            if len(parts) >= 2 and parts[0] == b"GET" and parts[1].split(b"?")[0] in (
+                b"/metrics",
+                b"/",
+            ):
+                body = self.render()
+                head = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
+            else:
+                body = b"not found\n"
+                head = b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\n"
+            writer.write(
+                head + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body
+            )
+            await writer.drain()
+        except (ConnectionError, TimeoutError, ValueError):
+            pass
+        finally:
+            writer.close()

@@ -1,0 +1,143 @@
+"""Shared fixtures for tests/api: a RouteReflector and bgprr client daemons over loopback.
+
+Addresses 127.0.6.x (issue #6) and free ports keep these tests apart from others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+from bgprr.api.library import RouteReflector
+from bgprr.config import load_config_text
+from bgprr.io.daemon import Daemon
+from bgprr.session import State
+
+RR = "127.0.6.1"
+
+
+def free_port(host: str = RR) -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def rr_config(port: int, clients: list[str], extra: str = "", *, ipv6: bool = False) -> str:
+    text = f"""
+[global.config]
+as = 64511
+router-id = "{RR}"
+port = {port}
+local-address-list = ["{RR}"]
+"""
+    for c in clients:
+        text += f"""
+[[neighbors]]
+[neighbors.config]
+neighbor-address = "{c}"
+peer-as = 64511
+[neighbors.transport.config]
+passive-mode = true
+[neighbors.route-reflector.config]
+route-reflector-client = true
+"""
+        if ipv6:
+            text += FAMILIES
+    return text + extra
+
+
+FAMILIES = """
+[[neighbors.afi-safis]]
+[neighbors.afi-safis.config]
+afi-safi-name = "ipv4-unicast"
+[[neighbors.afi-safis]]
+[neighbors.afi-safis.config]
+afi-safi-name = "ipv6-unicast"
+"""
+
+
+def client_config(me: str, port: int, *, ipv6: bool = False) -> str:
+    fams = FAMILIES if ipv6 else ""
+    return f"""
+[global.config]
+as = 64511
+router-id = "{me}"
+port = -1
+
+[[neighbors]]
+[neighbors.config]
+neighbor-address = "{RR}"
+peer-as = 64511
+[neighbors.timers.config]
+connect-retry = 1
+idle-hold-time-after-reset = 1
+[neighbors.transport.config]
+local-address = "{me}"
+remote-port = {port}
+{fams}
+"""
+
+
+async def wait_for(cond: Callable[[], bool], timeout: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not cond():
+        if loop.time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+class Lab:
+    """Starts reflectors and client daemons; stops them all at the end."""
+
+    RR = RR
+
+    def __init__(self) -> None:
+        self.reflectors: list[RouteReflector] = []
+        self.daemons: list[Daemon] = []
+        self.port = free_port()
+
+    async def reflector(
+        self, clients: list[str], extra: str = "", *, ipv6: bool = False
+    ) -> RouteReflector:
+        text = rr_config(self.port, clients, extra, ipv6=ipv6)
+        rr = RouteReflector(load_config_text(text, "toml"))
+        await rr.start()
+        self.reflectors.append(rr)
+        return rr
+
+    async def client(self, me: str, *, ipv6: bool = False) -> Daemon:
+        d = Daemon(load_config_text(client_config(me, self.port, ipv6=ipv6), "toml"))
+        await d.start()
+        self.daemons.append(d)
+        return d
+
+    @staticmethod
+    async def wait(cond: Callable[[], bool], timeout: float = 10.0) -> None:
+        await wait_for(cond, timeout)
+
+    @staticmethod
+    def established(d: Daemon, key: str) -> bool:
+        return established(d, key)
+
+    async def close(self) -> None:
+        for d in self.daemons:
+            if not d.stopped.is_set():
+                await d.stop(graceful=False)
+        for rr in self.reflectors:
+            await rr.stop()
+
+
+def established(d: Daemon, key: str) -> bool:
+    runner = d.peers.get(key)
+    return runner is not None and runner.session.state is State.ESTABLISHED
+
+
+@pytest.fixture
+async def lab() -> AsyncIterator[Lab]:
+    lab = Lab()
+    yield lab
+    await lab.close()
