@@ -169,7 +169,8 @@ def test_extended_flag() -> None:
 
 
 def test_rfc7606_milder_error_prints_json_then_one_error_line() -> None:
-    bad = "ff" * 16 + "001f0200000008400201030000fde9"  # AS_PATH segment overrun
+    # AS_PATH segment overrun, with NLRI (without, RFC 7606 §5.2 makes it a session reset)
+    bad = "ff" * 16 + "00230200000008400201030000fde9180a0b0c"
     code, out, err = run([bad + KEEPALIVE])
     assert code == 2
     (obj,) = lines(out)  # the message is shown, decoding stops after it
