@@ -179,3 +179,15 @@ def dump(clients: Sequence[Any], family: int = 4) -> str:
                 out.append(f"{c.name} {prefix} nh={p.next_hop} best={p.best} "
                            f"orig={p.originator_id} cl={p.cluster_list} src={p.source}")
     return "\n".join(out)
+
+
+def prefixes_of(clients: Sequence[Client], family: int = 4) -> set[str]:
+    out: set[str] = set()
+    for c in clients:
+        out.update(c.exported(family))
+    return out
+
+
+def bgp_prefixes(client: Client, family: int = 4) -> set[str]:
+    """Prefixes ``client`` has at least one BGP path for."""
+    return {k for k, paths in client.rib(family).items() if any(p.source for p in paths)}

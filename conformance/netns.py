@@ -218,6 +218,10 @@ class Lab:
                      peer={"ifname": "podeth", "net_ns_fd": fd})
             cali = ipr.link_lookup(ifname="cali0")[0]
             ipr.link("set", index=cali, state="up")
+        # The pod's gateway, as on a Calico node (which answers it by proxy ARP).
+        with IPRoute(netns=host.ns) as ipr:
+            cali = ipr.link_lookup(ifname="cali0")[0]
+            ipr.addr("add", index=cali, address="169.254.1.1", prefixlen=32)
         self._sysctl(host.ns, "ipv4.conf.cali0.proxy_arp", "1")
         self._sysctl(host.ns, "ipv6.conf.cali0.proxy_ndp", "1")
         with IPRoute(netns=pod) as ipr:
@@ -337,30 +341,53 @@ class RouteWatcher:
         self.proto = proto
         self.deleted: list[str] = []
         self.added: list[str] = []
+        self.events: list[tuple[float, str, str, str | None]] = []  # (time, op, dst, gw)
         self._stop = threading.Event()
         self._ipr = IPRoute(netns=ns)
         self._ipr.bind(groups=RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE)
+        # pyroute2 0.9 keeps per-thread state: take the socket and the marshal here.
+        self._fd = self._ipr.fileno()
+        self._marshal = self._ipr.marshal
         self._thread = threading.Thread(target=self._loop, daemon=True)
         self._thread.start()
 
     def _loop(self) -> None:
-        fd = self._ipr.fileno()
+        fd = self._fd
         while not self._stop.is_set():
             ready, _, _ = select.select([fd], [], [], 0.2)
             if not ready:
                 continue
+            # IPRoute.get() of pyroute2 0.9 collects until the stream ends, which a multicast
+            # subscription never does: read the socket and let the marshal parse it.
             try:
-                msgs = self._ipr.get()
+                data = os.read(fd, 1 << 20)
+                msgs = self._marshal.parse(data)
             except Exception:
                 return
             for m in msgs:
                 if m.get("proto") != self.proto:
                     continue
                 dst = f"{m.get('RTA_DST')}/{m.get('dst_len')}"
+                op = "del" if m["header"]["type"] == RTM_DELROUTE else "add"
+                self.events.append((time.monotonic(), op, dst, m.get("RTA_GATEWAY")))
                 if m["header"]["type"] == RTM_DELROUTE:
                     self.deleted.append(dst)
                 elif m["header"]["type"] == RTM_NEWROUTE:
                     self.added.append(dst)
+
+    def outages(self, prefixes: set[str], max_gap: float = 0.2) -> list[str]:
+        """Prefixes deleted and not re-added within ``max_gap`` seconds (BIRD 1.6 replaces a
+        kernel route by delete + add, so a changed best path shows as a sub-ms gap)."""
+        out: list[str] = []
+        events = list(self.events)
+        for i, (t, op, dst, _gw) in enumerate(events):
+            if op != "del" or dst not in prefixes:
+                continue
+            back = any(o == "add" and d == dst and t2 - t <= max_gap
+                       for t2, o, d, _g in events[i + 1:])
+            if not back:
+                out.append(dst)
+        return out
 
     def close(self) -> None:
         self._stop.set()
