@@ -15,7 +15,7 @@ import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .constants import AS_TRANS, AttrFlag, AttrType, SegmentType
+from .constants import AS_TRANS, AttrType, SegmentType
 from .errors import BGPError, ErrorCode, UpdateSub
 
 __all__ = [
@@ -565,11 +565,3 @@ def to_as2_block(raw: bytes) -> bytes:
             at = _insert_at(walk_attributes(out), new[1], len(out))
             out = out[:at] + new + out[at:]
     return out
-
-
-def attr_flags_ok(flags: int, expected: int) -> bool:
-    """RFC 7606 §3 a: only the Optional and Transitive bits are compared."""
-    return (flags & 0xC0) == expected
-
-
-PARTIAL = int(AttrFlag.PARTIAL)

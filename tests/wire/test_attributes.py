@@ -281,3 +281,26 @@ def test_to_as2_then_merge_roundtrip(path: list[tuple[int, list[int]]]) -> None:
     else:
         merged = as2
     assert encode_as_path(merged) == encode_as_path(segs)
+
+
+def test_rewrites_keep_extended_length_attributes_byte_identical() -> None:
+    ext_origin = H("5001000100")
+    ext_comm = H("d0080004fde80001")
+    block = ext_origin + AS_PATH + ext_comm + LARGE_COMM
+    out = reflect_block(block, originator_id=1, cluster_id=2)
+    assert out == (ext_origin + AS_PATH + ext_comm + H("80090400000001800a0400000002") + LARGE_COMM)
+    assert add_community(block, 0xFDE80001) is block
+    assert add_community(block, 5) == ext_origin + AS_PATH + H("d0080008fde8000100000005") + (
+        LARGE_COMM
+    )
+    with pytest.raises(BGPError):
+        reflect_block(ORIGIN + H("c0080a00"), originator_id=1, cluster_id=2)
+
+
+def test_to_as2_block_drops_stray_as4_attributes() -> None:
+    stray = H("c01106020100000001") + H("c012080000000101020304")
+    small_aggr = H("c007080000fde9c0000201")
+    out = to_as2_block(ORIGIN + small_aggr + stray)
+    assert out == ORIGIN + H("c00706fde9c0000201")
+    assert repr(PathAttrs(ORIGIN)) == f"PathAttrs({ORIGIN!r})"
+    assert PathAttrs(ORIGIN).__eq__(ORIGIN) is NotImplemented

@@ -717,3 +717,22 @@ def test_errors_without_reachable_nlri_escalate_to_session_reset() -> None:
     # with MP_REACH_NLRI present the error stays treat-as-withdraw
     u = decode_update(msg(attrs=MP6 + bad_origin + AS_PATH + LOCAL_PREF))
     assert u.treat_as_withdraw and u.mp_reach is not None
+
+
+def test_golden_ipv6_mp_reach_with_addpath() -> None:
+    mp = H("800e2200020110") + NH6[:16] + H("00000000052020010db80000000600")
+    m = msg(attrs=mp + MP6_BODY)
+    u = decode_update(m, addpath=frozenset({(2, 1)}))
+    assert u.mp_reach == MPReach(
+        afi=2, safi=1, next_hop=NH6[:16], nlri=[k("2001:db8::/32"), k("::/0")], nlri_ids=[5, 6]
+    )
+    assert encode_update(attrs=u.attrs, mp_reach=u.mp_reach) == m
+
+
+def test_mp_unreach_short_and_unsupported_family() -> None:
+    with pytest.raises(BGPError) as info:
+        decode_update(msg(attrs=H("800f020002")))
+    assert err_tuple(info.value) == (3, 9, H("800f020002"), RESET)
+    u = decode_update(msg(attrs=H("800f0400190100")))
+    assert [err_tuple(e) for e in u.errors] == [(3, 9, H("800f0400190100"), DISCARD)]
+    assert u.mp_unreach is None
