@@ -720,7 +720,7 @@ def test_errors_without_reachable_nlri_escalate_to_session_reset() -> None:
 
 
 def test_golden_ipv6_mp_reach_with_addpath() -> None:
-    mp = H("800e2200020110") + NH6[:16] + H("00000000052020010db80000000600")
+    mp = H("800e2300020110") + NH6[:16] + H("00000000052020010db80000000600")
     m = msg(attrs=mp + MP6_BODY)
     u = decode_update(m, addpath=frozenset({(2, 1)}))
     assert u.mp_reach == MPReach(
