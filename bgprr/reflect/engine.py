@@ -4,7 +4,7 @@ API (driven by the asyncio layer; every call that can depend on time takes ``now
 
     r = Reflector(router_id=..., local_as=..., cluster_id=..., restarting=False,
                   deferral_time=360.0, expected_peers=frozenset(), now=now,
-                  best_path_events=False, log_limit=1 << 20)
+                  best_path_events=False, log_limit=1 << 20, encode_keys=2000)
     r.configure_peer(PeerSettings(...))          # add or replace (replace: peer must be down)
     r.remove_peer(key, now)
     r.peer_established(key, PeerCaps(...), now)
@@ -64,7 +64,7 @@ from bgprr.reflect.types import (
     SelectionDeferralEnded,
     StaleFlushed,
 )
-from bgprr.reflect.updategroup import DEFAULT_LOG_LIMIT, Member, UpdateGroup
+from bgprr.reflect.updategroup import DEFAULT_LOG_LIMIT, ENCODE_KEYS, Member, UpdateGroup
 from bgprr.rib.intern import InternTable
 from bgprr.rib.path import Path, PeerRef, select_best
 from bgprr.rib.trie import RadixTrie
@@ -146,12 +146,14 @@ class Reflector:
         now: float,
         best_path_events: bool = False,
         log_limit: int = DEFAULT_LOG_LIMIT,
+        encode_keys: int = ENCODE_KEYS,
     ) -> None:
         self.router_id = router_id
         self.local_as = local_as
         self.cluster_id = cluster_id
         self._best_events = best_path_events
         self._log_limit = log_limit
+        self._encode_keys = encode_keys
         self._intern = InternTable()
         self._tables: dict[Family, _Table] = {}
         self._peers: dict[str, _Peer] = {}
@@ -228,6 +230,7 @@ class Reflector:
                     self.local_as,
                     table.trie.keys(),
                     self._log_limit,
+                    self._encode_keys,
                 )
             peer.members[fam] = group.join(key, peer.ref.index)
             peer.rib_in.setdefault(fam, {})

@@ -24,6 +24,7 @@ ROUTE-REFRESH (every state it holds becomes "unknown", so everything is re-sent)
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Callable, Iterator
 
@@ -76,6 +77,9 @@ class Member:
         "pos",
         "pre",
         "seq",
+        "walk",
+        "walk_empty",
+        "walk_pos",
     )
 
     def __init__(self, key: str, index: int, group: UpdateGroup) -> None:
@@ -86,6 +90,12 @@ class Member:
         self.seq = 0  # batch sequence number of the cursor (attached)
         self.pos = 0  # message index inside that batch
         self.patch: dict[int, State] = {}
+        # A walk over a sorted snapshot of the group's prefixes (initial table, refresh):
+        # walk[walk_pos:] are still to be sent; while ``walk_empty`` the member holds
+        # nothing for them (initial table), otherwise it holds the group's view (refresh).
+        self.walk: list[int] | None = None
+        self.walk_pos = 0
+        self.walk_empty = False
         self.outq: deque[bytes] = deque()  # personal messages encoded, not yet pulled
         self.pre: list[bytes] = []  # control messages to send first (BoRR)
         self.eor_due = True
@@ -96,6 +106,7 @@ class Member:
 class UpdateGroup:
     __slots__ = (
         "done_seq",
+        "encode_keys",
         "gkey",
         "local_as",
         "log",
@@ -107,6 +118,7 @@ class UpdateGroup:
         "pending",
         "pq",
         "sent",
+        "snap",
         "state_fn",
     )
 
@@ -117,13 +129,16 @@ class UpdateGroup:
         local_as: int,
         keys: Iterator[int],
         log_limit: int = DEFAULT_LOG_LIMIT,
+        encode_keys: int = ENCODE_KEYS,
     ) -> None:
         self.gkey = gkey
         self.state_fn = state_fn
         self.local_as = local_as
         self.log_limit = log_limit
+        self.encode_keys = encode_keys
         self.members: dict[int, Member] = {}
         self.sent: dict[int, State] = {}
+        self.snap: list[int] | None = None  # sorted(sent), shared by walks until it changes
         self.pending: dict[int, int] = {}
         self.pq: deque[int] = deque()
         self.mark_seq = 0
@@ -144,14 +159,10 @@ class UpdateGroup:
             self.pq.append(key)
 
     def join(self, key: str, index: int) -> Member:
-        """A neighbor joins: detached, with its whole initial table to send, then EoR."""
+        """A neighbor joins: detached, walking the whole table, then End-of-RIB."""
         m = Member(key, index, self)
         m.eor_need = self.mark_seq
-        patch = m.patch
-        # popitem() takes from the end: insert in descending order to send in prefix order
-        for k in sorted(self.sent, reverse=True):
-            if view(self.sent[k], index):
-                patch[k] = EMPTY
+        self._start_walk(m, empty=True)
         self.members[index] = m
         return m
 
@@ -163,28 +174,43 @@ class UpdateGroup:
         """ROUTE-REFRESH: re-send everything this member holds or should hold."""
         if m.attached:
             self._detach(m)
-        sent = self.sent
         patch = m.patch
-        for k in sorted(set(sent) | set(patch), reverse=True):
-            held = patch.pop(k, None)
-            st = unknown(view(sent.get(k, EMPTY), m.index) if held is None else held)
-            if st:
-                patch[k] = st
+        for k, held in patch.items():
+            patch[k] = unknown(held)
+        # a refresh during the initial walk: prefixes not walked yet are taken as held,
+        # which can only cause a redundant withdrawal later
+        self._start_walk(m, empty=False)
         if borr is not None:
             m.pre.append(borr)
             m.eorr_due = True
             m.eor_need = self.mark_seq
 
+    def _start_walk(self, m: Member, *, empty: bool) -> None:
+        snap = self.snap
+        if snap is None:
+            snap = self.snap = sorted(self.sent)
+        m.walk = snap if snap else None
+        m.walk_pos = 0
+        m.walk_empty = empty
+
+    def _unwalked(self, m: Member, k: int) -> bool:
+        """True when ``k`` is still ahead in an initial walk (the member holds nothing)."""
+        walk = m.walk
+        if walk is None or not m.walk_empty:
+            return False
+        i = bisect_left(walk, k, m.walk_pos)
+        return i < len(walk) and walk[i] == k
+
     # ----------------------------------------------------------------- encoding
 
     def _encode_next(self) -> None:
-        """Encode the next ENCODE_KEYS pending prefixes into one batch (if anyone listens)."""
+        """Encode the next ``encode_keys`` pending prefixes into one batch (if anyone listens)."""
         batch = Batch(self.next_seq)
         sent = self.sent
         pending = self.pending
         pq = self.pq
         n = 0
-        while pq and n < ENCODE_KEYS:
+        while pq and n < self.encode_keys:
             k = pq.popleft()
             self.done_seq = pending.pop(k)
             n += 1
@@ -193,9 +219,12 @@ class UpdateGroup:
             if new == old:
                 continue
             if new:
+                if not old:
+                    self.snap = None
                 sent[k] = new
             else:
                 del sent[k]
+                self.snap = None
             batch.olds[k] = old
             batch.news[k] = new
         if not batch.olds:
@@ -220,7 +249,7 @@ class UpdateGroup:
             new_view = view(batch.news[k], idx)
             held = patch.get(k)
             if held is None:
-                held = view(old, idx)
+                held = EMPTY if self._unwalked(m, k) else view(old, idx)
                 if held != new_view:
                     patch[k] = held
             elif held == new_view:
@@ -272,7 +301,8 @@ class UpdateGroup:
         batch.nbytes = sum(len(x[2]) for x in msgs)
 
     def _personal(self, m: Member) -> None:
-        """Encode up to ENCODE_KEYS prefixes of a detached member's patch into its outq."""
+        """Encode up to ``encode_keys`` prefixes of a detached member's walk and patch into
+        its outq."""
         g = self.gkey
         fam = g.family
         addpath = g.addpath > 0
@@ -283,7 +313,25 @@ class UpdateGroup:
         wk: list[int] = []
         wi: list[int] = []
         n = 0
-        while patch and n < ENCODE_KEYS:
+        walk = m.walk
+        if walk is not None:
+            pos = m.walk_pos
+            end = min(len(walk), pos + self.encode_keys)
+            for k in walk[pos:end]:
+                if k in patch:
+                    continue  # the patch knows what it holds
+                for e in view(sent.get(k, EMPTY), idx):
+                    bkey = (id(e[1]), e[3], e[4])
+                    b = ann.get(bkey)
+                    if b is None:
+                        b = ann[bkey] = (e, [], [])
+                    b[1].append(k)
+                    b[2].append(e[0])
+            n = end - pos
+            m.walk_pos = end
+            if end == len(walk):
+                m.walk = None
+        while patch and n < self.encode_keys:
             k, held = patch.popitem()
             n += 1
             new = view(sent.get(k, EMPTY), idx)
@@ -379,7 +427,7 @@ class UpdateGroup:
                 size += len(msg)
                 continue
             if not m.attached:
-                if m.patch:
+                if m.patch or m.walk is not None:
                     self._personal(m)
                     continue
                 m.attached = True
@@ -429,6 +477,10 @@ class UpdateGroup:
         idx = m.index
         res = {k: v for k, st in self.sent.items() if (v := view(st, idx))}
         over: dict[int, State] = dict(m.patch)
+        walk = m.walk
+        if walk is not None and m.walk_empty:
+            for k in walk[m.walk_pos :]:
+                over.setdefault(k, EMPTY)
         if m.attached:
             for b in self.log:
                 if b.seq < m.seq:

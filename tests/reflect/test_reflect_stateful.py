@@ -4,10 +4,11 @@ equals an independent, deliberately simple RFC 4456 reference model.
 Neighbors: clients C1 C2 C3 (C3 without 4-octet AS), non-clients N1 N2 (N2 without 4-octet
 AS), and A1, an ADD-PATH client (sends path ids, receives every path). Every path has a
 LOCAL_PREF unique to (neighbor, path id, variant), so the best path is simply the highest
-LOCAL_PREF. Pulls are made with random budgets and the group log limit is tiny, so members
-lag, get detached and rejoin all the time. Graceful restart: sessions negotiate GR with
-the F bit (or not) and some LLGR, go down gracefully or not, come back, send End-of-RIB;
-the clock jumps past every pending timer (GR -> LLGR -> flush, or waiting for EoR -> flush).
+LOCAL_PREF. Pulls are made with random budgets, the group log limit is tiny and only two
+prefixes are encoded per round, so members lag, get detached, walk and rejoin all the time.
+Graceful restart: sessions negotiate GR with the F bit (or not) and some LLGR, go down
+gracefully or not, come back, send End-of-RIB; the clock jumps past every pending timer
+(GR -> LLGR -> flush, or waiting for EoR -> flush).
 """
 
 from __future__ import annotations
@@ -96,7 +97,9 @@ class ReflectorMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.now = 0.0
-        self.r = Reflector(router_id=RID, local_as=65000, cluster_id=CID, now=0.0, log_limit=400)
+        self.r = Reflector(
+            router_id=RID, local_as=65000, cluster_id=CID, now=0.0, log_limit=400, encode_keys=2
+        )
         self.model = Model()
         self.nodes: dict[str, Node] = {}
         self.up: set[str] = set()
