@@ -165,7 +165,7 @@ class SessionDown:
 
     ``graceful`` tells the engine to keep the peer's routes as stale (we are the RFC 4724
     helper): the peer negotiated Graceful Restart and the session ended without a
-    NOTIFICATION, by hold timer expiry, by the peer reconnecting, or (RFC 8538, both sent
+    NOTIFICATION, by hold timer expiry, or (RFC 8538, both sent
     the N bit) by a NOTIFICATION other than Cease / Hard Reset (6/9). ``Peer.stop`` (and
     ``Peer.reset`` unless ``hard=False``) wrap their Cease in Hard Reset when the N bit
     was negotiated, so they are never graceful.

@@ -16,11 +16,13 @@ anything but ManualStop; DampPeerOscillations (IdleHold back-off, see SessionCon
 PassiveTcpEstablishment from the config (no ConnectRetryTimer while passive); no
 DelayOpen; SendNOTIFICATIONwithoutOPEN on (refused connections get 6/5 or 6/7);
 CollisionDetectEstablishedState off: a new connection while Established is closed with
-Cease / Connection Collision Resolution (6/7), except that a peer which negotiated
-Graceful Restart is taken to have restarted (RFC 4724 §4.2): the old connection is
-dropped without NOTIFICATION (SessionDown graceful) and the new one proceeds. Deviations:
-a NOTIFICATION received in OpenSent is not answered with an FSM error (as in
-OpenConfirm); a header error in Established gets its 1/x (RFC 4271 §6.1), not 5/3.
+Cease / Connection Collision Resolution (6/7) even when the peer negotiated Graceful
+Restart (taking it over as a restart, as BIRD does, flaps a healthy session whenever
+both sides connect at once); instead a KEEPALIVE is sent at once on the Established
+connection: if the peer really restarted, its host answers with a TCP reset and the
+old session ends (gracefully under GR) within a round trip. Deviations: a NOTIFICATION
+received in OpenSent is not answered with an FSM error (as in OpenConfirm); a header
+error in Established gets its 1/x (RFC 4271 §6.1), not 5/3.
 
 Connection collision (RFC 4271 §6.8, RFC 6286): while a connection is in OpenSent or
 OpenConfirm, a second one is tracked (we send our OPEN on it, 4-minute hold). When the
@@ -124,6 +126,7 @@ class Peer:
         self._established_at: float | None = None
         self._negotiated: Negotiated | None = None
         self._stop_notification: Notification | None = None  # for Manual/AutomaticStop
+        self._last_keepalive = float("-inf")
 
     # ------------------------------------------------------------------ public API
 
@@ -516,14 +519,12 @@ class Peer:
         self._timers.start(Timer.ALT_HOLD, now, self.config.open_hold_time)
 
     def _second_while_established(self, now: float, arg: _Arg) -> None:
-        conn = arg.conn
-        neg = self._negotiated
-        assert conn is not None and neg is not None
-        if neg.peer_gr is None:
-            return self._close(conn, _collision())
-        reason = "peer reconnected (graceful restart)"
-        self._end_main(now, reason, graceful=True)
-        self._tcp_up(now, arg)
+        """Reject it (6/7). A peer that really restarted finds its old connection gone
+        when our next KEEPALIVE draws a reset, so probe with one now (at most 1/s)."""
+        assert arg.conn is not None
+        self._close(arg.conn, _collision())
+        if self._conn is not None and now - self._last_keepalive >= 1.0:
+            self._send_keepalive(now, arg)
 
     def _stop_connected(self, now: float, arg: _Arg) -> None:
         """ManualStop (``stop`` cleared AllowAutomaticStart) or AutomaticStop (``reset``)."""
@@ -540,9 +541,11 @@ class Peer:
 
     def _send_keepalive(self, now: float, arg: _Arg) -> None:
         neg = self._negotiated
-        if self._conn is not None and neg is not None and neg.keepalive:
+        if self._conn is not None and neg is not None:
             self._send(self._conn, encode_message(_KEEPALIVE))
-            self._timers.start(Timer.KEEPALIVE, now, neg.keepalive)
+            self._last_keepalive = now
+            if neg.keepalive:
+                self._timers.start(Timer.KEEPALIVE, now, neg.keepalive)
 
     def _opensent_tcp_fails(self, now: float, arg: _Arg) -> None:
         self._end_main(now, "connection lost")

@@ -179,11 +179,15 @@ def test_connection_while_established_is_rejected() -> None:
     p.poll()
     p.connection_made(2, 2.0, inbound=True)
     outs = p.poll()
-    assert outs == [Send(conn_id=2, data=encode_message(COLLISION)), Close(conn_id=2)]
+    assert outs == [
+        Send(conn_id=2, data=encode_message(COLLISION)),
+        Close(conn_id=2),
+        Send(conn_id=1, data=KA),
+    ]
     assert state_of(p) is State.ESTABLISHED and p.conn_id == 1
 
 
-def test_connection_while_established_with_gr_is_a_restart() -> None:
+def test_connection_while_established_with_gr_probes_with_keepalive() -> None:
     gr = GracefulRestartConfig(restart_time=120)
     p = opensent(graceful_restart=gr)
     peer_gr = GracefulRestart(restart=False, notification=False, time=90, families=())
@@ -191,11 +195,19 @@ def test_connection_while_established_with_gr_is_a_restart() -> None:
     p.poll()
     p.connection_made(2, 2.0, inbound=True)
     outs = p.poll()
+    assert outs == [
+        Send(conn_id=2, data=encode_message(COLLISION)),
+        Close(conn_id=2),
+        Send(conn_id=1, data=KA),  # a restarted peer's host answers this with a reset
+    ]
+    assert p.deadline(Timer.KEEPALIVE) == 32.0
+    p.connection_made(3, 2.5, inbound=True)  # at most one probe a second
+    assert p.poll() == [Send(conn_id=3, data=encode_message(COLLISION)), Close(conn_id=3)]
+    p.connection_lost(1, 2.6)  # the reset
+    outs = p.poll()
     down = outs[0]
-    assert isinstance(down, SessionDown) and down.graceful and down.notification_sent is None
-    assert Close(conn_id=1) in outs and notes(outs, 1) == []
-    assert Send(conn_id=2, data=encode_message(p.local_open)) in outs
-    assert state_of(p) is State.OPENSENT and p.conn_id == 2
+    assert isinstance(down, SessionDown) and down.graceful
+    assert state_of(p) is State.IDLE and p.deadline(Timer.IDLE_HOLD) == 2.6
 
 
 @pytest.mark.parametrize(("id_a", "id_b"), [(1, 2), (2, 1)])
