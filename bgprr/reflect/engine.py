@@ -620,9 +620,7 @@ class Reflector:
     def counters(self, key: str) -> PeerCounters:
         peer = self._peers[key]
         c = peer.counts
-        advertised = sum(
-            sum(len(st) for st in m.group.held(m).values()) for m in peer.members.values()
-        )
+        advertised = sum(m.group.advertised(m) for m in peer.members.values())
         return PeerCounters(
             received=c[0],
             withdrawn=c[1],

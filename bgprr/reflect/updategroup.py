@@ -105,6 +105,7 @@ class Member:
 
 class UpdateGroup:
     __slots__ = (
+        "by_src",
         "done_seq",
         "encode_keys",
         "gkey",
@@ -139,6 +140,7 @@ class UpdateGroup:
         self.members: dict[int, Member] = {}
         self.sent: dict[int, State] = {}
         self.snap: list[int] | None = None  # sorted(sent), shared by walks until it changes
+        self.by_src: dict[int, int] = {}  # entries in ``sent`` per source index
         self.pending: dict[int, int] = {}
         self.pq: deque[int] = deque()
         self.mark_seq = 0
@@ -227,6 +229,11 @@ class UpdateGroup:
                 self.snap = None
             batch.olds[k] = old
             batch.news[k] = new
+            by_src = self.by_src
+            for e in old:
+                by_src[e[2]] -= 1
+            for e in new:
+                by_src[e[2]] = by_src.get(e[2], 0) + 1
         if not batch.olds:
             return
         for m in self.members.values():
@@ -471,6 +478,13 @@ class UpdateGroup:
             break
         self._trim()
         return size, notes
+
+    def advertised(self, m: Member) -> int:
+        """How many paths member ``m`` holds (cheap when it is in sync with the group)."""
+        if m.attached and m.seq == self.next_seq:
+            by_src = self.by_src
+            return sum(by_src.values()) - by_src.get(m.index, 0)
+        return sum(len(st) for st in self.held(m).values())
 
     def held(self, m: Member) -> dict[int, State]:
         """What member ``m`` holds now (prefix -> state), from what it has pulled."""

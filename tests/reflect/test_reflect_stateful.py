@@ -272,6 +272,7 @@ class ReflectorMachine(RuleBasedStateMachine):
             assert F in self.nodes[p].eor
             # what the engine believes it sent equals what the neighbor holds
             sent = Counter((k, blk) for k, _pid, blk, _nh in self.r.adj_rib_out(p, F))
+            assert self.r.counters(p).advertised == sum(got.values())
             if p in AS2:
                 assert sum(sent.values()) == sum(got.values())
             else:
