@@ -20,7 +20,8 @@ O/T flag bits wrong          3/4 Attribute Flags Error, attribute          as th
 unrecognized well-known      3/2, attribute                                session reset
 unrecognized optional        none: non-transitive dropped, transitive kept with Partial bit
 ORIGIN length / value        3/5 / 3/6, attribute                          treat-as-withdraw
-AS_PATH malformed, AS 0      3/11 Malformed AS_PATH, b""                   treat-as-withdraw
+AS_PATH malformed, AS 0,     3/11 Malformed AS_PATH, b""                   treat-as-withdraw
+  confed segment from eBGP
 NEXT_HOP length              3/5, attribute                                treat-as-withdraw
 NEXT_HOP 0.0.0.0, class D,   3/8 Invalid NEXT_HOP, attribute               treat-as-withdraw
   255.255.255.255
@@ -288,7 +289,9 @@ def scan_attributes(
                 sub, why = UpdateSub.INVALID_ORIGIN_ATTRIBUTE, f"ORIGIN value {data[vs]}"
         elif t == _AS_PATH:
             path = decode_as_path(data, vs, ve, 4 if as4 else 2)
-            if not _path_ok(path, True):
+            # RFC 5065 §5: confederation segments from a peer outside our confederation
+            # (bgprr has none, so: any eBGP peer) make the AS_PATH malformed.
+            if not _path_ok(path, ibgp):
                 errors.append(
                     BGPError(
                         _UPDATE,

@@ -203,6 +203,13 @@ def decode_update(
     """
     data = msg if type(msg) is bytes else bytes(msg)
     n = len(data)
+    if data[:16] != MARKER:
+        raise BGPError(
+            ErrorCode.MESSAGE_HEADER,
+            HeaderSub.CONNECTION_NOT_SYNCHRONIZED,
+            offset=0,
+            reason="marker is not all ones",
+        )
     if n < 23 or ((data[16] << 8) | data[17]) != n:
         raise BGPError(
             ErrorCode.MESSAGE_HEADER,

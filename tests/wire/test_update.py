@@ -736,3 +736,19 @@ def test_mp_unreach_short_and_unsupported_family() -> None:
     u = decode_update(msg(attrs=H("800f0400190100")))
     assert [err_tuple(e) for e in u.errors] == [(3, 9, H("800f0400190100"), DISCARD)]
     assert u.mp_unreach is None
+
+
+def test_confederation_segments_from_ebgp_are_malformed() -> None:
+    confed = A(0x40, 2, H("03 01 0000fdf2  02 01 0000fde9"))
+    attrs = ORIGIN + confed + NEXT_HOP
+    u = decode_update(msg(attrs=attrs, nlri=NLRI), ibgp=False)
+    assert [err_tuple(e) for e in u.errors] == [(3, 11, b"", TAW)] and u.treat_as_withdraw
+    u = decode_update(msg(attrs=attrs + LOCAL_PREF, nlri=NLRI), ibgp=True)
+    assert u.errors == () and PathAttrs(u.attrs).as_path_length == 1
+
+
+def test_bad_marker() -> None:
+    m = b"\x00" + msg()[1:]
+    with pytest.raises(BGPError) as info:
+        decode_update(m)
+    assert err_tuple(info.value) == (1, 1, b"", RESET)
