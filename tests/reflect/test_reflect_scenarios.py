@@ -645,3 +645,30 @@ def test_slow_peer_bounded_and_encode_once() -> None:
     assert all(a is b for p in pulled[1:] for a, b in zip(p, pulled[0], strict=True))
     ev = net.r.poll_events()
     assert sum(1 for e in ev if isinstance(e, EndOfRibSent)) == 1 + 100 + 1
+
+
+def test_tables_return_to_baseline() -> None:
+    net = Net()
+    ap = frozenset({F})
+    net.add("c1", 1)
+    net.add("a", 2, settings={"addpath_send_max": {F: 4}}, addpath_tx=ap, addpath_rx=ap)
+    net.add("n1", 3, client=False, **GR)
+    keys = [make_key(0x0A000000 + (i << 8), 24) for i in range(50)]
+    net.send("c1", announce(keys, bl(1)))
+    net.send("a", announce(keys, bl(2), ids=[5] * 50, addpath=True))
+    net.send("n1", announce(keys[:10], bl(3)))
+    net.r.originate(F, P1, bl(99), b"", net.now)
+    net.drain()
+    assert len(net.nodes["a"].table()) == 50 + 10 + 1  # c1's, n1's and the local path
+    net.r.remove_peer("c1", net.now)
+    net.down("a")
+    net.down("n1", graceful=True)
+    net.r.withdraw_local(F, P1, net.now)
+    net.drain()
+    stats = net.r.intern_table.stats()
+    assert (stats["entries"], stats["refs"]) == (1, 10)  # n1's stale paths share one set
+    net.tick(1000.0)
+    assert len(net.r.intern_table) == 0
+    table = net.r.table(F)
+    assert table.dests == {} and len(table.trie) == 0 and table.groups == {}
+    assert list(net.r.loc_rib(F)) == []
