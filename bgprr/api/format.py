@@ -7,6 +7,16 @@ from typing import Any
 JSON = dict[str, Any]
 
 
+WELL_KNOWN = {
+    "65535:0": "GRACEFUL_SHUTDOWN",
+    "65535:6": "LLGR_STALE",
+    "65535:7": "NO_LLGR",
+    "65535:65281": "NO_EXPORT",
+    "65535:65282": "NO_ADVERTISE",
+    "65535:65283": "NO_EXPORT_SUBCONFED",
+}
+
+
 def updown(seconds: int | None) -> str:
     """``never`` / ``HH:MM:SS`` / ``Nd HH:MM:SS`` (GoBGP's formatTimedelta)."""
     if seconds is None:
@@ -139,7 +149,8 @@ def attrs_text(p: JSON) -> str:
     if p.get("local_pref") is not None:
         items.append(f"{{LocalPref: {p['local_pref']}}}")
     if p.get("communities"):
-        items.append(f"{{Communities: {', '.join(p['communities'])}}}")
+        names = [WELL_KNOWN.get(c, c) for c in p["communities"]]
+        items.append(f"{{Communities: {', '.join(names)}}}")
     if p.get("large_communities"):
         items.append(f"{{LargeCommunity: [ {', '.join(p['large_communities'])}]}}")
     if p.get("originator_id"):
@@ -159,9 +170,10 @@ def path_table(rows: list[tuple[str, JSON]]) -> str:
     wp = max([len("Network")] + [len(pfx) for pfx, _ in rows])
     wn = max([len("Next Hop")] + [len(p["next_hop"]) for _, p in rows])
     wa = max([len("AS_PATH")] + [len(p["as_path"]) for _, p in rows])
+    wg = max([10] + [len(a) for a in ages])
 
     def line(m: str, pfx: str, nh: str, asp: str, age: str, attrs: str) -> str:
-        return f"{m:<3}{pfx:<{wp}} {nh:<{wn}} {asp:<{wa}} {age:<10} {attrs}".rstrip()
+        return f"{m:<3}{pfx:<{wp}} {nh:<{wn}} {asp:<{wa}} {age:<{wg}} {attrs}".rstrip()
 
     out = [line("", "Network", "Next Hop", "AS_PATH", "Age", "Attrs")]
     for (pfx, p), age in zip(rows, ages, strict=True):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 
@@ -25,7 +26,14 @@ def free_port(host: str = RR) -> int:
         return int(s.getsockname()[1])
 
 
-def rr_config(port: int, clients: list[str], extra: str = "", *, ipv6: bool = False) -> str:
+def rr_config(
+    port: int,
+    clients: list[str],
+    extra: str = "",
+    *,
+    ipv6: bool = False,
+    description: str | None = None,
+) -> str:
     text = f"""
 [global.config]
 as = 64511
@@ -39,6 +47,9 @@ local-address-list = ["{RR}"]
 [neighbors.config]
 neighbor-address = "{c}"
 peer-as = 64511
+{f'description = "{description}"' if description else ""}
+[neighbors.timers.config]
+idle-hold-time-after-reset = 1
 [neighbors.transport.config]
 passive-mode = true
 [neighbors.route-reflector.config]
@@ -114,6 +125,9 @@ class Lab:
         await d.start()
         self.daemons.append(d)
         return d
+
+    def rr_text(self, clients: list[str], extra: str = "", **kw: Any) -> str:
+        return rr_config(self.port, clients, extra, **kw)
 
     @staticmethod
     async def wait(cond: Callable[[], bool], timeout: float = 10.0) -> None:
