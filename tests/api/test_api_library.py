@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -137,7 +138,7 @@ async def test_originate_and_withdraw_ipv4_ipv6(lab: Any) -> None:
     await lab.wait(lambda: not client_routes(c) and not client_routes(c, IPV6_UNICAST))
     with pytest.raises(NotFound):
         rr.withdraw("10.6.9.0/24")
-    for bad in (
+    bads: list[Callable[[], None]] = [
         lambda: rr.originate("10.6.9.1/24", "192.0.2.9"),  # host bits
         lambda: rr.originate("10.6.9.0/24", "2001:db8::1"),  # family mismatch
         lambda: rr.originate("10.6.9.0/24", "nope"),
@@ -146,7 +147,8 @@ async def test_originate_and_withdraw_ipv4_ipv6(lab: Any) -> None:
         lambda: rr.originate("10.6.9.0/24", "192.0.2.9", large_communities=["1:2"]),
         lambda: rr.originate("10.6.9.0/24", "192.0.2.9", med=-1),
         lambda: rr.originate("10.6.9.0/24", "192.0.2.9", as_path=[1 << 32]),
-    ):
+    ]
+    for bad in bads:
         with pytest.raises(BadRequest):
             bad()
 
