@@ -165,10 +165,10 @@ class SessionDown:
 
     ``graceful`` tells the engine to keep the peer's routes as stale (we are the RFC 4724
     helper): the peer negotiated Graceful Restart and the session ended without a
-    NOTIFICATION, by hold timer expiry, or (RFC 8538, both sent
-    the N bit) by a NOTIFICATION other than Cease / Hard Reset (6/9). ``Peer.stop`` (and
-    ``Peer.reset`` unless ``hard=False``) wrap their Cease in Hard Reset when the N bit
-    was negotiated, so they are never graceful.
+    NOTIFICATION (TCP loss), or, RFC 8538 with the N bit sent by both, by a NOTIFICATION
+    (sent or received, hold timer expiry included) other than Cease / Hard Reset (6/9).
+    ``Peer.stop`` (and ``Peer.reset`` unless ``hard=False``) wrap their Cease in Hard
+    Reset when the N bit was negotiated, so they are never graceful.
     """
 
     reason: str

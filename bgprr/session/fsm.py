@@ -371,7 +371,7 @@ class Peer:
         if self._state is not State.ESTABLISHED or neg is None or neg.peer_gr is None:
             return False
         n = sent if sent is not None else received
-        if n is None or n.code == ErrorCode.HOLD_TIMER_EXPIRED:
+        if n is None:
             return True
         hard = n.code == ErrorCode.CEASE and n.subcode == CeaseSub.HARD_RESET
         return neg.gr_notification and not hard

@@ -318,11 +318,14 @@ def down_of(p: Peer) -> SessionDown:
     return next(o for o in p.poll() if isinstance(o, SessionDown))
 
 
-def test_graceful_on_tcp_loss_and_hold_expiry() -> None:
+def test_graceful_on_tcp_loss_and_hold_expiry_with_n_bit() -> None:
     p = gr_peer(theirs_n=False)
     p.connection_lost(1, 1.0)
     assert down_of(p).graceful
-    p = gr_peer(theirs_n=False)
+    p = gr_peer(theirs_n=False)  # hold timer expiry sends 4/0: graceful only with N
+    p.handle_timer(90.0)
+    assert not down_of(p).graceful
+    p = gr_peer()
     p.handle_timer(90.0)
     assert down_of(p).graceful
     p = peer_in(State.ESTABLISHED)  # no GR negotiated
