@@ -1,0 +1,1 @@
+"""bgprr benchmarks: load tester, reflector runner, scenarios (``python -m bench``)."""

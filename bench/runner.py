@@ -1,0 +1,296 @@
+"""Run scenarios against reflectors, one fresh reflector process per (reflector, scenario).
+
+For each pair: write the configuration, start the reflector (in a network namespace of
+this run's own, ``bgprrbench<pid>``, when possible), wait until it listens, run the load
+tester in a subprocess with a hard time limit, read the reflector's CPU seconds and peak
+RSS (VmHWM) from /proc, stop it. A failure or timeout is recorded, never waited on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import reflectors, scenarios
+from .loadtester import proc_usage
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+# (metric key, label, unit) shown in the table per scenario kind; the rest stays in JSON.
+TABLE_ROWS: dict[str, list[tuple[str, str]]] = {
+    "calico-10k": [("converge_s", "convergence s"), ("churn_s", "churn (5 % out+in) s")],
+    "inet-500k": [("converge_s", "convergence s"), ("bytes_per_path", "bytes/path (RSS)")],
+    "nodes": [
+        ("established_s", "all Established s"),
+        ("converge_s", "full mesh s"),
+        ("storm_established_s", "storm: all Established s"),
+        ("storm_converge_s", "storm: full mesh s"),
+        ("storm_failed_connects", "storm: failed connects"),
+        ("storm_slow_connects", "storm: SYN-retry connects"),
+    ],
+    "latency": [("latency_p50_ms", "p50 ms"), ("latency_p99_ms", "p99 ms")],
+}
+COMMON_ROWS = [
+    ("rr_cpu_s", "reflector CPU s"),
+    ("peak_rss_mb", "reflector peak RSS MB"),
+    ("tester_cpu_s", "tester CPU s / wall s"),
+]
+
+
+class Netns:
+    """A network namespace of our own: lo up, with 198.19.255.254/15 (so FRR's zebra resolves
+    the benchmark next hops) and the reflector address as a /32 (FRR's bgpd needs its local
+    address on an interface exactly)."""
+
+    def __init__(self, addr: str) -> None:
+        self.name = f"bgprrbench{os.getpid()}"
+        self.addr = addr
+        self.ok = False
+
+    def __enter__(self) -> Netns:
+        try:
+            subprocess.run(["ip", "netns", "add", self.name], check=True, capture_output=True)
+            self.ok = True
+            for cmd in (
+                ["link", "set", "lo", "up"],
+                ["addr", "add", "198.19.255.254/15", "dev", "lo"],
+                ["addr", "add", f"{self.addr}/32", "dev", "lo"],
+            ):
+                subprocess.run(["ip", "-n", self.name, *cmd], check=True, capture_output=True)
+        except (OSError, subprocess.CalledProcessError):
+            self.__exit__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.ok:
+            subprocess.run(["ip", "netns", "del", self.name], capture_output=True)
+            self.ok = False
+
+
+def run_one(
+    rr: str,
+    scenario: str,
+    *,
+    addr: str,
+    port: int,
+    netns: str | None,
+    overrides: dict[str, Any],
+    timeout: float,
+    workdir: Path,
+    tester_uvloop: bool = True,
+    profile: str = "",
+) -> dict[str, Any]:
+    """One reflector, one scenario; returns the metrics (``failed`` set on failure)."""
+    plan = scenarios.plan(scenario, overrides, timeout)
+    res: dict[str, Any] = {
+        "reflector": rr,
+        "scenario": scenario,
+        "params": plan.params,
+        "timeout_s": timeout,
+    }
+    try:
+        run = reflectors.start(rr, workdir / f"{rr}-{scenario}", addr, port, plan.clients, netns)
+    except (RuntimeError, OSError) as exc:
+        res["metrics"] = {"failed": f"start: {exc}"}
+        return res
+    prof: subprocess.Popen[bytes] | None = None
+    try:
+        time.sleep(1.0)  # let every daemon finish start-up (GoBGP peers leave Idle)
+        start = proc_usage(run.measure)
+        if profile and rr.startswith("bgprr"):
+            prof = subprocess.Popen(
+                [
+                    "py-spy",
+                    "record",
+                    "-p",
+                    str(run.measure[0]),
+                    "-o",
+                    profile,
+                    "-f",
+                    "raw",
+                    "-r",
+                    "50",
+                    "--nonblocking",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        cmd = [
+            sys.executable,
+            "-m",
+            "bench.scenarios",
+            "--scenario",
+            scenario,
+            "--rr",
+            f"{addr}:{port}",
+            "--pids",
+            ",".join(map(str, run.measure)),
+            "--params",
+            json.dumps(plan.params),
+            "--timeout",
+            str(timeout),
+        ]
+        if not tester_uvloop:
+            cmd.append("--no-uvloop")
+        if netns:
+            cmd = ["ip", "netns", "exec", netns, *cmd]
+        cwd = Path(__file__).resolve().parent.parent
+        try:
+            out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 60, cwd=cwd)
+            lines = [x for x in out.stdout.splitlines() if x.startswith("{")]
+            if lines:
+                metrics = json.loads(lines[-1])["metrics"]
+                if "failed" in metrics and out.stderr.strip():
+                    metrics["tester_stderr"] = out.stderr[-1500:]
+            else:
+                metrics = {"failed": f"tester exit {out.returncode}: {out.stderr[-800:]}"}
+        except subprocess.TimeoutExpired:
+            metrics = {"failed": f"timeout after {timeout:.0f} s (tester killed)"}
+        end = proc_usage(run.measure)
+        metrics["rr_cpu_s"] = round(end["cpu_s"] - start["cpu_s"], 3)
+        metrics["rr_cpu_total_s"] = round(end["cpu_s"], 3)
+        metrics["peak_rss_mb"] = round(end["peak_rss"] / 2**20, 1)
+        if not run.alive():
+            metrics.setdefault("failed", "reflector exited")
+            metrics["log_tail"] = run.log_tail()
+        elif "failed" in metrics:
+            metrics["log_tail"] = run.log_tail(8)
+        res["metrics"] = metrics
+    finally:
+        if prof is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(prof.pid, 2)
+        run.stop()
+        if prof is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                prof.wait(timeout=20)
+    return res
+
+
+def machine() -> dict[str, Any]:
+    model = ""
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    mem = 0
+    with contextlib.suppress(OSError), open("/proc/meminfo") as f:
+        mem = int(f.readline().split()[1]) // 1024
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": model,
+        "ram_mb": mem,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "loadavg": os.getloadavg(),
+    }
+
+
+def fmt(v: Any) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        return f"{v:.3g}" if abs(v) < 1000 else f"{v:,.0f}"
+    return str(v)
+
+
+def table(results: list[dict[str, Any]], rrs: Sequence[str], scens: Sequence[str]) -> str:
+    """Markdown: one row per (scenario, metric), one column per reflector; each cell is
+    the value and, where bgprr has a value, value / bgprr's."""
+    by = {(r["reflector"], r["scenario"]): r.get("metrics", {}) for r in results}
+    head = "| scenario | metric | " + " | ".join(rrs) + " |"
+    lines = [head, "|" + "---|" * (len(rrs) + 2)]
+    for sc in scens:
+        kind = "nodes" if sc.startswith("nodes-") else sc
+        for key, label in TABLE_ROWS.get(kind, []) + COMMON_ROWS:
+            cells = []
+            base = by.get(("bgprr", sc), {}).get(key)
+            for rr in rrs:
+                m = by.get((rr, sc), {})
+                if key == "tester_cpu_s":
+                    cells.append(f"{fmt(m.get('tester_cpu_s'))} / {fmt(m.get('wall_s'))}")
+                    continue
+                if "failed" in m and m.get(key) is None:
+                    cells.append("FAIL: " + str(m["failed"]).split("\n")[0][:60])
+                    continue
+                v = m.get(key)
+                cell = fmt(v)
+                if (
+                    isinstance(v, int | float)
+                    and isinstance(base, int | float)
+                    and base
+                    and rr != "bgprr"
+                ):
+                    cell += f" ({v / base:.2f}x)"
+                cells.append(cell)
+            lines.append(f"| {sc} | {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def run_all(
+    rrs: Sequence[str],
+    scens: Sequence[str],
+    *,
+    addr: str = "127.200.0.1",
+    port: int = 17900,
+    overrides: dict[str, Any] | None = None,
+    per_scenario: dict[str, dict[str, Any]] | None = None,
+    timeout: float = 300.0,
+    use_netns: bool = True,
+    out: Path | None = None,
+    profile_dir: Path | None = None,
+    command: str = "",
+) -> tuple[str, Path]:
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    workdir = Path(f"/tmp/bgprr-bench-{os.getpid()}")
+    results: list[dict[str, Any]] = []
+    doc: dict[str, Any] = {
+        "command": command,
+        "started": stamp,
+        "machine": machine(),
+        "versions": reflectors.versions(rrs),
+        "results": results,
+    }
+    with Netns(addr) as ns:
+        netns = ns.name if (use_netns and ns.ok) else None
+        doc["netns"] = netns is not None
+        for sc in scens:
+            for rr in rrs:
+                t0 = time.monotonic()
+                prof = ""
+                if profile_dir is not None:
+                    profile_dir.mkdir(parents=True, exist_ok=True)
+                    prof = str(profile_dir / f"{rr}-{sc}.txt")
+                r = run_one(
+                    rr,
+                    sc,
+                    addr=addr,
+                    port=port,
+                    netns=netns,
+                    overrides={**(overrides or {}), **(per_scenario or {}).get(sc, {})},
+                    timeout=timeout,
+                    workdir=workdir,
+                    profile=prof,
+                )
+                results.append(r)
+                m = r.get("metrics", {})
+                status = ("FAIL " + str(m["failed"]).split("\n")[0]) if "failed" in m else "ok"
+                print(
+                    f"[{time.monotonic() - t0:6.1f}s] {rr:13s} {sc:11s} {status}", file=sys.stderr
+                )
+    md = table(results, rrs, scens)
+    doc["table"] = md
+    path = out or RESULTS / f"{stamp}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, indent=1, default=str) + "\n")
+    return md, path

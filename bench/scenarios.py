@@ -1,0 +1,463 @@
+"""Benchmark scenarios: what the reflector must be configured with, and how to drive it.
+
+``plan(name, opts)`` tells the runner how many clients (route-reflector clients with the
+addresses :func:`bench.loadtester.client_address` gives) the reflector needs and the time
+limit; ``python -m bench.scenarios`` runs one scenario against a running reflector in a
+process of its own and prints one JSON object (the runner starts it).
+
+Scenarios (defaults small enough for minutes on 2 cores; every size is a flag):
+
+* ``calico-10k``: 2 speakers announce 10,000 Calico-like prefixes (3/4 /26 blocks, 1/4
+  /32s), 20 receivers; full convergence, then churn (withdraw 5 %, re-announce them).
+* ``inet-500k`` (default 200,000 prefixes, ``--prefixes 500000`` for the full table): one
+  speaker, an Internet-like prefix-length mix and thousands of attribute sets, 10
+  receivers; convergence and bytes of reflector RSS per stored path.
+* ``nodes-N``: N clients each announce their own /26 (own next hop, so one UPDATE each):
+  time until all are Established (64 connects in flight), until each holds the N-1 others;
+  then all close (Cease), an observer client waits for the withdrawals, and all N
+  reconnect at the same instant (a storm), announcing as soon as they are up.
+* ``latency``: M idle Established clients; one announces a new /26; time until every
+  other client has it; p50/p99 over the trials.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .loadtester import (
+    Peer,
+    Tester,
+    build_attrs,
+    client_address,
+    pack_announce,
+    pack_withdraw,
+    prefix_bytes,
+    self_cpu,
+    set_nodelay,
+)
+
+Metrics = dict[str, Any]
+SCENARIOS = ("calico-10k", "inet-500k", "nodes-200", "nodes-1000", "nodes-2000", "latency")
+
+# Approximate prefix counts per length of the IPv4 Internet table (2024, ~950k routes).
+INET_LENGTHS = {
+    8: 16,
+    9: 13,
+    10: 37,
+    11: 100,
+    12: 290,
+    13: 570,
+    14: 1100,
+    15: 1900,
+    16: 13500,
+    17: 8000,
+    18: 13500,
+    19: 24000,
+    20: 40000,
+    21: 45000,
+    22: 110000,
+    23: 80000,
+    24: 560000,
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Plan:
+    """What the reflector must be set up with for one scenario run."""
+
+    name: str
+    clients: int
+    timeout: float
+    params: dict[str, Any]
+
+
+def default_params(name: str) -> dict[str, Any]:
+    if name == "calico-10k":
+        return {"prefixes": 10000, "speakers": 2, "receivers": 20, "churn": 0.05}
+    if name == "inet-500k":
+        return {"prefixes": 200000, "receivers": 10, "attr_sets": 5000, "seed": 1}
+    if name.startswith("nodes-"):
+        return {"nodes": int(name.split("-", 1)[1]), "concurrency": 64}
+    if name == "latency":
+        return {"clients": 200, "trials": 30, "base_routes": False}
+    raise ValueError(f"unknown scenario {name!r}")
+
+
+def plan(name: str, overrides: dict[str, Any] | None = None, timeout: float = 300.0) -> Plan:
+    params = default_params(name)
+    params.update({k: v for k, v in (overrides or {}).items() if k in params})
+    if name == "calico-10k":
+        clients = params["speakers"] + params["receivers"]
+    elif name == "inet-500k":
+        clients = 1 + params["receivers"]
+    elif name.startswith("nodes-"):
+        clients = params["nodes"] + 1  # + the observer
+    else:
+        clients = params["clients"]
+    return Plan(name=name, clients=clients, timeout=timeout, params=params)
+
+
+# --------------------------------------------------------------------------- data
+
+
+def calico_prefixes(n: int) -> list[bytes]:
+    """3/4 /26 IPAM blocks from 10.0.0.0/8, 1/4 /32 borrowed addresses from 172.16/12."""
+    n26 = n - n // 4
+    out = [prefix_bytes(0x0A000000 + i * 64, 26) for i in range(n26)]
+    out += [prefix_bytes(0xAC100000 + i, 32) for i in range(n - n26)]
+    return out
+
+
+def inet_prefixes(n: int, rng: random.Random) -> list[bytes]:
+    """``n`` distinct prefixes with the Internet's prefix-length mix."""
+    total = sum(INET_LENGTHS.values())
+    counts = {plen: int(n * c / total) for plen, c in INET_LENGTHS.items()}
+    counts[24] += n - sum(counts.values())
+    out: list[bytes] = []
+    for plen, c in counts.items():
+        got: set[bytes] = set()
+        while len(got) < c:
+            first = rng.randint(1, 223)
+            if first in (10, 127):
+                continue
+            got.add(prefix_bytes((first << 24) | rng.getrandbits(24), plen))
+        out.extend(sorted(got))
+    return out
+
+
+def inet_updates(n: int, attr_sets: int, seed: int) -> tuple[list[bytes], int]:
+    """UPDATEs announcing ``n`` Internet-like prefixes over ``attr_sets`` attribute sets
+    (AS paths of 1-8 hops through 20 upstreams, 0-6 communities, some MEDs); prefixes
+    per set are Zipf-like. Returns (messages, number of prefixes)."""
+    rng = random.Random(seed)
+    prefixes = inet_prefixes(n, rng)
+    rng.shuffle(prefixes)
+    sets = max(1, min(attr_sets, n))
+    upstreams = [rng.choice((174, 1299, 2914, 3356, 6453, 6762, 6939, 3257)) + i for i in range(20)]
+    attrs: list[bytes] = []
+    for _ in range(sets):
+        up = rng.choice(upstreams)
+        path = [up] + [rng.randint(1, 400000) for _ in range(rng.randint(0, 7))]
+        comms = sorted(
+            {(up << 16 | rng.randint(1, 3000)) & 0xFFFFFFFF for _ in range(rng.randint(0, 6))}
+        )
+        med = rng.randint(0, 500) if rng.random() < 0.3 else None
+        attrs.append(build_attrs(next_hop="198.18.0.1", as_path=path, communities=comms, med=med))
+    weights = [1.0 / (j + 1) ** 0.9 for j in range(sets)]
+    groups: list[list[bytes]] = [[] for _ in range(sets)]
+    for p, j in zip(
+        prefixes, rng.choices(range(sets), weights=weights, k=len(prefixes)), strict=True
+    ):
+        groups[j].append(p)
+    msgs: list[bytes] = []
+    for a, g in zip(attrs, groups, strict=True):
+        if g:
+            msgs += pack_announce(a, g)
+    return msgs, len(prefixes)
+
+
+def node_prefix(i: int) -> bytes:
+    return prefix_bytes(0x0A400000 + i * 64, 26)  # 10.64.0.0/26 + i
+
+
+def node_attrs(i: int) -> bytes:
+    nh = 0xC6120000 + 1 + i  # 198.18.0.1 + i (attribute data only)
+    return build_attrs(next_hop=".".join(str((nh >> s) & 255) for s in (24, 16, 8, 0)))
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+class Clock:
+    """Phase bookkeeping: wall time, tester CPU and reflector CPU per phase."""
+
+    def __init__(self, tester: Tester, metrics: Metrics) -> None:
+        self.tester = tester
+        self.metrics = metrics
+        self.t0 = time.monotonic()
+        self.cpu0 = self_cpu()
+        self.rr0 = tester.rr_usage()["cpu_s"]
+
+    def start(self) -> None:
+        self.t0 = time.monotonic()
+        self.cpu0 = self_cpu()
+        self.rr0 = self.tester.rr_usage()["cpu_s"]
+
+    def done(self, name: str, times: Sequence[float], missed: int) -> bool:
+        m = self.metrics
+        m[f"{name}_tester_cpu_s"] = round(self_cpu() - self.cpu0, 3)
+        m[f"{name}_rr_cpu_s"] = round(self.tester.rr_usage()["cpu_s"] - self.rr0, 3)
+        if missed:
+            m[f"{name}_s"] = None
+            m[f"{name}_missed"] = missed
+            m.setdefault("failed", f"{name}: {missed} peers did not reach the goal in time")
+            return False
+        if times:
+            m[f"{name}_s"] = round(max(times) - self.t0, 4)
+            m[f"{name}_p50_s"] = round(statistics.median(times) - self.t0, 4)
+        return True
+
+
+def count_goal(n: int) -> Callable[[Peer], bool]:
+    return lambda p: len(p.seen) >= n
+
+
+def verify(peers: Sequence[Peer], expected: set[bytes]) -> int:
+    """Peers whose table is not exactly ``expected`` (checked once, outside timings)."""
+    return sum(1 for p in peers if p.seen != expected)
+
+
+# --------------------------------------------------------------------------- scenarios
+
+
+async def run_calico(t: Tester, params: dict[str, Any], deadline: float, m: Metrics) -> None:
+    n, s, r = params["prefixes"], params["speakers"], params["receivers"]
+    prefixes = calico_prefixes(n)
+    speakers = t.add_peers([client_address(i) for i in range(s)])
+    receivers = t.add_peers([client_address(s + i) for i in range(r)])
+    shares = [prefixes[i::s] for i in range(s)]
+    attrs = [node_attrs(i) for i in range(s)]
+    announce = [pack_announce(attrs[i], shares[i]) for i in range(s)]
+    churn = [sh[:: max(1, round(1 / params["churn"]))] for sh in shares]
+    withdraw = [pack_withdraw(c) for c in churn]
+    reannounce = [pack_announce(attrs[i], churn[i]) for i in range(s)]
+    n_churn = sum(len(c) for c in churn)
+    m["prefixes"], m["churn_prefixes"] = n, n_churn
+    clk = Clock(t, m)
+    el, failed = await t.connect_all(speakers + receivers, deadline, concurrency=64)
+    m["established_s"] = round(el, 4)
+    if failed:
+        m["failed"] = f"{failed} sessions not established"
+        return
+    await asyncio.sleep(0.5)
+    clk.start()
+    for sp, msgs in zip(speakers, announce, strict=True):
+        sp.send(msgs)
+    if not clk.done("converge", *await t.wait_goal(receivers, count_goal(n), deadline)):
+        return
+    m["wrong_tables"] = verify(receivers, set(prefixes))
+    clk.start()
+    for sp, msgs in zip(speakers, withdraw, strict=True):
+        sp.send(msgs)
+    goal = (lambda k: lambda p: len(p.seen) <= k)(n - n_churn)
+    if not clk.done("churn_withdraw", *await t.wait_goal(receivers, goal, deadline)):
+        return
+    clk.start()
+    for sp, msgs in zip(speakers, reannounce, strict=True):
+        sp.send(msgs)
+    if not clk.done("churn_announce", *await t.wait_goal(receivers, count_goal(n), deadline)):
+        return
+    m["churn_s"] = round(m["churn_withdraw_s"] + m["churn_announce_s"], 4)
+
+
+async def run_inet(t: Tester, params: dict[str, Any], deadline: float, m: Metrics) -> None:
+    msgs, n = inet_updates(params["prefixes"], params["attr_sets"], params["seed"])
+    m["prefixes"], m["updates_sent"] = n, len(msgs)
+    speaker = t.add_peers([client_address(0)])[0]
+    receivers = t.add_peers([client_address(1 + i) for i in range(params["receivers"])])
+    _, failed = await t.connect_all([speaker, *receivers], deadline, concurrency=64)
+    if failed:
+        m["failed"] = f"{failed} sessions not established"
+        return
+    await asyncio.sleep(0.5)
+    base = t.rr_usage()
+    clk = Clock(t, m)
+    speaker.send(msgs)
+    del msgs
+    ok = clk.done("converge", *await t.wait_goal(receivers, count_goal(n), deadline))
+    after = t.rr_usage()
+    m["rss_before_mb"] = round(base["rss"] / 2**20, 1)
+    m["rss_converged_mb"] = round(after["rss"] / 2**20, 1)
+    if ok:
+        m["bytes_per_path"] = round((after["rss"] - base["rss"]) / n, 1)
+        m["wrong_tables"] = sum(1 for p in receivers if len(p.seen) != n)
+
+
+async def run_nodes(t: Tester, params: dict[str, Any], deadline: float, m: Metrics) -> None:
+    n = params["nodes"]
+    nodes = t.add_peers([client_address(i) for i in range(n)])
+    observer = t.add_peers([client_address(n)])[0]
+    ann = [pack_announce(node_attrs(i), [node_prefix(i)]) for i in range(n)]
+    clk = Clock(t, m)
+    if not await t.connect(observer, deadline):
+        m["failed"] = "observer not established"
+        return
+    el, failed = await t.connect_all(nodes, deadline, concurrency=params["concurrency"])
+    m["established_s"] = round(el, 4)
+    if failed:
+        m["failed"] = f"{failed} of {n} sessions not established"
+        return
+    clk.start()
+    for p in nodes:
+        p.send(ann[p.index])
+    if not clk.done("converge", *await t.wait_goal([*nodes, observer], _mesh_goal(n), deadline)):
+        return
+    m["reflected_to_origin"] = sum(1 for p in nodes if node_prefix(p.index) in p.seen)
+    # all close; wait until the reflector has withdrawn everything from the observer
+    clk.start()
+    stats0 = (
+        t.stats.connects,
+        t.stats.connect_errors + t.stats.connect_timeouts,
+        t.stats.slow_connects,
+        t.stats.session_failures,
+    )
+    await t.close_all(nodes)
+    if not clk.done("teardown", *await t.wait_goal([observer], count_goal_at_most(0), deadline)):
+        return
+    for p in nodes:
+        p.seen.clear()
+    await asyncio.sleep(0.2)
+    clk.start()
+    storm = asyncio.ensure_future(
+        t.connect_all(nodes, deadline, concurrency=0, on_up=lambda p: _announce(p, ann))
+    )
+    times, missed = await t.wait_goal([*nodes, observer], _mesh_goal(n), deadline)
+    el, failed = await storm
+    m["storm_established_s"] = round(el, 4)
+    m["storm_connects"] = t.stats.connects - stats0[0]
+    m["storm_failed_connects"] = t.stats.connect_errors + t.stats.connect_timeouts - stats0[1]
+    m["storm_slow_connects"] = t.stats.slow_connects - stats0[2]
+    m["storm_session_failures"] = t.stats.session_failures - stats0[3]
+    m["storm_retries"] = m["storm_connects"] - n
+    clk.done("storm_converge", times, missed + failed)
+
+
+def _mesh_goal(n: int) -> Callable[[Peer], bool]:
+    # every node holds the n-1 others; the observer (index n) holds all n
+    return lambda p: len(p.seen) >= (n - 1 if p.index < n else n)
+
+
+def count_goal_at_most(k: int) -> Callable[[Peer], bool]:
+    return lambda p: len(p.seen) <= k
+
+
+def has(q: bytes) -> Callable[[Peer], bool]:
+    return lambda p: q in p.seen
+
+
+def lacks(q: bytes) -> Callable[[Peer], bool]:
+    return lambda p: q not in p.seen
+
+
+def _announce(p: Peer, ann: Sequence[Sequence[bytes]]) -> bool:
+    p.send(ann[p.index])
+    return True
+
+
+async def run_latency(t: Tester, params: dict[str, Any], deadline: float, m: Metrics) -> None:
+    n, trials = params["clients"], params["trials"]
+    peers = t.add_peers([client_address(i) for i in range(n)])
+    el, failed = await t.connect_all(peers, deadline, concurrency=64, on_up=set_nodelay)
+    m["established_s"] = round(el, 4)
+    if failed:
+        m["failed"] = f"{failed} of {n} sessions not established"
+        return
+    if params["base_routes"]:
+        for p in peers:
+            p.send(pack_announce(node_attrs(p.index), [node_prefix(p.index)]))
+        _, missed = await t.wait_goal(peers, count_goal(n - 1), deadline)
+        if missed:
+            m["failed"] = "base routes did not converge"
+            return
+    await asyncio.sleep(1.0)
+    lat: list[float] = []
+    clk = Clock(t, m)
+    for k in range(trials):
+        src = peers[k % n]
+        probe = prefix_bytes(0x0AC80000 + k * 64, 26)  # 10.200.0.0/26 + k
+        others = [p for p in peers if p is not src]
+        ann = pack_announce(node_attrs(src.index), [probe])
+        t0 = time.monotonic()
+        src.send(ann)
+        times, missed = await t.wait_goal(others, has(probe), deadline)
+        if missed:
+            m["failed"] = f"trial {k}: {missed} clients did not get the prefix"
+            break
+        lat.append(max(times) - t0)
+        src.send(pack_withdraw([probe]))
+        _, missed = await t.wait_goal(others, lacks(probe), deadline)
+        if missed:
+            m["failed"] = f"trial {k}: withdrawal not propagated"
+            break
+        await asyncio.sleep(0.05)
+    clk.done("trials", [], 0)
+    if lat:
+        lat.sort()
+        m["latency_p50_ms"] = round(1000 * statistics.median(lat), 2)
+        m["latency_p99_ms"] = round(1000 * lat[min(len(lat) - 1, int(0.99 * len(lat)))], 2)
+        m["latency_max_ms"] = round(1000 * lat[-1], 2)
+        m["trials_done"] = len(lat)
+
+
+RUNNERS: dict[str, Callable[[Tester, dict[str, Any], float, Metrics], Awaitable[None]]] = {
+    "calico-10k": run_calico,
+    "inet-500k": run_inet,
+    "latency": run_latency,
+}
+
+
+async def run(
+    name: str, rr: str, pids: Sequence[int], params: dict[str, Any], timeout: float
+) -> Metrics:
+    addr, port = rr.rsplit(":", 1)
+    t = Tester(addr, int(port), rr_pids=pids)
+    m: Metrics = {}
+    fn = run_nodes if name.startswith("nodes-") else RUNNERS[name]
+    start = time.monotonic()
+    deadline = start + timeout
+    try:
+        await asyncio.wait_for(fn(t, params, deadline, m), timeout + 10)
+    except TimeoutError:
+        m.setdefault("failed", f"timeout after {timeout:.0f} s")
+    finally:
+        await t.shutdown()
+    m["wall_s"] = round(time.monotonic() - start, 3)
+    m["tester_cpu_s"] = round(self_cpu(), 3)
+    st = t.stats
+    m["connects"], m["connect_failures"] = st.connects, st.connect_errors + st.connect_timeouts
+    m["session_failures"], m["notifications"] = st.session_failures, st.notifications
+    if st.errors:
+        m["connect_errors"] = st.errors
+    return m
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.scenarios")
+    ap.add_argument("--scenario", required=True)
+    ap.add_argument("--rr", required=True, help="reflector ADDRESS:PORT (loopback)")
+    ap.add_argument("--pids", default="", help="reflector PIDs for /proc measurements")
+    ap.add_argument("--params", default="{}", help="JSON parameter overrides")
+    ap.add_argument("--timeout", type=float, default=300.0)
+    ap.add_argument("--no-uvloop", action="store_true")
+    a = ap.parse_args(argv)
+    if not a.rr.startswith("127."):
+        ap.error("the reflector must be on a loopback address (127.0.0.0/8)")
+    p = plan(a.scenario, json.loads(a.params), a.timeout)
+    pids = [int(x) for x in a.pids.split(",") if x]
+    coro = run(a.scenario, a.rr, pids, p.params, a.timeout)
+    factory: Callable[[], asyncio.AbstractEventLoop] | None = None
+    if not a.no_uvloop:
+        try:
+            import uvloop
+
+            factory = uvloop.new_event_loop
+        except ImportError:
+            factory = None
+    with asyncio.Runner(loop_factory=factory) as runner:
+        m = runner.run(coro)
+    m["tester_loop"] = "uvloop" if factory is not None else "asyncio"
+    print(json.dumps({"scenario": a.scenario, "params": p.params, "metrics": m}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
