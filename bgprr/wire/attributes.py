@@ -541,10 +541,8 @@ def to_as2_block(raw: bytes) -> bytes:
             parts.append(raw[pos:s])
             parts.append(encode_attribute(raw[s] & ~_EXT, t, encode_as_path(path, 2)))
             pos = e
-            if any(a > 0xFFFF for _st, asns in path for a in asns):
-                keep = [
-                    seg for seg in path if seg[0] in (SegmentType.AS_SEQUENCE, SegmentType.AS_SET)
-                ]
+            keep = [seg for seg in path if seg[0] <= SegmentType.AS_SEQUENCE]  # no confed
+            if any(a > 0xFFFF for _st, asns in keep for a in asns):
                 as4_path = encode_attribute(_OPT | _TRANS, AttrType.AS4_PATH, encode_as_path(keep))
         elif t == AttrType.AGGREGATOR and e - vs == 8:
             asn = int.from_bytes(raw[vs : vs + 4], "big")

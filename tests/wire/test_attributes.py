@@ -304,3 +304,9 @@ def test_to_as2_block_drops_stray_as4_attributes() -> None:
     assert out == ORIGIN + H("c00706fde9c0000201")
     assert repr(PathAttrs(ORIGIN)) == f"PathAttrs({ORIGIN!r})"
     assert PathAttrs(ORIGIN).__eq__(ORIGIN) is NotImplemented
+
+
+def test_to_as2_block_big_asn_only_in_confed_segment_needs_no_as4_path() -> None:
+    path = [(3, (4200000000,)), (2, (65001,))]
+    out = to_as2_block(ORIGIN + encode_attribute(0x40, 2, encode_as_path(path)))
+    assert out == ORIGIN + H("40 02 08  03 01 5ba0  02 01 fde9")
