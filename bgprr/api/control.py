@@ -215,18 +215,17 @@ class ControlServer:
         token = self.token if _is_tcp(writer) else None
         try:
             while True:
-                try:
-                    line = await reader.readline()
-                except ValueError:  # longer than MAX_REQUEST: the buffer was discarded
+                line = await _read_line(reader)
+                if line is None:
+                    break
+                if line is _TOO_LONG:
                     reply: dict[str, Any] = {
                         "id": None,
                         "error": {"code": "bad_request", "message": "request too long"},
                     }
+                elif not line.strip():
+                    continue
                 else:
-                    if not line:
-                        break
-                    if not line.strip():
-                        continue
                     reply = handle_request(self.rr, line, token)
                 writer.write(json.dumps(reply, separators=(",", ":")).encode() + b"\n")
                 await writer.drain()
@@ -236,6 +235,29 @@ class ControlServer:
             if task is not None:
                 self._clients.discard(task)
             writer.close()
+
+
+_TOO_LONG = b"<too long>"
+
+
+async def _read_line(reader: asyncio.StreamReader) -> bytes | None:
+    """The next request line; None at EOF; ``_TOO_LONG`` (the line skipped) when it
+    exceeds MAX_REQUEST."""
+    try:
+        return await reader.readuntil(b"\n")
+    except asyncio.IncompleteReadError as exc:
+        return exc.partial or None
+    except asyncio.LimitOverrunError as exc:
+        consumed = exc.consumed
+    while True:  # skip up to and including the end of this line
+        try:
+            await reader.readexactly(consumed)
+            await reader.readuntil(b"\n")
+            return _TOO_LONG
+        except asyncio.IncompleteReadError:
+            return None
+        except asyncio.LimitOverrunError as exc:
+            consumed = exc.consumed
 
 
 def _is_tcp(writer: asyncio.StreamWriter) -> bool:

@@ -105,6 +105,7 @@ class Lab:
     """Starts reflectors and client daemons; stops them all at the end."""
 
     RR = RR
+    free_port = staticmethod(free_port)
 
     def __init__(self) -> None:
         self.reflectors: list[RouteReflector] = []
@@ -112,9 +113,9 @@ class Lab:
         self.port = free_port()
 
     async def reflector(
-        self, clients: list[str], extra: str = "", *, ipv6: bool = False
+        self, clients: list[str], extra: str = "", *, ipv6: bool = False, port: int = 0
     ) -> RouteReflector:
-        text = rr_config(self.port, clients, extra, ipv6=ipv6)
+        text = rr_config(port or self.port, clients, extra, ipv6=ipv6)
         rr = RouteReflector(load_config_text(text, "toml"))
         await rr.start()
         self.reflectors.append(rr)
