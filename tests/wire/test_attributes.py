@@ -310,3 +310,37 @@ def test_to_as2_block_big_asn_only_in_confed_segment_needs_no_as4_path() -> None
     path = [(3, (4200000000,)), (2, (65001,))]
     out = to_as2_block(ORIGIN + encode_attribute(0x40, 2, encode_as_path(path)))
     assert out == ORIGIN + H("40 02 08  03 01 5ba0  02 01 fde9")
+
+
+_BLOCK_PARTS = st.lists(
+    st.sampled_from(
+        [
+            *(ORIGIN, AS_PATH, NEXT_HOP, MED, LOCAL_PREF, ATOMIC, AGGREGATOR, COMMUNITIES),
+            *(ORIGINATOR_ID, CLUSTER_LIST, EXT_COMM, LARGE_COMM, H("c0 63 01 61")),
+            H("d0 40 0000"),  # unknown transitive, extended length, empty
+        ]
+    ),
+    unique=True,
+)
+
+
+@settings(max_examples=200)
+@given(_BLOCK_PARTS, st.booleans(), st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1))
+def test_reflect_block_property(parts: list[bytes], ordered: bool, oid: int, cid: int) -> None:
+    if ordered:
+        parts = sorted(parts, key=lambda a: a[1])
+    block = b"".join(parts)
+    out = reflect_block(block, originator_id=oid, cluster_id=cid)
+    before = parse_attributes(block)
+    after = parse_attributes(out)
+    untouched = [a for a in after if a.type not in (9, 10)]
+    assert untouched == [a for a in before if a.type not in (9, 10)]
+    pa_in, pa_out = PathAttrs(block), PathAttrs(out)
+    assert pa_out.originator_id == (oid if pa_in.originator_id is None else pa_in.originator_id)
+    assert pa_out.cluster_list == (cid, *pa_in.cluster_list)
+    if ordered:
+        assert [a.type for a in after] == sorted(a.type for a in after)
+    # every attribute other than CLUSTER_LIST keeps its exact bytes
+    for a in before:
+        if a.type != 10:
+            assert encode_attribute(a.flags, a.type, a.value) in out

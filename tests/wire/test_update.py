@@ -9,7 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bgprr.wire.attributes import PathAttrs, encode_attribute, parse_attributes
+from bgprr.wire.attributes import (
+    PathAttrs,
+    encode_as_path,
+    encode_attribute,
+    parse_attributes,
+    to_as2_block,
+)
 from bgprr.wire.errors import Action, BGPError
 from bgprr.wire.prefix import parse_prefix
 from bgprr.wire.update import (
@@ -752,3 +758,60 @@ def test_bad_marker() -> None:
     with pytest.raises(BGPError) as info:
         decode_update(m)
     assert err_tuple(info.value) == (1, 1, b"", RESET)
+
+
+@settings(max_examples=100)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([1, 2]), st.lists(st.integers(1, 2**32 - 1), min_size=1)),
+        max_size=3,
+    ),
+    st.one_of(st.none(), st.integers(1, 2**32 - 1)),
+)
+def test_old_speaker_sees_the_same_path(
+    path: list[tuple[int, list[int]]], aggr_as: int | None
+) -> None:
+    """Canonical block -> to_as2_block -> decode_update(as4=False) gives the block back."""
+    block = ORIGIN + A(0x40, 2, encode_as_path([(t, tuple(a)) for t, a in path])) + NEXT_HOP
+    if aggr_as is not None:
+        block += A(0xC0, 7, aggr_as.to_bytes(4, "big") + H("c0000201"))
+    u = decode_update(msg(attrs=to_as2_block(block), nlri=NLRI), as4=False, ibgp=False)
+    assert u.errors == ()
+    assert u.attrs == block
+
+
+@settings(max_examples=100)
+@given(
+    st.lists(st.integers(0, 2**24 - 1), max_size=300),
+    st.integers(200, 4096),
+    st.booleans(),
+    st.sampled_from([(1, 1), (2, 1)]),
+)
+def test_pack_property(raw: list[int], max_len: int, addpath: bool, fam: tuple[int, int]) -> None:
+    keys = [((r << 8) << 8) | 24 for r in raw] if fam == (1, 1) else [(r << 112) | 40 for r in raw]
+    ids = list(range(len(keys))) if addpath else None
+    attrs = MP6_BODY if fam == (2, 1) else BASE
+    nh = NH6 if fam == (2, 1) else b""
+    ap = frozenset({fam}) if addpath else frozenset()
+    for msgs, withdraw in (
+        (pack_updates(fam, attrs, nh, keys, ids, max_len=max_len), False),
+        (pack_withdrawals(fam, keys, ids, max_len=max_len), True),
+    ):
+        got: list[int] = []
+        got_ids: list[int] = []
+        for m in msgs:
+            assert len(m) <= max_len
+            u = decode_update(m, addpath=ap)
+            assert u.errors == ()
+            if fam == (1, 1):
+                got += u.withdrawn if withdraw else u.nlri
+                got_ids += (u.withdrawn_ids if withdraw else u.nlri_ids) or []
+            elif withdraw:
+                assert u.mp_unreach is not None
+                got += u.mp_unreach.withdrawn
+                got_ids += u.mp_unreach.withdrawn_ids or []
+            else:
+                assert u.mp_reach is not None
+                got += u.mp_reach.nlri
+                got_ids += u.mp_reach.nlri_ids or []
+        assert got == keys and got_ids == (ids or [])
