@@ -82,7 +82,22 @@ class _Dest:
         self.key = key
         self.paths: list[Path] = []
         self.best: Path | None = None
-        self.ids: dict[tuple[int, int], int] = {}  # (peer index, received id) -> local id
+        # ADD-PATH local path ids, (peer index, received id) -> id; created on first use
+        self.ids: dict[tuple[int, int], int] | None = None
+
+    def local_id(self, pk: tuple[int, int]) -> int:
+        """The stable local path id of path ``pk`` (the lowest free id >= 1 when new)."""
+        ids = self.ids
+        if ids is None:
+            ids = self.ids = {}
+        lid = ids.get(pk)
+        if lid is None:
+            used = set(ids.values())
+            lid = 1
+            while lid in used:
+                lid += 1
+            ids[pk] = lid
+        return lid
 
 
 class _Table:
@@ -475,23 +490,21 @@ class Reflector:
             d = table.dests[k] = _Dest(k)
             table.trie.insert(k, d)
         paths = d.paths
+        replaced = False
         if old is not None:
             for i, p in enumerate(paths):
                 if p is old:
                     if new is not None:
                         paths[i] = new
+                        replaced = True
                     else:
                         del paths[i]
-                        del d.ids[pk]
+                        if d.ids is not None:
+                            d.ids.pop(pk, None)
                     break
             self._intern.release(old.attrs)
-        if new is not None and (old is None or pk not in d.ids):
+        if new is not None and not replaced:
             paths.append(new)
-            used = set(d.ids.values())
-            lid = 1
-            while lid in used:
-                lid += 1
-            d.ids[pk] = lid
         prev = d.best
         d.best = best = select_best(paths, router_id=self.router_id)
         if not paths:
@@ -664,11 +677,10 @@ class _StateFn:
         elig = [p for p in d.paths if exportable(p, g)]
         if len(elig) > g.addpath:
             elig = self.r.ranked(elig)[: g.addpath]
-        ids = d.ids
         out: list[Entry] = []
         for p in elig:
             ref = p.peer
-            out.append(entry_of(p, ids[(ref.index if ref is not None else -1, p.path_id)]))
+            out.append(entry_of(p, d.local_id((ref.index if ref is not None else -1, p.path_id))))
         out.sort(key=_first)
         return tuple(out)
 
