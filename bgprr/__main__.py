@@ -1,0 +1,3 @@
+from bgprr.cli import main
+
+main()
