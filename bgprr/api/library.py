@@ -174,6 +174,16 @@ class RouteReflector:
             self._metrics = MetricsServer(self)
             await self._metrics.listen(metrics)
 
+    @property
+    def control(self) -> ControlServer | None:
+        """The control API server started by :meth:`serve_control`, if any."""
+        return self._control
+
+    @property
+    def metrics(self) -> MetricsServer | None:
+        """The metrics endpoint started by :meth:`serve_control`, if any."""
+        return self._metrics
+
     async def close_control(self) -> None:
         if self._control is not None:
             await self._control.close()
