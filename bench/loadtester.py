@@ -287,6 +287,8 @@ class Peer(asyncio.Protocol):
 class Tester:
     """S+R peers against one reflector at ``rr_addr:rr_port``."""
 
+    __test__ = False  # not a pytest test class despite the name
+
     def __init__(
         self,
         rr_addr: str,

@@ -167,10 +167,14 @@ def frr_bgpd_conf(addr: str, clients: int, coalesce: int | None, logfile: Path) 
     ]
     if coalesce is not None:
         out.append(f" coalesce-time {coalesce}")
-    out += [" neighbor rrc peer-group", f" neighbor rrc remote-as {ASN}", " neighbor rrc passive",
+    out += [
+        " neighbor rrc peer-group",
+        f" neighbor rrc remote-as {ASN}",
+        " neighbor rrc passive",
         # zebra hides 127/8 interface addresses, so bgpd could not find the interface of
         # its local address (nexthop_set fails); naming the interface resolves it
-        " neighbor rrc update-source lo"]
+        " neighbor rrc update-source lo",
+    ]
     out += [f" neighbor {client_address(i)} peer-group rrc" for i in range(clients)]
     out += [
         " address-family ipv4 unicast",
@@ -264,7 +268,15 @@ def start(
                 "-p",
             ]
         else:
-            cmd = [*bgprr_command(), "--config", str(conf)]
+            cmd = [
+                *bgprr_command(),
+                "--config",
+                str(conf),
+                "--api-socket",
+                str(workdir / "bgprr.sock"),
+                "--state-dir",
+                str(workdir / "state"),
+            ]
             if name == "bgprr-stdlib":
                 cmd.append("--no-uvloop")
         procs.append(_spawn(cmd, log, netns))

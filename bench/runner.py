@@ -33,7 +33,7 @@ TABLE_ROWS: dict[str, list[tuple[str, str]]] = {
         ("converge_s", "full mesh s"),
         ("storm_established_s", "storm: all Established s"),
         ("storm_converge_s", "storm: full mesh s"),
-        ("storm_failed_connects", "storm: failed connects"),
+        ("storm_retries", "storm: retried connects"),
         ("storm_slow_connects", "storm: SYN-retry connects"),
     ],
     "latency": [("latency_p50_ms", "p50 ms"), ("latency_p99_ms", "p99 ms")],
