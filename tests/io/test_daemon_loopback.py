@@ -347,3 +347,54 @@ remote-port = {port}
     await wait_for(lambda: any(k == pfx for k, _b, _a in rr.engine.loc_rib(IPV6_UNICAST)))
     best = next(p for k, p, _a in rr.engine.loc_rib(IPV6_UNICAST) if k == pfx)
     assert best.attrs.next_hop == nh
+
+
+async def test_slow_peer_does_not_slow_others_or_grow_memory(start: Start) -> None:
+    """A client that stops reading: the others converge, its write buffer stays bounded."""
+    port = free_port()
+    rr = await start(rr_config(port, ["127.0.0.2", "127.0.0.3", "127.0.0.4"]))
+    b = await start(client_config("127.0.0.2", port))
+    c = await start(client_config("127.0.0.3", port))
+    # The slow peer: a raw session from 127.0.0.4 that never reads after the OPEN.
+    from bgprr.session import SessionConfig, build_open
+
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.bind(("127.0.0.4", 0))
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, (RR, port))
+    reader, writer = await asyncio.open_connection(sock=sock)
+    cfg = SessionConfig(local_as=64511, peer_as=64511, router_id=0x7F000004, hold_time=0)
+    writer.write(encode_message(build_open(cfg)) + bytes.fromhex("ff" * 16 + "0013" + "04"))
+    await wait_for(
+        lambda: all(established(rr, k) for k in ("127.0.0.2", "127.0.0.3", "127.0.0.4"))
+    )
+    # Keep the kernel from absorbing megabytes for the stuck peer (loopback autotuning).
+    slow_conn = rr.peers["127.0.0.4"].established
+    assert slow_conn is not None and slow_conn.transport is not None
+    slow_conn.transport.get_extra_info("socket").setsockopt(
+        socket.SOL_SOCKET, socket.SO_SNDBUF, 8192
+    )
+    n = 30_000
+    now = asyncio.get_running_loop().time()
+    for i in range(n):
+        a = (10 << 24) | (i << 6)
+        b.engine.originate(IPV4_UNICAST, (a << 8) | 26, attrs_v4("192.0.2.2"), b"", now)
+    b.schedule_flush()
+    peak = 0
+
+    def converged() -> bool:
+        nonlocal peak
+        slow = rr.peers["127.0.0.4"].established
+        if slow is not None:
+            peak = max(peak, slow.buffered())
+        return len(routes(c)) == n
+
+    await wait_for(converged, timeout=60)
+    from bgprr.io.connection import WRITE_HIGH
+
+    slow = rr.peers["127.0.0.4"].established
+    assert slow is not None and not slow.writable  # it really is stuck
+    # Bounded: what the engine may pull at once on top of the high-water mark.
+    assert peak <= 2 * WRITE_HIGH
+    writer.close()
