@@ -363,7 +363,7 @@ async def test_slow_peer_does_not_slow_others_or_grow_memory(start: Start) -> No
     sock.bind(("127.0.0.4", 0))
     sock.setblocking(False)
     await asyncio.get_running_loop().sock_connect(sock, (RR, port))
-    reader, writer = await asyncio.open_connection(sock=sock)
+    _reader, writer = await asyncio.open_connection(sock=sock)
     cfg = SessionConfig(local_as=64511, peer_as=64511, router_id=0x7F000004, hold_time=0)
     writer.write(encode_message(build_open(cfg)) + bytes.fromhex("ff" * 16 + "0013" + "04"))
     await wait_for(
@@ -375,7 +375,7 @@ async def test_slow_peer_does_not_slow_others_or_grow_memory(start: Start) -> No
     slow_conn.transport.get_extra_info("socket").setsockopt(
         socket.SOL_SOCKET, socket.SO_SNDBUF, 8192
     )
-    n = 30_000
+    n = 100_000  # ~600 KB of UPDATEs: more than the 256 KB write high-water mark
     now = asyncio.get_running_loop().time()
     for i in range(n):
         a = (10 << 24) | (i << 6)
