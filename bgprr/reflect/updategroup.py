@@ -165,6 +165,9 @@ class UpdateGroup:
         m = Member(key, index, self)
         m.eor_need = self.mark_seq
         self._start_walk(m, empty=True)
+        if m.walk is None:  # nothing sent yet: share the log from now on
+            m.attached = True
+            m.seq = self.next_seq
         self.members[index] = m
         return m
 
@@ -440,6 +443,7 @@ class UpdateGroup:
                 m.attached = True
                 m.seq = self.next_seq
                 m.pos = 0
+                m.patch = {}  # a drained dict keeps its table: give the memory back
                 continue
             if m.seq < self.next_seq:
                 batch = self.log[m.seq - self.log[0].seq]

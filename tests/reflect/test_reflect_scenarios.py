@@ -613,7 +613,7 @@ def test_route_refresh_enhanced_and_plain() -> None:
 
 
 def test_slow_peer_bounded_and_encode_once() -> None:
-    net = Net(log_limit=64 * 1024)
+    net = Net(log_limit=16 * 1024)
     net.add("src", 1)
     for i in range(100):
         net.add(f"c{i}", 100 + i)
