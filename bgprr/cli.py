@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -44,6 +45,11 @@ CONFIG_TYPES = ("toml", "json", "yaml")
     help="Control API Unix socket (mode 0600; empty: none). Client commands use it too "
     "(else $BGPRR_API_SOCKET).",
 )
+@click.option(
+    "--api-tcp", metavar="HOST:PORT", default=None,
+    help="Also serve the control API on TCP (loopback only); requests must carry the token "
+    "from $BGPRR_API_TOKEN.",
+)
 @click.option("--metrics", metavar="HOST:PORT", default=None, help="Serve Prometheus metrics.")
 @click.pass_context
 def main(
@@ -56,6 +62,7 @@ def main(
     log_format: str,
     state_dir: str,
     api_socket: str,
+    api_tcp: str | None,
     metrics: str | None,
 ) -> None:
     """bgprr: a BGP-4 route reflector. `bgprr --config rr.toml` runs the daemon."""
@@ -77,6 +84,8 @@ def main(
         log_format=log_format,
         state_dir=state_dir,
         api_socket=api_socket,
+        api_tcp=api_tcp,
+        api_token=os.environ.get("BGPRR_API_TOKEN"),
         metrics=metrics,
     )
     sys.exit(code)

@@ -409,6 +409,8 @@ async def serve(
     graceful_restart: bool = False,
     state_dir: str | None = None,
     api_socket: str | None = None,
+    api_tcp: str | None = None,
+    api_token: str | None = None,
     metrics: str | None = None,
 ) -> int:
     daemon = Daemon(
@@ -423,7 +425,7 @@ async def serve(
 
     reflector = RouteReflector.attach(daemon, config_path=config_path)
     try:
-        await reflector.serve_control(api_socket, metrics)
+        await reflector.serve_control(api_socket, metrics, tcp=api_tcp, token=api_token)
     except (OSError, ValueError) as exc:
         log.error("cannot start: %s", exc)
         await daemon.stop(graceful=False)
@@ -458,8 +460,13 @@ def run_daemon(
     log_format: str = "text",
     state_dir: str | None = None,
     api_socket: str | None = None,
+    api_tcp: str | None = None,
+    api_token: str | None = None,
     metrics: str | None = None,
 ) -> int:
+    if api_tcp and not api_token:
+        print("bgprr: --api-tcp needs a token in BGPRR_API_TOKEN", file=sys.stderr)
+        return 2
     try:
         config = load_config(config_path, config_type)
     except ConfigError as exc:
@@ -490,6 +497,8 @@ def run_daemon(
             graceful_restart=graceful_restart,
             state_dir=state_dir,
             api_socket=api_socket or None,
+            api_tcp=api_tcp,
+            api_token=api_token,
             metrics=metrics,
         ),
         use_uvloop=use_uvloop,
