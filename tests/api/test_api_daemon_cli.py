@@ -68,7 +68,9 @@ class Running:
         self.proc = proc
         self.sock = sock
 
-    def cli(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return run_cli("--api-socket", str(self.sock), *args, env=env)
 
     def neighbors(self) -> dict[str, str]:
