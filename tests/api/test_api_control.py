@@ -321,3 +321,14 @@ def test_schema_validator_catches_what_it_should() -> None:
     for key, value in (("state", "Establ"), ("peer_as", -1), ("uptime", "1"), ("dynamic", 0)):
         with pytest.raises(ValueError, match=key):
             schema.validate([dict(n, **{key: value})], schema.RESULTS["neighbor.list"])
+
+
+def test_docs_list_every_method_and_metric() -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "api.md").read_text()
+    for method in METHODS:
+        assert f"| `{method}` |" in doc, method
+    for name in ("bgprr_sessions", "bgprr_notifications_total", "bgprr_update_group_members",
+                 "bgprr_attribute_sets", "bgprr_reflection_latency_seconds"):
+        assert name in doc
+    golden = (Path(__file__).parent / "golden" / "neighbor_table.txt").read_text()
+    assert golden in doc  # the table shown is the tested one
