@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, Protocol
@@ -46,7 +47,8 @@ class Cluster:
     def __init__(self, lab: Lab, rr_kind: str, n: int, *, v6: bool = False,
                  dynamic: bool = False, rr_count: int = 1, password: str | None = None,
                  node_restart_time: int | None = None, rr_restart_time: int = 30,
-                 add_paths_send: int = 0, cluster_id: str = configs.CLUSTER_ID) -> None:
+                 add_paths_send: int = 0, cluster_id: str = configs.CLUSTER_ID,
+                 extra: Sequence[configs.RRNeighbor] = ()) -> None:
         self.lab = lab
         self.rr_kind = rr_kind
         self.v6 = v6
@@ -59,7 +61,7 @@ class Cluster:
             addr = RR_ADDRS[k]
             cfg = configs.RRConfig(router_id=addr, cluster_id=cluster_id,
                                    restart_time=rr_restart_time)
-            cfg = replace(cfg, neighbors=self.static_neighbors(self.specs),
+            cfg = replace(cfg, neighbors=self.static_neighbors(self.specs) + tuple(extra),
                           dynamic=self.dynamic_ranges())
             rr = Reflector(lab, rr_kind, f"rr{k + 1}", addr, cfg,
                            v6=v6_addr(k + 1) if v6 else None)
@@ -154,7 +156,8 @@ def expected_problems(viewer: Client, origins: Sequence[Client], cluster_list: l
 
 
 def wait_converged(viewers: Sequence[Client], origins: Sequence[Client],
-                   cluster_list: list[str], timeout: float = 60.0, family: int = 4) -> None:
+                   cluster_list: list[str], timeout: float = 60.0, family: int = 4,
+                   settle: float = 6.0) -> None:
     last: list[str] = []
 
     def ok() -> bool:
@@ -164,8 +167,22 @@ def wait_converged(viewers: Sequence[Client], origins: Sequence[Client],
             last += expected_problems(v, origins, cluster_list, family)
         return not last
 
+    present_since: list[float] = []
+
+    def done() -> bool:
+        if ok():
+            return True
+        # Every route is there but some attribute is wrong: that will not heal, fail fast.
+        if not any(" missing " in p for p in last):
+            present_since.append(time.monotonic())
+            if present_since[-1] - present_since[0] > settle:
+                raise AssertionError(f"routes present but wrong: {last[:20]}")
+        else:
+            present_since.clear()
+        return False
+
     try:
-        wait_for(ok, timeout, 0.5, "convergence")
+        wait_for(done, timeout, 0.5, "convergence")
     except TimeoutError as exc:
         raise AssertionError(f"not converged after {timeout}s: {last[:20]}") from exc
 
@@ -191,3 +208,25 @@ def prefixes_of(clients: Sequence[Client], family: int = 4) -> set[str]:
 def bgp_prefixes(client: Client, family: int = 4) -> set[str]:
     """Prefixes ``client`` has at least one BGP path for."""
     return {k for k, paths in client.rib(family).items() if any(p.source for p in paths)}
+
+
+CLIENT_KINDS = ("bird2", "gobgp", "frr")
+
+
+def make_client(lab: Lab, kind: str, k: int, peers: Sequence[str], *,
+                password: str | None = None, add_paths: str = "rx",
+                statics: Sequence[str] | None = None) -> Any:
+    """Client ``k`` (1..) of ``kind`` at 10.250.0.(100+k), announcing 10.244.(100+k).0/26."""
+    from conformance.daemons import Bird2Client, FrrClient, GobgpClient
+
+    addr = f"10.250.0.{100 + k}"
+    nets = list(statics) if statics is not None else [f"10.244.{100 + k}.0/26"]
+    name = f"{kind}{k}"
+    if kind == "bird2":
+        return Bird2Client(lab, name, addr, peers, nets, add_paths=add_paths,
+                           password=password)
+    if kind == "gobgp":
+        return GobgpClient(lab, name, addr, peers, nets, password=password)
+    if kind == "frr":
+        return FrrClient(lab, name, addr, peers, nets, password=password)
+    raise ValueError(kind)

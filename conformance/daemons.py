@@ -477,18 +477,28 @@ class FrrClient:
         return [_norm(p) for p in self.statics]
 
     def start(self) -> None:
+        # FRR drops privileges to user frr (group frrvty for the vty sockets), so its
+        # sockets and config live in its own pathspace directory, owned by frr.
         self.rundir.mkdir(parents=True, exist_ok=True)
-        empty = self.lab.workdir / f"{self.name}-zebra.conf"
-        empty.write_text("")
-        common = ["-N", self.pathspace, "-u", "root", "-g", "root", "--log", "stdout"]
+        self.lab.remove_on_cleanup(self.rundir)
+        shutil.chown(self.rundir, "frr", "frr")
+        conf = self.rundir / "bgpd.conf"
+        conf.write_text(self.conf_path.read_text())
+        zconf = self.rundir / "zebra.conf"
+        zconf.write_text("")
+        for f in (conf, zconf):
+            shutil.chown(f, "frr", "frr")
+        common = ["-N", self.pathspace, "-u", "frr", "-g", "frrvty", "--log", "stdout"]
         zebra = self.lab.popen(f"{self.name}-zebra", self.host.ns,
-                               [str(FRR_DIR / "zebra"), *common, "-f", str(empty),
+                               [str(FRR_DIR / "zebra"), *common, "-f", str(zconf),
                                 "-i", str(self.rundir / "zebra.pid")])
         self.procs.append(zebra)
         wait_for(lambda: (self.rundir / "zserv.api").exists() or not zebra.alive(), 10, 0.05,
                  "zebra socket")
+        if not zebra.alive():
+            raise RuntimeError(f"zebra died:\n{zebra.log_tail()}")
         bgpd = self.lab.popen(f"{self.name}-bgpd", self.host.ns,
-                              [str(FRR_DIR / "bgpd"), *common, "-f", str(self.conf_path),
+                              [str(FRR_DIR / "bgpd"), *common, "-f", str(conf),
                                "-i", str(self.rundir / "bgpd.pid")])
         self.procs.append(bgpd)
         wait_for(lambda: (self.rundir / "bgpd.vty").exists() or not bgpd.alive(), 10, 0.05,
@@ -508,8 +518,16 @@ class FrrClient:
             return None
 
     def rib(self, family: int = 4) -> Rib:
-        rib = parse_frr_rib(self.vtysh_json("show bgp ipv4 unicast json"))
-        return {k: v for k, v in rib.items() if k not in self.exported()}
+        """Learned routes, each with its detail (ORIGINATOR_ID and CLUSTER_LIST)."""
+        summary = parse_frr_rib(self.vtysh_json("show bgp ipv4 unicast json"))
+        rib: Rib = {}
+        for prefix in summary:
+            if prefix in self.exported():
+                continue
+            paths = [p for p in self.rib_detail(prefix) if p.source]
+            if paths:
+                rib[prefix] = sorted(paths, key=lambda p: not p.best)
+        return rib
 
     def rib_detail(self, prefix: str) -> list[Path_]:
         return parse_frr_prefix_detail(self.vtysh_json(f"show bgp ipv4 unicast {prefix} json"))

@@ -21,6 +21,7 @@ import contextlib
 import ipaddress
 import os
 import select
+import shutil
 import signal
 import subprocess
 import threading
@@ -151,6 +152,7 @@ class Lab:
         self.namespaces: list[str] = []
         self.procs: list[Proc] = []
         self.hosts: dict[str, Host] = {}
+        self._remove: list[Path] = []
         self._port = 0
         self.fabric = self._new_ns("fab")
         with IPRoute(netns=self.fabric) as ipr:
@@ -317,6 +319,11 @@ class Lab:
 
     # -- cleanup ----------------------------------------------------------------------------
 
+    def remove_on_cleanup(self, path: Path) -> None:
+        """A directory outside the workdir that ``cleanup()`` deletes (FRR's run dir)."""
+        if path not in self._remove:
+            self._remove.append(path)
+
     def cleanup(self) -> None:
         if os.getpid() != self.owner_pid:
             return
@@ -329,6 +336,9 @@ class Lab:
             with contextlib.suppress(Exception):
                 netns.remove(ns)
         self.namespaces.clear()
+        for path in self._remove:
+            shutil.rmtree(path, ignore_errors=True)
+        self._remove.clear()
         if self in _LIVE_LABS:
             _LIVE_LABS.remove(self)
 
