@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from bgprr.reflect.export import (
     EMPTY,
@@ -38,7 +38,7 @@ from bgprr.reflect.export import (
     unknown,
     view,
 )
-from bgprr.wire.update import end_of_rib, pack_updates, pack_withdrawals
+from bgprr.wire.update import decode_update, end_of_rib, pack_updates, pack_withdrawals
 
 ALL = 0
 EXCEPT = 1
@@ -73,6 +73,7 @@ class Member:
         "index",
         "key",
         "outq",
+        "outq_olds",
         "patch",
         "pos",
         "pre",
@@ -97,6 +98,7 @@ class Member:
         self.walk_pos = 0
         self.walk_empty = False
         self.outq: deque[bytes] = deque()  # personal messages encoded, not yet pulled
+        self.outq_olds: dict[int, State] = {}  # what it held for the prefixes in outq
         self.pre: list[bytes] = []  # control messages to send first (BoRR)
         self.eor_due = True
         self.eorr_due = False
@@ -323,6 +325,7 @@ class UpdateGroup:
         wk: list[int] = []
         wi: list[int] = []
         n = 0
+        olds_out = m.outq_olds = {}
         walk = m.walk
         if walk is not None:
             pos = m.walk_pos
@@ -330,6 +333,8 @@ class UpdateGroup:
             for k in walk[pos:end]:
                 if k in patch:
                     continue  # the patch knows what it holds
+                if m.walk_empty:
+                    olds_out[k] = EMPTY
                 for e in view(sent.get(k, EMPTY), idx):
                     bkey = (id(e[1]), e[3], e[4])
                     b = ann.get(bkey)
@@ -343,6 +348,7 @@ class UpdateGroup:
                 m.walk = None
         while patch and n < self.encode_keys:
             k, held = patch.popitem()
+            olds_out[k] = held
             n += 1
             new = view(sent.get(k, EMPTY), idx)
             olds = {e[0]: e for e in held}
@@ -491,10 +497,16 @@ class UpdateGroup:
         return sum(len(st) for st in self.held(m).values())
 
     def held(self, m: Member) -> dict[int, State]:
-        """What member ``m`` holds now (prefix -> state), from what it has pulled."""
+        """What member ``m`` holds now (prefix -> state), from what it has pulled. Messages
+        encoded for it but not pulled yet are decoded to tell which changes it has."""
         idx = m.index
         res = {k: v for k, st in self.sent.items() if (v := view(st, idx))}
         over: dict[int, State] = dict(m.patch)
+        if m.outq:
+            pending = self._ops(m.outq)
+            for k, old in m.outq_olds.items():
+                if k not in over:
+                    over[k] = _mix(old, view(self.sent.get(k, EMPTY), idx), k, pending)
         walk = m.walk
         if walk is not None and m.walk_empty:
             for k in walk[m.walk_pos :]:
@@ -503,12 +515,55 @@ class UpdateGroup:
             for b in self.log:
                 if b.seq < m.seq:
                     continue
+                if b.seq == m.seq and m.pos > 0:
+                    rest = [
+                        msg
+                        for mode, src, msg in b.msgs[m.pos :]
+                        if not ((mode == EXCEPT and src == idx) or (mode == ONLY and src != idx))
+                    ]
+                    pending = self._ops(rest)
+                    for k, old in b.olds.items():
+                        if k not in over:
+                            over[k] = _mix(view(old, idx), view(b.news[k], idx), k, pending)
+                    continue
                 for k, old in b.olds.items():
                     if k not in over:
-                        over[k] = view(old if b.seq > m.seq or m.pos == 0 else b.news[k], idx)
+                        over[k] = view(old, idx)
         for k, st in over.items():
             if st:
                 res[k] = st
             else:
                 res.pop(k, None)
         return res
+
+    def _ops(self, msgs: Iterable[bytes]) -> set[tuple[int, int]]:
+        """(prefix, path id) announced or withdrawn by ``msgs`` (route messages only)."""
+        g = self.gkey
+        fams = frozenset({g.family}) if g.addpath else frozenset()
+        ops: set[tuple[int, int]] = set()
+        for msg in msgs:
+            if msg[18] != 2:
+                continue
+            u = decode_update(msg, as4=g.as4, addpath=fams, ibgp=not g.ebgp)
+            for keys, ids in (
+                (u.withdrawn, u.withdrawn_ids),
+                (u.nlri, u.nlri_ids),
+                (u.mp_reach.nlri, u.mp_reach.nlri_ids) if u.mp_reach else ([], None),
+                (u.mp_unreach.withdrawn, u.mp_unreach.withdrawn_ids)
+                if u.mp_unreach
+                else ([], None),
+            ):
+                ops.update(zip(keys, ids or [0] * len(keys), strict=True))
+        return ops
+
+
+def _mix(old: State, new: State, k: int, pending: set[tuple[int, int]]) -> State:
+    """Per path id: ``old`` where the change of ``(k, id)`` is still pending, else ``new``."""
+    o = {e[0]: e for e in old}
+    n = {e[0]: e for e in new}
+    out: list[Entry] = []
+    for pid in sorted(o.keys() | n.keys()):
+        e = o.get(pid) if (k, pid) in pending else n.get(pid)
+        if e is not None:
+            out.append(e)
+    return tuple(out)

@@ -672,3 +672,26 @@ def test_tables_return_to_baseline() -> None:
     table = net.r.table(F)
     assert table.dests == {} and len(table.trie) == 0 and table.groups == {}
     assert list(net.r.loc_rib(F)) == []
+
+
+def test_pull_budget_and_adj_rib_out_while_partial() -> None:
+    net = Net()
+    net.add("src", 1)
+    net.add("c", 2)
+    net.drain()
+    keys = [make_key(0x0A000000 + (i << 8), 24) for i in range(2000)]
+    for j in range(0, 2000, 100):  # 20 attribute sets: 20 UPDATEs of 100 prefixes
+        net.send("src", announce(keys[j : j + 100], bl(1, med=j)))
+    got: list[bytes] = []
+    while True:
+        msgs = net.r.pull("c", 1000)
+        if not msgs:
+            break
+        assert len(msgs) == 1 or sum(map(len, msgs)) <= 1000
+        net.nodes["c"].feed(msgs)
+        got.extend(msgs)
+        # what the engine reports as sent always matches what the neighbor holds
+        held = {(k, pid) for k, pid, _b, _n in net.r.adj_rib_out("c", F)}
+        assert held == set(net.nodes["c"].table())
+    assert len(net.nodes["c"].table()) == 2000
+    assert net.r.counters("c").advertised == 2000

@@ -253,6 +253,12 @@ class ReflectorMachine(RuleBasedStateMachine):
     def pull_some(self, p: str, budget: int) -> None:
         if p in self.up:
             self.nodes[p].feed(self.r.pull(p, budget))
+            # mid-transfer too, the engine knows exactly what the neighbor holds
+            node = self.nodes[p].table()
+            sent = {(k, pid): blk for k, pid, blk, _nh in self.r.adj_rib_out(p, F)}
+            assert sent.keys() == node.keys()
+            if p not in AS2:
+                assert sent == {kp: attrs for kp, (attrs, _nh) in node.items()}
 
     @rule(p=st.sampled_from(PEERS))
     def route_refresh(self, p: str) -> None:
