@@ -29,12 +29,13 @@ TABLE_ROWS: dict[str, list[tuple[str, str]]] = {
     "calico-10k": [("converge_s", "convergence s"), ("churn_s", "churn (5 % out+in) s")],
     "inet-500k": [("converge_s", "convergence s"), ("bytes_per_path", "bytes/path (RSS)")],
     "nodes": [
-        ("established_s", "all Established s"),
-        ("converge_s", "full mesh s"),
-        ("storm_established_s", "storm: all Established s"),
-        ("storm_converge_s", "storm: full mesh s"),
+        ("established_s", "storm (fresh RR): all Established s"),
         ("storm_retries", "storm: retried connects"),
-        ("storm_slow_connects", "storm: SYN-retry connects"),
+        ("storm_slow_connects", "storm: SYN-retransmitted connects"),
+        ("converge_s", "full mesh s"),
+        ("reconnect_established_s", "mass flap, reconnect: all Established s"),
+        ("reconnect_converge_s", "mass flap, reconnect: full mesh s"),
+        ("reconnect_retries", "mass flap: retried connects"),
     ],
     "latency": [("latency_p50_ms", "p50 ms"), ("latency_p99_ms", "p99 ms")],
 }

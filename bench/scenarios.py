@@ -12,10 +12,12 @@ Scenarios (defaults small enough for minutes on 2 cores; every size is a flag):
 * ``inet-500k`` (default 200,000 prefixes, ``--prefixes 500000`` for the full table): one
   speaker, an Internet-like prefix-length mix and thousands of attribute sets, 10
   receivers; convergence and bytes of reflector RSS per stored path.
-* ``nodes-N``: N clients each announce their own /26 (own next hop, so one UPDATE each):
-  time until all are Established (64 connects in flight), until each holds the N-1 others;
-  then all close (Cease), an observer client waits for the withdrawals, and all N
-  reconnect at the same instant (a storm), announcing as soon as they are up.
+* ``nodes-N``: N clients connect at the same instant to the fresh reflector (a storm:
+  time until all are Established, retried and SYN-retransmitted connects), then each
+  announces its own /26 (own next hop, so one UPDATE each): time until each holds the
+  N-1 others. Then a mass flap: all close (Cease), an observer client waits for the
+  withdrawals, and all N reconnect at the same instant, announcing as soon as they are up
+  (``--concurrency K`` makes the first connect a ramp of K in flight instead).
 * ``latency``: M idle Established clients; one announces a new /26; time until every
   other client has it; p50/p99 over the trials.
 """
@@ -86,7 +88,7 @@ def default_params(name: str) -> dict[str, Any]:
     if name == "inet-500k":
         return {"prefixes": 200000, "receivers": 10, "attr_sets": 5000, "seed": 1}
     if name.startswith("nodes-"):
-        return {"nodes": int(name.split("-", 1)[1]), "concurrency": 64}
+        return {"nodes": int(name.split("-", 1)[1]), "concurrency": 0}
     if name == "latency":
         return {"clients": 200, "trials": 30, "base_routes": False}
     raise ValueError(f"unknown scenario {name!r}")
@@ -291,44 +293,57 @@ async def run_nodes(t: Tester, params: dict[str, Any], deadline: float, m: Metri
     if not await t.connect(observer, deadline):
         m["failed"] = "observer not established"
         return
+    # 1. storm on a fresh reflector: all N connect at the same instant
+    s0 = _conn_stats(t)
     el, failed = await t.connect_all(nodes, deadline, concurrency=params["concurrency"])
     m["established_s"] = round(el, 4)
+    _storm_stats(t, s0, n, "storm", m)
     if failed:
         m["failed"] = f"{failed} of {n} sessions not established"
         return
+    # 2. every node announces its /26 at once; wait for the full mesh
     clk.start()
     for p in nodes:
         p.send(ann[p.index])
     if not clk.done("converge", *await t.wait_goal([*nodes, observer], _mesh_goal(n), deadline)):
         return
     m["reflected_to_origin"] = sum(1 for p in nodes if node_prefix(p.index) in p.seen)
-    # all close; wait until the reflector has withdrawn everything from the observer
+    # 3. mass flap: all send Cease and close; the observer sees every withdrawal; then
+    #    all reconnect at the same instant, each announcing as soon as it is up
     clk.start()
-    stats0 = (
-        t.stats.connects,
-        t.stats.connect_errors + t.stats.connect_timeouts,
-        t.stats.slow_connects,
-        t.stats.session_failures,
-    )
     await t.close_all(nodes)
     if not clk.done("teardown", *await t.wait_goal([observer], count_goal_at_most(0), deadline)):
         return
     for p in nodes:
         p.seen.clear()
     await asyncio.sleep(0.2)
+    s0 = _conn_stats(t)
     clk.start()
     storm = asyncio.ensure_future(
         t.connect_all(nodes, deadline, concurrency=0, on_up=lambda p: _announce(p, ann))
     )
     times, missed = await t.wait_goal([*nodes, observer], _mesh_goal(n), deadline)
     el, failed = await storm
-    m["storm_established_s"] = round(el, 4)
-    m["storm_connects"] = t.stats.connects - stats0[0]
-    m["storm_failed_connects"] = t.stats.connect_errors + t.stats.connect_timeouts - stats0[1]
-    m["storm_slow_connects"] = t.stats.slow_connects - stats0[2]
-    m["storm_session_failures"] = t.stats.session_failures - stats0[3]
-    m["storm_retries"] = m["storm_connects"] - n
-    clk.done("storm_converge", times, missed + failed)
+    m["reconnect_established_s"] = round(el, 4)
+    _storm_stats(t, s0, n, "reconnect", m)
+    clk.done("reconnect_converge", times, missed + failed)
+
+
+def _conn_stats(t: Tester) -> tuple[int, int, int, int]:
+    st = t.stats
+    return (st.connects, st.connect_errors + st.connect_timeouts, st.slow_connects,
+            st.session_failures)  # fmt: skip
+
+
+def _storm_stats(
+    t: Tester, before: tuple[int, int, int, int], n: int, name: str, m: Metrics
+) -> None:
+    now = _conn_stats(t)
+    m[f"{name}_connects"] = now[0] - before[0]
+    m[f"{name}_failed_connects"] = now[1] - before[1]
+    m[f"{name}_slow_connects"] = now[2] - before[2]
+    m[f"{name}_session_failures"] = now[3] - before[3]
+    m[f"{name}_retries"] = now[0] - before[0] - n
 
 
 def _mesh_goal(n: int) -> Callable[[Peer], bool]:
