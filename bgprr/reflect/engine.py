@@ -50,6 +50,7 @@ from bgprr.reflect.export import (
     route_refresh_message,
 )
 from bgprr.reflect.gr import GrHelper, StalePhase
+from bgprr.reflect.limits import check_limit
 from bgprr.reflect.types import (
     BestPathChanged,
     EndOfRibReceived,
@@ -60,7 +61,6 @@ from bgprr.reflect.types import (
     PeerCounters,
     PeerReset,
     PeerSettings,
-    PrefixLimitWarning,
     SelectionDeferralEnded,
     StaleFlushed,
 )
@@ -69,7 +69,7 @@ from bgprr.rib.intern import InternTable
 from bgprr.rib.path import Path, PeerRef, select_best
 from bgprr.rib.trie import RadixTrie
 from bgprr.wire.constants import ADDRESS_BITS, IPV4_UNICAST, LLGR_STALE, RouteRefreshSubtype
-from bgprr.wire.errors import Action, CeaseSub, ErrorCode
+from bgprr.wire.errors import Action
 from bgprr.wire.update import Update, eor_family
 
 __all__ = ["Reflector"]
@@ -390,31 +390,11 @@ class Reflector:
         limit = peer.settings.prefix_limits.get(fam)
         if limit is None:
             return
-        count = len(peer.rib_in[fam])
-        if count > limit.max:
-            afi, safi = fam
-            data = afi.to_bytes(2, "big") + bytes((safi,)) + limit.max.to_bytes(4, "big")
-            self._events.append(
-                PeerReset(
-                    key=peer.settings.key,
-                    code=ErrorCode.CEASE,
-                    subcode=CeaseSub.MAXIMUM_PREFIXES_REACHED,
-                    data=data,
-                    reason=f"prefix limit {limit.max} exceeded ({count})",
-                    idle_s=limit.restart_s,
-                )
-            )
-            peer.reset_pending = True
-        elif count * 100 >= limit.max * limit.warn_pct:
-            if fam not in peer.warned:
-                peer.warned.add(fam)
-                self._events.append(
-                    PrefixLimitWarning(
-                        key=peer.settings.key, family=fam, count=count, max=limit.max
-                    )
-                )
-        else:
-            peer.warned.discard(fam)
+        ev = check_limit(peer.settings.key, fam, limit, len(peer.rib_in[fam]), peer.warned)
+        if ev is not None:
+            self._events.append(ev)
+            if isinstance(ev, PeerReset):
+                peer.reset_pending = True
 
     def route_refresh_received(
         self, key: str, afi: int, safi: int, subtype: int, now: float
