@@ -60,11 +60,12 @@ def announce(
     next_hop: bytes = b"",
     ids: Sequence[int] | None = None,
     addpath: bool = False,
+    ibgp: bool = True,
 ) -> list[Update]:
     """Decoded UPDATEs announcing ``keys`` (encoded then decoded, as a session would)."""
     fams = frozenset({family}) if addpath else frozenset()
     msgs = pack_updates(family, attrs, next_hop, keys, ids, max_len=4096)
-    return [decode_update(m, addpath=fams) for m in msgs]
+    return [decode_update(m, addpath=fams, ibgp=ibgp) for m in msgs]
 
 
 def withdraw(

@@ -21,15 +21,16 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from bgprr.reflect import PeerCaps, PeerSettings, Reflector
 from bgprr.reflect.harness import Node, announce, block, drain, withdraw
-from bgprr.wire.constants import IPV4_UNICAST, LLGR_STALE
+from bgprr.wire.constants import IPV4_UNICAST, LLGR_STALE, NO_EXPORT
 from bgprr.wire.prefix import make_key
 from bgprr.wire.update import decode_update, end_of_rib
 
 F = IPV4_UNICAST
 CID = 0xC0000001
 RID = 0xC0000001
-PEERS = ["C1", "C2", "C3", "N1", "N2", "A1"]
-CLIENT = {"C1": True, "C2": True, "C3": True, "N1": False, "N2": False, "A1": True}
+PEERS = ["C1", "C2", "C3", "N1", "N2", "A1", "E1"]
+CLIENT = {"C1": True, "C2": True, "C3": True, "N1": False, "N2": False, "A1": True, "E1": False}
+EBGP = {"E1"}  # an eBGP neighbor in AS 65100
 AS2 = {"C3", "N2"}
 PREFIXES = [make_key(0x0A010000 + (i << 8), 24) for i in range(3)] + [make_key(0x0A010000, 16)]
 IDX = {p: i for i, p in enumerate(PEERS)}
@@ -50,47 +51,60 @@ def lp(p: str | None, pid: int, variant: int) -> int:
     return 1000 + 100 * variant + 10 * idx + pid
 
 
+LOCAL_NH = b"\x0a\x63\x00\x01"
+
+
 class Model:
-    """RFC 4456 in a few lines. paths[(peer, prefix, pid)] = (lp, state) with state
-    "fresh", "stale" (GR) or "llgr" (long-lived stale: least preferred, LLGR_STALE added,
-    only to LLGR-capable neighbors)."""
+    """RFC 4456 in a few lines. paths[(peer, prefix, pid)] = (lp, state, no_export, med)
+    with state "fresh", "stale" (GR) or "llgr" (long-lived stale: least preferred,
+    LLGR_STALE added, only to LLGR-capable neighbors)."""
 
     def __init__(self) -> None:
-        self.paths: dict[tuple[str | None, int, int], tuple[int, str]] = {}
+        self.paths: dict[tuple[str | None, int, int], tuple[int, str, bool, int | None]] = {}
 
     def expected(self, viewer: str, llgr_ok: bool) -> Counter[tuple[int, bytes]]:
         out: Counter[tuple[int, bytes]] = Counter()
         for prefix in PREFIXES:
             cands = [
-                (v[1] != "llgr", v[0], src)
+                (v[1] != "llgr", v[0], src, v[2], v[3])
                 for (src, k, _pid), v in self.paths.items()
                 if k == prefix
             ]
             if viewer == "A1":  # ADD-PATH: every path of the others
-                for fresh, lpref, src in cands:
+                for fresh, lpref, src, noexp, med in cands:
                     if src != viewer and (fresh or llgr_ok):
-                        out[(prefix, self.sent_block(src, lpref, not fresh))] += 1
+                        out[(prefix, self.sent_block(src, lpref, not fresh, noexp, med))] += 1
                 continue
             if not cands:
                 continue
-            fresh, lpref, src = max(cands)
+            fresh, lpref, src, noexp, med = max(cands, key=lambda c: (c[0], c[1]))
             if src == viewer or not (fresh or llgr_ok):
                 continue
-            if src is None or CLIENT[src] or CLIENT[viewer]:
-                out[(prefix, self.sent_block(src, lpref, not fresh))] += 1
+            if viewer in EBGP:  # no LOCAL_PREF / reflection attributes, our AS prepended
+                if not noexp:
+                    out[(prefix, block(as_path=[65000], local_pref=None, next_hop=_nh(src)))] += 1
+            elif src is None or src in EBGP or CLIENT[src] or CLIENT[viewer]:
+                out[(prefix, self.sent_block(src, lpref, not fresh, noexp, med))] += 1
         return out
 
     @staticmethod
-    def sent_block(src: str | None, lpref: int, llgr: bool) -> bytes:
+    def sent_block(src: str | None, lpref: int, llgr: bool, noexp: bool, med: int | None) -> bytes:
+        comms = ([NO_EXPORT] if noexp else []) + ([LLGR_STALE] if llgr else [])
         if src is None:
-            return block(local_pref=lpref, next_hop=b"\x0a\x63\x00\x01")
+            return block(local_pref=lpref, next_hop=LOCAL_NH, communities=comms)
+        if src in EBGP:  # not reflected: LOCAL_PREF 100 added, nothing else
+            return block(as_path=[65100], local_pref=100, next_hop=nh(src), med=med)
         return block(
             local_pref=lpref,
             next_hop=nh(src),
             originator_id=bgp_id(src),
             cluster_list=[CID],
-            communities=[LLGR_STALE] if llgr else [],
+            communities=comms,
         )
+
+
+def _nh(src: str | None) -> bytes:
+    return LOCAL_NH if src is None else nh(src)
 
 
 class ReflectorMachine(RuleBasedStateMachine):
@@ -112,7 +126,8 @@ class ReflectorMachine(RuleBasedStateMachine):
                 PeerSettings(
                     key=p,
                     address=bgp_id(p),
-                    asn=65000,
+                    asn=65100 if p in EBGP else 65000,
+                    ebgp=p in EBGP,
                     client=CLIENT[p],
                     families=frozenset({F}),
                     addpath_send_max={F: 16} if p == "A1" else {},
@@ -132,7 +147,7 @@ class ReflectorMachine(RuleBasedStateMachine):
             families=frozenset({F}),
             addpath_rx=frozenset({F}) if p == "A1" else frozenset(),
             addpath_tx=frozenset({F}) if p == "A1" else frozenset(),
-            gr_restart_time=None if mode == "nogr" else 120.0,
+            gr_restart_time=None if mode == "nogr" or p in EBGP else 120.0,
             gr_forwarding=frozenset({F}) if mode == "gr" else frozenset(),
             llgr={F: 500.0} if p in LLGR_SENDERS and mode != "nogr" else {},
             llgr_capable=p in LLGR_VIEWERS and mode != "nogr",
@@ -141,7 +156,10 @@ class ReflectorMachine(RuleBasedStateMachine):
     def _up(self, p: str, mode: str) -> None:
         self.r.peer_established(p, self._caps(p, mode), self.now)
         self.nodes[p] = Node(
-            p, as4=p not in AS2, addpath=frozenset({F}) if p == "A1" else frozenset()
+            p,
+            as4=p not in AS2,
+            addpath=frozenset({F}) if p == "A1" else frozenset(),
+            ibgp=p not in EBGP,
         )
         self.up.add(p)
         if mode != "gr":  # reconnect without GR or without F bit: stale paths go now
@@ -149,12 +167,12 @@ class ReflectorMachine(RuleBasedStateMachine):
             self.phase.pop(p, None)
         elif p in self.phase:
             self.phase[p] = "wait"
-        self.gr[p] = mode != "nogr"
+        self.gr[p] = mode != "nogr" and p not in EBGP
         self.llgr[p] = p in LLGR_SENDERS and mode != "nogr"
         self.llgr_ok[p] = (p in LLGR_VIEWERS or p in LLGR_SENDERS) and mode != "nogr"
 
     def _drop(self, p: str, *, only_stale: bool) -> None:
-        for pk, (_lp, state) in list(self.model.paths.items()):
+        for pk, (_lp, state, _ne, _med) in list(self.model.paths.items()):
             if pk[0] == p and (state != "fresh" or not only_stale):
                 del self.model.paths[pk]
 
@@ -165,20 +183,29 @@ class ReflectorMachine(RuleBasedStateMachine):
         k=st.sampled_from(PREFIXES),
         v=st.integers(0, 2),
         pid=st.integers(1, 2),
+        noexp=st.booleans(),
     )
-    def announce(self, p: str, k: int, v: int, pid: int) -> None:
+    def announce(self, p: str, k: int, v: int, pid: int, noexp: bool) -> None:
         if p not in self.up:
             return
         if p != "A1":
             pid = 0
+        if p in EBGP:
+            lpref, med, noexp = 100, v, False
+            attrs = block(as_path=[65100], local_pref=None, next_hop=nh(p), med=med)
+        else:
+            lpref, med = lp(p, pid, v), None
+            comms = [NO_EXPORT] if noexp else []
+            attrs = block(local_pref=lpref, next_hop=nh(p), communities=comms)
         for u in announce(
             [k],
-            block(local_pref=lp(p, pid, v), next_hop=nh(p)),
+            attrs,
             ids=[pid] if p == "A1" else None,
             addpath=p == "A1",
+            ibgp=p not in EBGP,
         ):
             self.r.update_received(p, u, self.now)
-        self.model.paths[(p, k, pid)] = (lp(p, pid, v), "fresh")
+        self.model.paths[(p, k, pid)] = (lpref, "fresh", noexp, med)
 
     @rule(p=st.sampled_from(PEERS), k=st.sampled_from(PREFIXES), pid=st.integers(1, 2))
     def withdraw(self, p: str, k: int, pid: int) -> None:
@@ -192,10 +219,8 @@ class ReflectorMachine(RuleBasedStateMachine):
 
     @rule(k=st.sampled_from(PREFIXES), v=st.integers(0, 2))
     def originate(self, k: int, v: int) -> None:
-        self.r.originate(
-            F, k, block(local_pref=lp(None, 0, v), next_hop=b"\x0a\x63\x00\x01"), b"", self.now
-        )
-        self.model.paths[(None, k, 0)] = (lp(None, 0, v), "fresh")
+        self.r.originate(F, k, block(local_pref=lp(None, 0, v), next_hop=LOCAL_NH), b"", self.now)
+        self.model.paths[(None, k, 0)] = (lp(None, 0, v), "fresh", False, None)
 
     @rule(k=st.sampled_from(PREFIXES))
     def withdraw_local(self, k: int) -> None:
@@ -210,9 +235,9 @@ class ReflectorMachine(RuleBasedStateMachine):
         self.up.discard(p)
         del self.nodes[p]
         if graceful and self.gr[p]:
-            for pk, (lpref, state) in list(self.model.paths.items()):
+            for pk, (lpref, state, ne, med) in list(self.model.paths.items()):
                 if pk[0] == p and state == "fresh":
-                    self.model.paths[pk] = (lpref, "stale")
+                    self.model.paths[pk] = (lpref, "stale", ne, med)
             self.phase[p] = "gr"
         else:
             self._drop(p, only_stale=False)
@@ -241,9 +266,9 @@ class ReflectorMachine(RuleBasedStateMachine):
         self.r.handle_timer(self.now)
         for p, phase in list(self.phase.items()):
             if phase == "gr" and self.llgr[p]:
-                for pk, (lpref, state) in list(self.model.paths.items()):
+                for pk, (lpref, state, ne, med) in list(self.model.paths.items()):
                     if pk[0] == p and state == "stale":
-                        self.model.paths[pk] = (lpref, "llgr")
+                        self.model.paths[pk] = (lpref, "llgr", ne, med)
                 self.phase[p] = "llgr"
             else:
                 self._drop(p, only_stale=True)
