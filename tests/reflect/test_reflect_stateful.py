@@ -2,7 +2,8 @@
 equals an independent, deliberately simple RFC 4456 reference model.
 
 Neighbors: clients C1 C2 C3 (C3 without 4-octet AS), non-clients N1 N2 (N2 without 4-octet
-AS), and A1, an ADD-PATH client (sends path ids, receives every path). Every path has a
+AS), A1, an ADD-PATH client (sends path ids, receives every path), and E1, an eBGP
+neighbor (NO_EXPORT paths are kept from it; its paths go to everyone). Every path has a
 LOCAL_PREF unique to (neighbor, path id, variant), so the best path is simply the highest
 LOCAL_PREF. Pulls are made with random budgets, the group log limit is tiny and only two
 prefixes are encoded per round, so members lag, get detached, walk and rejoin all the time.
