@@ -304,7 +304,7 @@ class Reflector:
         if update.nlri:
             if taw:
                 peer.counts[4] += len(update.nlri)
-                self._withdraw(peer, IPV4_UNICAST, update.nlri, update.nlri_ids)
+                self._withdraw(peer, IPV4_UNICAST, update.nlri, update.nlri_ids, count=False)
             else:
                 self._announce(
                     peer, IPV4_UNICAST, update.nlri, update.nlri_ids, update.attrs, b"", now
@@ -315,7 +315,7 @@ class Reflector:
             mfam = (mr.afi, mr.safi)
             if taw:
                 peer.counts[4] += len(mr.nlri)
-                self._withdraw(peer, mfam, mr.nlri, mr.nlri_ids)
+                self._withdraw(peer, mfam, mr.nlri, mr.nlri_ids, count=False)
             else:
                 self._announce(peer, mfam, mr.nlri, mr.nlri_ids, update.attrs, mr.next_hop, now)
                 touched.append(mfam)
