@@ -173,6 +173,28 @@ class BirdDaemon:
     def established(self) -> int:
         return sum(1 for v in self.protocols().values() if v == "Established")
 
+    def bgp_protocols(self) -> list[str]:
+        text = self.cli("show", "protocols")
+        return [ln.split()[0] for ln in text.splitlines()
+                if len(ln.split()) > 2 and ln.split()[1] == "BGP"]
+
+    def import_stats(self, protocol: str) -> dict[str, int]:
+        """``show protocols all NAME``: received count of each "Import ..." row."""
+        out: dict[str, int] = {}
+        for line in self.cli("show", "protocols", "all", protocol).splitlines():
+            m = re.match(r"\s*(Import updates|Import withdraws):\s+(\d+)", line)
+            if m:
+                out[m.group(1)] = int(m.group(2))
+        return out
+
+    def since(self, protocol: str) -> str:
+        """The "Since" column of ``show protocols`` (changes when the session resets)."""
+        for line in self.cli("show", "protocols", protocol).splitlines():
+            parts = line.split()
+            if parts and parts[0] == protocol:
+                return " ".join(parts[3:5])
+        return ""
+
     def stop(self) -> None:
         """Clean shutdown (SIGTERM: BIRD closes its sessions with a Cease)."""
         if self.proc is not None:
