@@ -338,3 +338,29 @@ async def test_async_context_manager_from_config_object(lab: Any) -> None:
         assert [n["address"] for n in rr.neighbors()] == [C]
         assert rr.neighbors()[0]["short_state"] == "Active"
     assert rr.daemon.stopped.is_set()
+
+
+async def test_dynamic_neighbors_are_listed(lab: Any) -> None:
+    extra = """
+[[peer-groups]]
+[peer-groups.config]
+peer-group-name = "calico"
+peer-as = 64511
+[peer-groups.route-reflector.config]
+route-reflector-client = true
+
+[[dynamic-neighbors]]
+[dynamic-neighbors.config]
+prefix = "127.0.6.128/25"
+peer-group = "calico"
+"""
+    rr: RouteReflector = await lab.reflector([C], extra)
+    await lab.client("127.0.6.200")
+    await lab.wait(lambda: "127.0.6.200" in rr.daemon.peers and rr.is_established("127.0.6.200"))
+    table = {n["address"]: n for n in rr.neighbors()}
+    assert list(table) == [C, "127.0.6.200"]
+    dyn = table["127.0.6.200"]
+    assert dyn["dynamic"] and dyn["peer_group"] == "calico" and dyn["rr_client"]
+    assert dyn["short_state"] == "Establ" and not table[C]["dynamic"]
+    rr.remove_neighbor("127.0.6.200")
+    assert "127.0.6.200" not in rr.daemon.peers
