@@ -74,7 +74,7 @@ class RouteReflector:
         self._daemon: Daemon | None = None
         self._streams: list[EventStream] = []
         self._file_config = self._initial
-        self._added: dict[str, Neighbor] = {}  # runtime-added (not in the file)
+        self._added: dict[str, Neighbor] = {}  # runtime-added, unlike the file's entry
         self._deleted: set[str] = set()  # runtime-deleted file neighbors
         self._control: ControlServer | None = None
         self._metrics: MetricsServer | None = None
@@ -310,8 +310,8 @@ class RouteReflector:
         if n.address in self.daemon.peers:
             raise Exists(f"neighbor {n.address} exists")
         self.daemon.add_neighbor(n)
-        if self._file_config.neighbor(n.address) is None:
-            self._added[n.address] = n
+        if self._file_config.neighbor(n.address) != n:
+            self._added[n.address] = n  # differs from the file (or not in it): an overlay
         self._deleted.discard(n.address)
         log.info("neighbor %s added at run time", n.address)
         return self.neighbor(n.address)
@@ -387,11 +387,11 @@ class RouteReflector:
         """Re-read the configuration file (what SIGHUP does).
 
         Rule for runtime changes: the file wins for every neighbor address whose entry in
-        the file changed since the last load; otherwise runtime changes are kept. So a
-        runtime-added neighbor stays unless the file now defines that address; a
-        runtime-deleted one stays deleted unless its file entry changed; a runtime
-        disable/enable stays unless the neighbor's file entry changed (the neighbor is
-        then rebuilt from the file, ``admin-down`` included).
+        the file changed since the last load (a new entry counts as changed); otherwise
+        runtime changes are kept. So a runtime-added neighbor stays unless the file's entry
+        for its address changed; a runtime-deleted one stays deleted unless its file entry
+        changed; a runtime disable/enable stays unless the neighbor's file entry changed
+        (the neighbor is then rebuilt from the file, ``admin-down`` included).
         """
         target = path or self._config_path
         if target is None:
@@ -410,10 +410,13 @@ class RouteReflector:
             else:
                 self._deleted.discard(addr)
         for addr, n in list(self._added.items()):
-            if addr in by_addr:
-                del self._added[addr]
-            else:
+            entry = by_addr.get(addr)
+            if entry is None:
                 keep.append(n)
+            elif entry == old_file.neighbor(addr):  # the file did not change it
+                keep[keep.index(entry)] = n
+            else:
+                del self._added[addr]
         return replace(new, neighbors=tuple(keep))
 
     # ------------------------------------------------------------------ local routes

@@ -12,7 +12,7 @@ import ipaddress
 from typing import TYPE_CHECKING, Any
 
 from bgprr.rib.path import Path
-from bgprr.session import State
+from bgprr.session import Negotiated, State
 from bgprr.wire.attributes import PathAttrs
 from bgprr.wire.constants import AFI, IPV4_UNICAST, IPV6_UNICAST
 from bgprr.wire.prefix import key_to_str
@@ -194,7 +194,7 @@ def neighbor_view(runner: PeerRunner, engine: Reflector, now: float, *, detail: 
     return out
 
 
-def _negotiated_view(neg: Any) -> JSON:
+def _negotiated_view(neg: Negotiated) -> JSON:
     caps: list[str] = []
     if neg.as4:
         caps.append("4-octet-as")

@@ -282,6 +282,11 @@ async def test_reload_keeps_runtime_changes_unless_the_file_contradicts(
     assert sorted(rr.daemon.peers) == [B, D]
     assert rr.neighbor(D)["description"] == "runtime"
     assert rr.neighbor(B)["admin_down"]
+    # C comes back at run time with other settings than the file's: kept as well.
+    rr.add_neighbor(C, 64511, rr_client=True, passive=True, description="again")
+    rr.reload()
+    assert sorted(rr.daemon.peers) == [B, C, D]
+    assert rr.neighbor(C)["description"] == "again"
 
     # The file now defines D and changes C and B: the file wins for those.
     changed = lab.rr_text([B, C, D], description="file")
@@ -289,6 +294,7 @@ async def test_reload_keeps_runtime_changes_unless_the_file_contradicts(
     rr.reload()
     assert sorted(rr.daemon.peers) == [B, C, D]
     assert rr.neighbor(D)["description"] == "file"
+    assert rr.neighbor(C)["description"] == "file"
     assert not rr.neighbor(B)["admin_down"]
 
 
