@@ -6,6 +6,7 @@ Prints one markdown table (ratios to bgprr) and writes the full JSON to bench/re
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import sys
 from collections.abc import Sequence
@@ -49,7 +50,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--inet-prefixes", type=int, help="inet-500k prefixes (overrides --prefixes)")
     ap.add_argument("--profile-dir", type=Path, help="py-spy raw profiles of bgprr runs here")
     ap.add_argument("--out", type=Path, help="JSON output file (default bench/results/<time>.json)")
+    ap.add_argument("--report", type=Path, help="print the docs section for a results JSON")
     a = ap.parse_args(argv)
+    if a.report is not None:
+        print(runner.report(json.loads(a.report.read_text())))
+        return 0
     if not a.addr.startswith("127."):
         ap.error("--addr must be a loopback address (127.0.0.0/8)")
     rrs = [r for r in a.rr.split(",") if r]

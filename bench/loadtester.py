@@ -364,15 +364,16 @@ class Tester:
         return ok
 
     async def connect(self, peer: Peer, deadline: float, on_up: Hook | None = None) -> bool:
-        """Connect and establish ``peer``, retrying (with backoff) until ``deadline``."""
-        delay = 0.1
+        """Connect and establish ``peer``, retrying until ``deadline``: after 0.5, 1, 2, 4
+        and then every 5 s (Calico's BIRD nodes use ``connect retry time 5``)."""
+        delay = 0.5
         while time.monotonic() < deadline:
             if await self._connect_once(peer, deadline):
                 if on_up is not None:
                     on_up(peer)
                 return True
             await asyncio.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-            delay = min(delay * 2, 2.0)
+            delay = min(delay * 2, 5.0)
         return False
 
     async def connect_all(

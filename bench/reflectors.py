@@ -379,7 +379,10 @@ def versions(names: Sequence[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for n in names:
         if n.startswith("bgprr"):
-            out[n] = _version([sys.executable, "-c", "import bgprr; print(bgprr.__version__)"])
+            rev = _version(["git", "-C", str(Path(__file__).resolve().parent.parent),
+                            "rev-parse", "--short", "HEAD"])  # fmt: skip
+            ver = _version([sys.executable, "-c", "import bgprr; print(bgprr.__version__)"])
+            out[n] = f"{ver} (git {rev})"
         elif n == "gobgp":
             out[n] = _version([GOBGPD, "--version"])
         elif n in ("bird1", "bird2"):

@@ -295,3 +295,36 @@ def run_all(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(doc, indent=1, default=str) + "\n")
     return md, path
+
+
+def report(doc: dict[str, Any]) -> str:
+    """The results section of docs/benchmarks.md for one JSON results file."""
+    mach = doc.get("machine", {})
+    lines = [
+        f"### Results ({doc.get('started', '?')})",
+        "",
+        f"Machine: {mach.get('nproc')} CPUs ({mach.get('cpu')}), "
+        f"{mach.get('ram_mb', 0) / 1024:.1f} GiB RAM, Linux {mach.get('kernel')}, "
+        f"Python {mach.get('python')}; load average at start "
+        f"{', '.join(f'{x:.2f}' for x in mach.get('loadavg', []))}.",
+        "",
+        "Versions: " + "; ".join(f"{k}: {v}" for k, v in doc.get("versions", {}).items()) + ".",
+        "",
+        "Command:",
+        "",
+        "```",
+        str(doc.get("command", "")),
+        "```",
+        "",
+        str(doc.get("table", "")),
+        "",
+    ]
+    fails = [r for r in doc.get("results", []) if "failed" in r.get("metrics", {})]
+    if fails:
+        lines.append("Failures:")
+        lines.append("")
+        for r in fails:
+            reason = str(r["metrics"]["failed"]).split("\n")[0]
+            lines.append(f"* {r['reflector']} / {r['scenario']}: {reason}")
+        lines.append("")
+    return "\n".join(lines)
