@@ -107,6 +107,13 @@ class Daemon:
             log.info("restarting speaker: waiting for End-of-RIB from %s", "peers")
         self._after_engine_change()
 
+    def _any_gtsm(self) -> bool:
+        if any(n.ttl_security_min is not None for n in self.config.neighbors):
+            return True
+        return any(
+            g.get("ttl-security.config.enabled") is True for g in self.config.peer_groups
+        )
+
     async def _listen(self) -> None:
         g = self.config.global_
         if g.port < 0:
@@ -114,7 +121,9 @@ class Daemon:
         passwords = {n.address: n.auth_password for n in self.config.neighbors if n.auth_password}
         for address in g.local_address_list:
             try:
-                server, _sock = await listen(address, g.port, self._on_accept, passwords)
+                server, _sock = await listen(
+                    address, g.port, self._on_accept, passwords, gtsm=self._any_gtsm()
+                )
             except OSError as exc:
                 if address == "::" and len(g.local_address_list) > 1:
                     log.warning("not listening on [::]:%d: %s", g.port, exc)

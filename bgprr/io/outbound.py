@@ -68,8 +68,14 @@ async def listen(
     port: int,
     on_accept: Callable[[BGPConnection], None],
     passwords: dict[str, str],
+    *,
+    gtsm: bool = False,
 ) -> tuple[asyncio.Server, socket.socket]:
-    """A listening socket with a large backlog and a TCP-MD5 key per configured peer."""
+    """A listening socket with a large backlog and a TCP-MD5 key per configured peer.
+
+    ``gtsm``: some neighbor uses TTL security, so the handshake (SYN-ACK, sent by the
+    listening socket before any per-peer option can be set) must already leave with TTL
+    255, or the peer's IP_MINTTL drops it. Per-peer TTLs are set after accept."""
     loop = asyncio.get_running_loop()
     fam = family_of(address)
     sock = socket.socket(fam, socket.SOCK_STREAM)
@@ -79,6 +85,8 @@ async def listen(
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         sock.bind((address, port))
         sock.setblocking(False)
+        if gtsm:
+            set_ttl(sock, 255)
         for peer, password in passwords.items():
             if family_of(peer) == fam:
                 set_md5(sock, peer, password)

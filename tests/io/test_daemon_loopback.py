@@ -398,3 +398,28 @@ async def test_slow_peer_does_not_slow_others_or_grow_memory(start: Start) -> No
     # Bounded: what the engine may pull at once on top of the high-water mark.
     assert peak <= 2 * WRITE_HIGH
     writer.close()
+
+
+async def test_ttl_security_gtsm(start: Start) -> None:
+    """RFC 5082: with ttl-security the reflector sends TTL 255 and drops packets below
+    ttl-min; a peer that sends TTL 64 never gets its OPEN through, one with GTSM does."""
+    import socket as so
+
+    gtsm = "[neighbors.ttl-security.config]\nenabled = true\nttl-min = 255\n"
+    port = free_port()
+    rr = await start(with_section(rr_config(port, ["127.0.0.2", "127.0.0.3"]), gtsm))
+    await start(with_section(client_config("127.0.0.2", port), gtsm))
+    await start(client_config("127.0.0.3", port))
+    await wait_for(lambda: established(rr, "127.0.0.2"))
+    conn = rr.peers["127.0.0.2"].established
+    assert conn is not None and conn.transport is not None
+    sock = conn.transport.get_extra_info("socket")
+    assert sock.getsockopt(so.IPPROTO_IP, so.IP_TTL) == 255
+    assert sock.getsockopt(so.IPPROTO_IP, 21) == 255  # IP_MINTTL
+    await asyncio.sleep(2)
+    assert not established(rr, "127.0.0.3")
+
+
+def with_section(text: str, section: str) -> str:
+    parts = text.split("[[neighbors]]")
+    return parts[0] + "".join("[[neighbors]]" + p + section for p in parts[1:])
