@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from bgprr.rib.trie import RadixTrie, _Node
+from bgprr.rib.trie import RadixTrie
 
 SETTINGS = settings(max_examples=60, deadline=None)
 
@@ -28,36 +28,22 @@ def contains(outer: int, inner: int, bits: int) -> bool:
 
 
 def check_structure(trie: RadixTrie[int]) -> None:
-    """Parent links, key order of children, no glue with < 2 children, node bound."""
-    root = trie._root
+    """Internal bookkeeping: valid keys, counts per length, the merged order."""
     bits = trie.bits
-    count = 0
-    valued = 0
-    if root is not None:
-        assert root.parent is None
-    stack: list[_Node[int]] = [root] if root is not None else []
-    while stack:
-        node = stack.pop()
-        count += 1
-        assert node.plen <= bits
-        assert node.addr & ((1 << (bits - node.plen)) - 1) == 0, "host bits set"
-        kids = [k for k in (node.left, node.right) if k is not None]
-        if node.full:
-            valued += 1
-        else:
-            assert node.value is None
-            assert len(kids) == 2, "glue node with fewer than two children"
-        for side, kid in ((0, node.left), (1, node.right)):
-            if kid is None:
-                continue
-            assert kid.parent is node
-            assert kid.plen > node.plen
-            assert contains((node.addr << 8) | node.plen, (kid.addr << 8) | kid.plen, bits)
-            assert (kid.addr >> (bits - 1 - node.plen)) & 1 == side
-            stack.append(kid)
-    assert count == trie.node_count
-    assert valued == len(trie)
-    assert count <= max(0, 2 * len(trie) - 1)
+    stored = dict(trie._map)
+    for k in stored:
+        plen = k & 0xFF
+        assert plen <= bits
+        assert (k >> 8) & ((1 << (bits - plen)) - 1) == 0, "host bits set"
+    lens = [0] * (bits + 1)
+    for k in stored:
+        lens[k & 0xFF] += 1
+    assert trie._lens == lens
+    assert trie._lengths() == [n for n, c in enumerate(lens) if c]
+    assert not trie._added & trie._gone
+    assert trie._order() == sorted(stored)
+    assert not trie._added and not trie._gone
+    assert trie.node_count == len(trie) == len(stored)
 
 
 def check_against(trie: RadixTrie[int], oracle: dict[int, int]) -> None:
@@ -107,7 +93,7 @@ def test_churn_against_dict(bits: int) -> None:
         for k in list(oracle):
             trie.delete(k)
             check_structure(trie)
-        assert len(trie) == 0 and trie.node_count == 0 and trie._root is None
+        assert len(trie) == 0 and trie.node_count == 0 and list(trie.items()) == []
 
     run()
 
@@ -214,20 +200,50 @@ def test_invalid_keys_rejected() -> None:
         RadixTrie(64)
 
 
-def test_free_list_reuses_nodes() -> None:
+def test_order_merges_changes_between_walks() -> None:
+    """Inserts, deletes and re-inserts between ordered walks (the lazily merged order)."""
     trie: RadixTrie[int] = RadixTrie(32)
     rng = random.Random(7)
-    keys = sorted({key_of(rng.getrandbits(32), rng.randint(8, 32), 32) for _ in range(500)})
-    for k in keys:
-        trie.insert(k, 1)
-    peak = trie.node_count
-    for k in keys:
-        trie.delete(k)
-    assert trie.free_count == peak  # every node went to the free list
-    for k in keys:
-        trie.insert(k, 2)
-    assert trie.free_count == 0 and trie.node_count == peak  # and came back from it
-    check_structure(trie)
+    oracle: dict[int, int] = {}
+    pool = sorted({key_of(rng.getrandbits(32), rng.randint(0, 32), 32) for _ in range(300)})
+    for step in range(40):
+        for _ in range(rng.randint(0, 30)):
+            k = rng.choice(pool)
+            if rng.random() < 0.6:
+                trie.insert(k, step)
+                oracle[k] = step
+            else:
+                assert trie.delete(k) == oracle.pop(k, None)
+        if step % 3:
+            assert list(trie.items()) == sorted(oracle.items())
+        probe = rng.choice(pool)
+        assert list(trie.longer(probe)) == sorted(
+            (i, v) for i, v in oracle.items() if contains(probe, i, 32)
+        )
+        check_structure(trie)
+    trie.clear()
+    assert len(trie) == 0 and list(trie.items()) == [] and trie.covering(pool[0]) == []
+    trie.insert(pool[0], 1)
+    assert list(trie.items()) == [(pool[0], 1)]
+
+
+def test_queries_with_odd_keys() -> None:
+    """Host bits in a query key are ignored; a length beyond the width matches nothing
+    longer and is covered like the full-length address."""
+    trie: RadixTrie[str] = RadixTrie(32)
+    k24 = key_of(0x0A010200, 24, 32)
+    k25 = key_of(0x0A010280, 25, 32)
+    trie.insert(k24, "a")
+    trie.insert(k25, "b")
+    odd = (0x0A010203 << 8) | 24
+    assert list(trie.longer(odd)) == [(k24, "a"), (k25, "b")]
+    assert trie.covering(odd) == [(k24, "a")]
+    beyond = (0x0A010281 << 8) | 40
+    assert list(trie.longer(beyond)) == []
+    assert trie.covering(beyond) == [(k24, "a"), (k25, "b")]
+    assert trie.longest_match(beyond) == (k25, "b")
+    assert trie.covering((1 << 40) | 8) == []  # address wider than 32 bits
+    assert "x" not in trie  # a non-int key is never stored
 
 
 def test_mutation_during_iteration_raises() -> None:
