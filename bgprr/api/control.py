@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import inspect
 import ipaddress
 import json
 import logging
@@ -78,11 +79,11 @@ METHODS: dict[str, tuple[Spec, Handler]] = {
     "neighbor.shutdown": (_ADDR_MSG, lambda rr, p: _ok(rr.shutdown_neighbor, **p)),
     "neighbor.disable": (_ADDR_MSG, lambda rr, p: _ok(rr.disable_neighbor, **p)),
     "neighbor.enable": (_ADDR, lambda rr, p: _ok(rr.enable_neighbor, p["address"])),
-    "neighbor.adj_in": (_ADDR_FAM, lambda rr, p: rr.adj_rib_in(**p)),
-    "neighbor.adj_out": (_ADDR_FAM, lambda rr, p: rr.adj_rib_out(**p)),
+    "neighbor.adj_in": (_ADDR_FAM, lambda rr, p: rr.adj_rib_in_async(**p)),
+    "neighbor.adj_out": (_ADDR_FAM, lambda rr, p: rr.adj_rib_out_async(**p)),
     "rib.get": (
         {"family": (_STR, False), "prefix": (_OPT_STR, False), "match": (_STR, False)},
-        lambda rr, p: rr.rib(**p),
+        lambda rr, p: rr.rib_async(**p),
     ),
     "rib.summary": ({}, lambda rr, p: rr.rib_summary()),
     "route.add": (
@@ -123,8 +124,11 @@ def check_params(method: str, params: object) -> dict[str, Any]:
     return dict(params)
 
 
-def handle_request(rr: RouteReflector, line: bytes, token: str | None) -> dict[str, Any]:
-    """One request line -> the reply object (never raises)."""
+async def handle_request(
+    rr: RouteReflector, line: bytes, token: str | None
+) -> dict[str, Any]:
+    """One request line -> the reply object (never raises). Handlers of large tables
+    return awaitables that yield to the event loop while they build the result."""
     rid: Any = None
     try:
         try:
@@ -142,7 +146,10 @@ def handle_request(rr: RouteReflector, line: bytes, token: str | None) -> dict[s
         if not isinstance(method, str) or method not in METHODS:
             raise BadRequest(f"unknown method {method!r}")
         params = check_params(method, req.get("params"))
-        return {"id": rid, "result": METHODS[method][1](rr, params)}
+        result = METHODS[method][1](rr, params)
+        if inspect.isawaitable(result):
+            result = await result
+        return {"id": rid, "result": result}
     except ApiError as exc:
         return {"id": rid, "error": {"code": exc.code, "message": exc.message}}
     except Exception as exc:  # a handler bug must not take the daemon down
@@ -226,8 +233,8 @@ class ControlServer:
                 elif not line.strip():
                     continue
                 else:
-                    reply = handle_request(self.rr, line, token)
-                writer.write(json.dumps(reply, separators=(",", ":")).encode() + b"\n")
+                    reply = await handle_request(self.rr, line, token)
+                writer.write(await _encode(reply))
                 await writer.drain()
         except (ConnectionError, asyncio.CancelledError):
             pass
@@ -238,6 +245,18 @@ class ControlServer:
 
 
 _TOO_LONG = b"<too long>"
+_BIG = 1000  # results with more entries are encoded in a worker thread
+
+
+async def _encode(reply: dict[str, Any]) -> bytes:
+    """The reply line; a large result (a fresh structure nobody else holds) is encoded
+    off the event loop."""
+    result = reply.get("result")
+    if isinstance(result, list) and len(result) > _BIG:
+        text = await asyncio.to_thread(json.dumps, reply, separators=(",", ":"))
+    else:
+        text = json.dumps(reply, separators=(",", ":"))
+    return text.encode() + b"\n"
 
 
 async def _read_line(reader: asyncio.StreamReader) -> bytes | None:

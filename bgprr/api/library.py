@@ -13,12 +13,13 @@ changes survive a SIGHUP reload unless the file contradicts them (see :meth:`rel
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 import logging
 import os
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -483,32 +484,50 @@ class RouteReflector:
         """Loc-RIB destinations (best path first in each). ``prefix`` with a length and
         ``match="exact"``: that destination; a bare address: the longest match;
         ``longer`` / ``shorter``: more specific / covering destinations."""
+        build = self._rib_views(family, prefix, match)
+        return [v for item in build.items if (v := build.one(item)) is not None]
+
+    async def rib_async(
+        self, family: str = "ipv4", prefix: str | None = None, match: str = "exact"
+    ) -> list[JSON]:
+        """:meth:`rib`, yielding to the event loop every :data:`CHUNK` destinations so
+        that a large table does not hold up routing (what the control API uses)."""
+        return await _chunked(self._rib_views(family, prefix, match))
+
+    def _rib_views(self, family: str, prefix: str | None, match: str) -> _Build:
         fam = _family(family)
         if match not in MATCHES:
             raise BadRequest(f"invalid match {match!r} (exact, longer or shorter)")
-        trie = self.daemon.engine.table(fam).trie
-        now = self._now()
+        table = self.daemon.engine.table(fam)
+        trie = table.trie
         afi = fam[0]
-        if prefix is None:
-            items = list(trie.items())
+        items: list[tuple[int, Any]]
+        if prefix is None:  # keys sort as the trie walks (address, then length), faster
+            items = sorted(table.dests.items())
         else:
             pafi, key = _prefix(prefix)
             if pafi != afi:
                 raise BadRequest(f"{prefix} is not an {family} prefix")
-            bare = "/" not in prefix
             if match == "longer":
                 items = list(trie.longer(key))
             elif match == "shorter":
                 items = trie.covering(key)
-            elif bare:
+            elif "/" not in prefix:  # a bare address: longest match
                 found = trie.longest_match(key)
                 items = [found] if found is not None else []
             else:
                 dest = trie.get(key)
                 items = [(key, dest)] if dest is not None else []
-        return [
-            views.route_view(k, afi, d.best, d.paths, now) for k, d in items if d.best is not None
-        ]
+        now = self._now()
+        cache: views.AttrCache = {}
+
+        def one(item: Any) -> JSON | None:
+            k, d = item
+            if d.best is None:  # gone meanwhile
+                return None
+            return views.route_view(k, afi, d.best, d.paths, now, cache)
+
+        return _Build(items, one)
 
     def rib_summary(self) -> JSON:
         engine = self.daemon.engine
@@ -524,18 +543,60 @@ class RouteReflector:
         return {"families": fams, "attribute_sets": len(engine.intern_table)}
 
     def adj_rib_in(self, address: str, family: str = "ipv4") -> list[JSON]:
+        build = self._adj_in_views(address, family)
+        return [v for item in build.items if (v := build.one(item)) is not None]
+
+    async def adj_rib_in_async(self, address: str, family: str = "ipv4") -> list[JSON]:
+        return await _chunked(self._adj_in_views(address, family))
+
+    def _adj_in_views(self, address: str, family: str) -> _Build:
         runner = self._runner(address)
-        return views.adj_in_view(self.daemon.engine, runner.key, _family(family), self._now())
+        fam = _family(family)
+        now = self._now()
+        cache: views.AttrCache = {}
+        items = self.daemon.engine.adj_rib_in(runner.key, fam)
+        return _Build(items, lambda item: views.adj_in_item(item, fam[0], now, cache))
 
     def adj_rib_out(self, address: str, family: str = "ipv4") -> list[JSON]:
+        build = self._adj_out_views(address, family)
+        return [v for item in build.items if (v := build.one(item)) is not None]
+
+    async def adj_rib_out_async(self, address: str, family: str = "ipv4") -> list[JSON]:
+        return await _chunked(self._adj_out_views(address, family))
+
+    def _adj_out_views(self, address: str, family: str) -> _Build:
         runner = self._runner(address)
-        return views.adj_out_view(self.daemon.engine, runner.key, _family(family))
+        fam = _family(family)
+        cache: dict[tuple[bytes, bytes], JSON] = {}
+        items = self.daemon.engine.adj_rib_out(runner.key, fam)
+        return _Build(items, lambda item: views.adj_out_item(item, fam[0], cache))
 
     def is_established(self, address: str) -> bool:
         return self._runner(address).session.state is State.ESTABLISHED
 
 
 # ---------------------------------------------------------------------------- helpers
+
+CHUNK = 2000  # views built between two yields to the event loop
+
+
+@dataclass(frozen=True, slots=True)
+class _Build:
+    """Entries of a table snapshot and how to make the view of one (None: skip it)."""
+
+    items: Sequence[Any]
+    one: Callable[[Any], JSON | None]
+
+
+async def _chunked(build: _Build) -> list[JSON]:
+    out: list[JSON] = []
+    for i, item in enumerate(build.items):
+        view = build.one(item)
+        if view is not None:
+            out.append(view)
+        if i % CHUNK == CHUNK - 1:
+            await asyncio.sleep(0)
+    return out
 
 
 def _addr_order(text: str) -> tuple[int, int]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 from typing import TYPE_CHECKING, Any
 
+from bgprr.rib.intern import AttrSet
 from bgprr.rib.path import Path
 from bgprr.session import Negotiated, State
 from bgprr.wire.attributes import PathAttrs
@@ -97,8 +98,26 @@ def attrs_view(raw: bytes, mp_next_hop: bytes) -> JSON:
     }
 
 
-def path_view(path: Path, *, best: bool, now: float) -> JSON:
-    out = attrs_view(path.attrs.raw, path.attrs.next_hop)
+AttrCache = dict[int, tuple[object, JSON]]
+
+
+def cached_attrs_view(attrs: AttrSet, cache: AttrCache | None) -> JSON:
+    """``attrs_view`` of an interned set, computed once per set within one query (many
+    paths share a set); a fresh dict every time."""
+    if cache is None:
+        return attrs_view(attrs.raw, attrs.next_hop)
+    hit = cache.get(id(attrs))
+    if hit is None or hit[0] is not attrs:
+        hit = cache[id(attrs)] = (attrs, attrs_view(attrs.raw, attrs.next_hop))
+    out = dict(hit[1])
+    out["communities"] = list(out["communities"])
+    out["large_communities"] = list(out["large_communities"])
+    out["cluster_list"] = list(out["cluster_list"])
+    return out
+
+
+def path_view(path: Path, *, best: bool, now: float, cache: AttrCache | None = None) -> JSON:
+    out = cached_attrs_view(path.attrs, cache)
     out.update(
         {
             "best": best,
@@ -111,11 +130,18 @@ def path_view(path: Path, *, best: bool, now: float) -> JSON:
     return out
 
 
-def route_view(key: int, afi: int, best: Path | None, paths: list[Path], now: float) -> JSON:
+def route_view(
+    key: int,
+    afi: int,
+    best: Path | None,
+    paths: list[Path],
+    now: float,
+    cache: AttrCache | None = None,
+) -> JSON:
     ordered = sorted(paths, key=lambda p: p is not best)  # best first, others in order
     return {
         "prefix": key_to_str(key, afi),
-        "paths": [path_view(p, best=p is best, now=now) for p in ordered],
+        "paths": [path_view(p, best=p is best, now=now, cache=cache) for p in ordered],
     }
 
 
@@ -221,23 +247,26 @@ def _negotiated_view(neg: Negotiated) -> JSON:
     }
 
 
-def adj_in_view(engine: Reflector, key: str, family: tuple[int, int], now: float) -> list[JSON]:
-    afi = family[0]
-    out: list[JSON] = []
-    for k, pid, path in engine.adj_rib_in(key, family):
-        view = path_view(path, best=False, now=now)
-        view["prefix"] = key_to_str(k, afi)
-        view["path_id"] = pid
-        out.append(view)
-    return out
+def adj_in_item(
+    item: tuple[int, int, Path], afi: int, now: float, cache: AttrCache | None = None
+) -> JSON:
+    """One entry of ``Reflector.adj_rib_in``."""
+    k, pid, path = item
+    view = path_view(path, best=False, now=now, cache=cache)
+    view["prefix"] = key_to_str(k, afi)
+    view["path_id"] = pid
+    return view
 
 
-def adj_out_view(engine: Reflector, key: str, family: tuple[int, int]) -> list[JSON]:
-    afi = family[0]
-    out: list[JSON] = []
-    for k, pid, block, nh in engine.adj_rib_out(key, family):
-        view = attrs_view(block, nh)
-        view.update({"prefix": key_to_str(k, afi), "path_id": pid, "best": True})
-        view.update({"stale": False, "age": None})
-        out.append(view)
-    return out
+def adj_out_item(
+    item: tuple[int, int, bytes, bytes], afi: int, cache: dict[tuple[bytes, bytes], JSON]
+) -> JSON:
+    """One entry of ``Reflector.adj_rib_out`` (attributes as sent)."""
+    k, pid, block, nh = item
+    base = cache.get((block, nh))
+    if base is None:
+        base = cache[(block, nh)] = attrs_view(block, nh)
+    view = {key: list(v) if isinstance(v, list) else v for key, v in base.items()}
+    view.update({"prefix": key_to_str(k, afi), "path_id": pid, "best": True})
+    view.update({"stale": False, "age": None})
+    return view
