@@ -20,6 +20,7 @@ from bgprr import (
     PeerStateChanged,
     RouteReflector,
 )
+from bgprr.api import library
 from bgprr.api.events import EventStream
 from bgprr.config import load_config_text
 from bgprr.io.daemon import Daemon
@@ -153,7 +154,7 @@ async def test_originate_and_withdraw_ipv4_ipv6(lab: Any) -> None:
             bad()
 
 
-async def test_rib_prefix_queries(lab: Any) -> None:
+async def test_rib_prefix_queries(lab: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     rr: RouteReflector = await lab.reflector([C])
     for p in ("10.6.0.0/16", "10.6.1.0/24", "10.6.1.128/25", "10.7.0.0/16"):
         rr.originate(p, "192.0.2.1")
@@ -171,6 +172,12 @@ async def test_rib_prefix_queries(lab: Any) -> None:
         "10.6.1.128/25",
     ]
     assert prefixes("10.9.0.0/16") == []
+    # The chunked variant (control API) gives the same result, yielding in between.
+    monkeypatch.setattr(library, "CHUNK", 2)
+    assert await rr.rib_async("ipv4", "10.6.0.0/16", "longer") == rr.rib(
+        "ipv4", "10.6.0.0/16", "longer"
+    )
+    assert [r["prefix"] for r in await rr.rib_async()] == prefixes()
     with pytest.raises(BadRequest):
         rr.rib("ipv4", "2001:db8::/32")
     with pytest.raises(BadRequest):
