@@ -328,6 +328,10 @@ class RouteReflector:
     def reset_neighbor(self, address: str, *, message: str = "") -> None:
         """Hard reset: Cease / Administrative Reset, then the session comes back."""
         runner = self._runner(address)
+        if runner.pfx_limit_down:  # down after its prefix limit: a reset starts it again
+            runner.pfx_limit_down = False
+            runner.start()
+            return
         runner.reset(make_shutdown_notification(CeaseSub.ADMINISTRATIVE_RESET, message))
 
     def soft_reset_in(self, address: str, family: str | None = None) -> None:
@@ -377,9 +381,11 @@ class RouteReflector:
         self.shutdown_neighbor(address, message=message)
 
     def enable_neighbor(self, address: str) -> None:
+        """Start a neighbor that was shut down / disabled, or is down after its prefix
+        limit."""
         runner = self._runner(address)
-        if runner.admin_down:
-            runner.admin_down = False
+        if runner.admin_down or runner.pfx_limit_down:
+            runner.admin_down = runner.pfx_limit_down = False
             runner.start()
 
     # ------------------------------------------------------------------ reload

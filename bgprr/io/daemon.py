@@ -360,6 +360,8 @@ class Daemon:
                 if runner is None:
                     continue
                 notif = Notification(code=ev.code, subcode=ev.subcode, data=ev.data)
+                if (ev.code, ev.subcode) == (ErrorCode.CEASE, CeaseSub.MAXIMUM_PREFIXES_REACHED):
+                    runner.pfx_limit_down = True  # shown as Idle(PfxCt) until it restarts
                 if ev.idle_s > 0:
                     runner.stop(notif)
                     runner.restart_after(ev.idle_s)

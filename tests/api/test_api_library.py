@@ -377,3 +377,38 @@ peer-group = "calico"
     assert dyn["short_state"] == "Establ" and not table[C]["dynamic"]
     rr.remove_neighbor("127.0.6.200")
     assert "127.0.6.200" not in rr.daemon.peers
+
+
+async def test_prefix_limit_shows_idle_pfxct_until_enabled(lab: Any) -> None:
+    extra = """
+[[neighbors]]
+[neighbors.config]
+neighbor-address = "127.0.6.2"
+peer-as = 64511
+[neighbors.timers.config]
+idle-hold-time-after-reset = 1
+[neighbors.transport.config]
+passive-mode = true
+[neighbors.route-reflector.config]
+route-reflector-client = true
+[[neighbors.afi-safis]]
+[neighbors.afi-safis.config]
+afi-safi-name = "ipv4-unicast"
+[neighbors.afi-safis.prefix-limit.config]
+max-prefixes = 1
+"""
+    rr: RouteReflector = await lab.reflector([], extra)
+    b = await lab.client(B)
+    await lab.wait(lambda: rr.is_established(B))
+    originate_on(b, "10.6.20.0/26", B)
+    originate_on(b, "10.6.21.0/26", B)
+    await lab.wait(lambda: rr.neighbor(B)["short_state"] == "Idle(PfxCt)")
+    assert rr.daemon.notifications[("sent", 6, 1)] == 1  # Cease / maximum prefixes
+    await asyncio.sleep(1.5)  # it stays down (restart-timer 0) while B keeps trying
+    assert rr.neighbor(B)["short_state"] == "Idle(PfxCt)"
+    # B now sends one prefix only: enabled again, the session stays up.
+    b.engine.withdraw_local(IPV4_UNICAST, key("10.6.21.0/26"), asyncio.get_running_loop().time())
+    rr.enable_neighbor(B)
+    await lab.wait(lambda: rr.is_established(B), timeout=15)
+    await lab.wait(lambda: len(rr.rib()) == 1)
+    assert rr.neighbor(B)["short_state"] == "Establ"
