@@ -70,8 +70,9 @@ afi-safi-name = "ipv6-unicast"
 """
 
 
-def client_config(me: str, port: int, *, ipv6: bool = False) -> str:
+def client_config(me: str, port: int, *, ipv6: bool = False, password: str = "") -> str:
     fams = FAMILIES if ipv6 else ""
+    pw = f'auth-password = "{password}"' if password else ""
     return f"""
 [global.config]
 as = 64511
@@ -82,6 +83,7 @@ port = -1
 [neighbors.config]
 neighbor-address = "{RR}"
 peer-as = 64511
+{pw}
 [neighbors.timers.config]
 connect-retry = 1
 idle-hold-time-after-reset = 1
@@ -121,8 +123,9 @@ class Lab:
         self.reflectors.append(rr)
         return rr
 
-    async def client(self, me: str, *, ipv6: bool = False) -> Daemon:
-        d = Daemon(load_config_text(client_config(me, self.port, ipv6=ipv6), "toml"))
+    async def client(self, me: str, *, ipv6: bool = False, password: str = "") -> Daemon:
+        text = client_config(me, self.port, ipv6=ipv6, password=password)
+        d = Daemon(load_config_text(text, "toml"))
         await d.start()
         self.daemons.append(d)
         return d

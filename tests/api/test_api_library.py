@@ -412,3 +412,14 @@ max-prefixes = 1
     await lab.wait(lambda: rr.is_established(B), timeout=15)
     await lab.wait(lambda: len(rr.rib()) == 1)
     assert rr.neighbor(B)["short_state"] == "Establ"
+
+
+async def test_runtime_neighbor_with_tcp_md5(lab: Any) -> None:
+    rr: RouteReflector = await lab.reflector([C])
+    await lab.client(D, password="s3cret")
+    await lab.client("127.0.6.5", password="wrong")
+    rr.add_neighbor(D, 64511, rr_client=True, passive=True, password="s3cret")
+    rr.add_neighbor("127.0.6.5", 64511, rr_client=True, passive=True, password="s3cret")
+    await lab.wait(lambda: rr.is_established(D), timeout=15)
+    await asyncio.sleep(2)
+    assert not rr.is_established("127.0.6.5")
