@@ -158,7 +158,11 @@ class Peer:
         return self._timers.deadline(timer)
 
     def handle_timer(self, now: float) -> None:
-        while (timer := self._timers.pop_expired(now)) is not None:
+        """Fire the timers due at ``now``. A timer (re)started while handling them fires on
+        a later call, even with a zero delay (``next_timer()`` then tells the IO layer)."""
+        for deadline, timer in self._timers.expired(now):
+            if not self._timers.pop_if(timer, deadline):
+                continue
             if timer is Timer.ALT_HOLD:
                 if self._alt is not None:
                     n = Notification(code=ErrorCode.HOLD_TIMER_EXPIRED, subcode=0)
@@ -412,8 +416,13 @@ class Peer:
         return up and bool(graceful)
 
     def _idle_hold_delay(self) -> float:
+        """DampPeerOscillations: the first flap restarts at once (a peer whose session
+        dropped once, e.g. all nodes after a network blip, reconnects without waiting);
+        each further consecutive flap waits idle_hold_time, doubled, up to idle_hold_max."""
         cfg = self.config
-        return min(cfg.idle_hold_time * (1 << max(self._flaps - 1, 0)), cfg.idle_hold_max)
+        if self._flaps <= 1:
+            return 0.0
+        return min(cfg.idle_hold_time * (1 << (self._flaps - 2)), cfg.idle_hold_max)
 
     def _enter_idle(self, now: float, reason: str, *, flap: bool, graceful: bool = False) -> None:
         """Go Idle; restart after the IdleHoldTimer unless stopped. After a graceful

@@ -49,6 +49,19 @@ class Timers:
     def next_deadline(self) -> float | None:
         return min(self._deadlines.values(), default=None)
 
+    def expired(self, now: float) -> list[tuple[float, Timer]]:
+        """The timers due at ``now``, earliest first, as ``(deadline, timer)``."""
+        due = [(d, t) for t, d in self._deadlines.items() if d <= now]
+        due.sort(key=lambda item: item[0])  # stable: equal deadlines keep start order
+        return due
+
+    def pop_if(self, timer: Timer, deadline: float) -> bool:
+        """Stop ``timer`` if it still runs with ``deadline``; True if it did."""
+        if self._deadlines.get(timer) != deadline:
+            return False
+        del self._deadlines[timer]
+        return True
+
     def pop_expired(self, now: float) -> Timer | None:
         """Stop and return the earliest timer whose deadline is ``<= now``, if any."""
         if not self._deadlines:

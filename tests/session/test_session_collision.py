@@ -148,7 +148,8 @@ def test_second_connection_hold_timer_and_errors() -> None:
     p = opensent()
     p.connection_made(2, 0.0, inbound=True)
     p.poll()
-    p.handle_timer(240.0)  # both the main and the second connection's hold timers
+    p.handle_timer(240.0)  # the main connection's hold timer: the second one is promoted
+    p.handle_timer(240.0)  # ... with the same deadline, handled on the next call
     outs = p.poll()
     assert notes(outs, 2) == [Notification(code=4, subcode=0)]
     assert notes(outs, 1) == [Notification(code=4, subcode=0)]

@@ -86,7 +86,11 @@ class Driver:
         """Run the clock to ``timer``'s deadline (earlier timers fire on the way)."""
         deadline = self.peer.deadline(timer)
         assert deadline is not None, timer
-        while (t := self.peer.next_timer()) is not None and t <= deadline:
+        while (
+            self.peer.deadline(timer) == deadline
+            and (t := self.peer.next_timer()) is not None
+            and t <= deadline
+        ):
             self.now = t
             self.peer.handle_timer(t)
 

@@ -160,8 +160,11 @@ def test_idle_hold_backoff_grows_and_resets() -> None:
     for _ in range(6):
         waits.append(_flap(p, now))
         now += 1.0 + waits[-1]
-    assert waits == [30.0, 60.0, 120.0, 240.0, 300.0, 300.0]
-    assert _flap(p, now, lasting=600.0) == 30.0  # stable long enough: back to the start
+    # The first flap restarts at once (a single drop, e.g. a network blip, must not lock
+    # the peer out); consecutive ones back off: 30, 60, ... capped at 300.
+    assert waits == [0.0, 30.0, 60.0, 120.0, 240.0, 300.0]
+    assert _flap(p, now, lasting=600.0) == 0.0  # stable long enough: back to the start
+    assert _flap(p, now + 700.0) == 30.0
     p.poll()
     # A failed TCP connect goes to Idle without counting as a flap.
     p.connection_failed(9, 2000.0)
@@ -186,8 +189,9 @@ def test_reset_restarts_after_idle_hold() -> None:
     p.reset(10.0)
     outs = p.poll()
     assert notes(outs) == [make_shutdown_notification(4, "")]
-    assert state_of(p) is State.IDLE and p.deadline(Timer.IDLE_HOLD) == 40.0
-    p.handle_timer(40.0)
+    # A first reset restarts at once; the restart happens on the next timer call.
+    assert state_of(p) is State.IDLE and p.deadline(Timer.IDLE_HOLD) == 10.0
+    p.handle_timer(10.0)
     assert state_of(p) is State.CONNECT
 
 
@@ -373,9 +377,15 @@ def test_graceful_down_restarts_at_once() -> None:
     assert p.deadline(Timer.IDLE_HOLD) == 10.0  # listening again right away for the restart
     p.handle_timer(10.0)
     assert state_of(p) is State.CONNECT
-    q = peer_in(State.ESTABLISHED)  # not graceful: the usual IdleHold
+    q = peer_in(State.ESTABLISHED)  # not graceful: the usual IdleHold from the 2nd flap
     q.connection_lost(1, 10.0)
-    assert q.deadline(Timer.IDLE_HOLD) == 40.0
+    assert q.deadline(Timer.IDLE_HOLD) == 10.0
+    q.handle_timer(10.0)
+    q.connection_made(2, 11.0, inbound=False)
+    q.data_received(2, peer_open() + KA, 11.0)
+    assert state_of(q) is State.ESTABLISHED
+    q.connection_lost(2, 12.0)
+    assert q.deadline(Timer.IDLE_HOLD) == 42.0
 
 
 def test_route_refresh_unknown_subtype_ignored() -> None:
