@@ -207,7 +207,8 @@ def fmt(v: Any) -> str:
 
 def table(results: list[dict[str, Any]], rrs: Sequence[str], scens: Sequence[str]) -> str:
     """Markdown: one row per (scenario, metric), one column per reflector; each cell is
-    the value and, where bgprr has a value, value / bgprr's."""
+    the value and, where bgprr has a value, value / bgprr's. "(T)" marks a time measured
+    while the load tester itself used >= 80 % of a CPU: the reflector may be faster."""
     by = {(r["reflector"], r["scenario"]): r.get("metrics", {}) for r in results}
     head = "| scenario | metric | " + " | ".join(rrs) + " |"
     lines = [head, "|" + "---|" * (len(rrs) + 2)]
@@ -226,6 +227,12 @@ def table(results: list[dict[str, Any]], rrs: Sequence[str], scens: Sequence[str
                     continue
                 v = m.get(key)
                 cell = fmt(v)
+                phase = key[:-2] if key.endswith("_s") else ""
+                if phase and any(
+                    m.get(f"{ph}_tester_bound")
+                    for ph in (phase, f"{phase}_withdraw", f"{phase}_announce")
+                ):
+                    cell += " (T)"
                 if (
                     isinstance(v, int | float)
                     and isinstance(base, int | float)
@@ -317,6 +324,11 @@ def report(doc: dict[str, Any]) -> str:
         "```",
         "",
         str(doc.get("table", "")),
+        "",
+        "Cells: value (value / bgprr's). Times in seconds unless marked ms; lower is better "
+        "everywhere. (T): the load tester used >= 80 % of a CPU during that phase, so the "
+        "figure is an upper bound for the reflector. `—`: not measured (an earlier phase "
+        "failed).",
         "",
     ]
     fails = [r for r in doc.get("results", []) if "failed" in r.get("metrics", {})]

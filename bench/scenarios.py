@@ -198,6 +198,9 @@ class Clock:
         m = self.metrics
         m[f"{name}_tester_cpu_s"] = round(self_cpu() - self.cpu0, 3)
         m[f"{name}_rr_cpu_s"] = round(self.tester.rr_usage()["cpu_s"] - self.rr0, 3)
+        wall = time.monotonic() - self.t0
+        if wall > 0.05 and m[f"{name}_tester_cpu_s"] >= 0.8 * wall:
+            m[f"{name}_tester_bound"] = True  # the tester was (nearly) saturated
         if missed:
             m[f"{name}_s"] = None
             m[f"{name}_missed"] = missed

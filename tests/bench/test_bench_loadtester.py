@@ -148,3 +148,56 @@ def test_tester_against_toy_reflector_on_loopback() -> None:
         await server.wait_closed()
 
     asyncio.run(main())
+
+
+class _NullTester:
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        from bench.loadtester import Stats
+
+        self.stats = Stats()
+        self.goals = 0
+
+    def on_goal(self, peer: object) -> None:
+        self.goals += 1
+
+
+def test_receiver_any_chunking_and_marker_patterns_inside_messages() -> None:
+    from typing import Any, cast
+
+    from bench.loadtester import Peer
+
+    rng = random.Random(11)
+    pool = [prefix_bytes(rng.getrandbits(32), rng.choice((8, 24, 26, 32))) for _ in range(400)]
+    pool = sorted(set(pool))
+    # communities 0xffffffff x 4 put 16 octets of 0xff (a marker pattern) inside messages
+    weird = build_attrs(next_hop="198.18.0.1", communities=[0xFFFFFFFF] * 4)
+    plain = build_attrs(next_hop="198.18.0.2")
+    stream: list[bytes] = []
+    expect: set[bytes] = set()
+    for _ in range(300):
+        k = rng.randint(1, 5)
+        chosen = rng.sample(pool, k)
+        r = rng.random()
+        if r < 0.2:
+            stream += pack_withdraw(chosen)
+            expect.difference_update(chosen)
+        elif r < 0.3:
+            stream.append(KEEPALIVE)
+        else:
+            stream += pack_announce(weird if r < 0.5 else plain, chosen)
+            expect.update(chosen)
+    data = b"".join(stream)
+    for trial in range(20):
+        nt = _NullTester()
+        peer = Peer(cast(Any, nt), 0, "127.0.0.1")
+        peer.goal = lambda p: False
+        i = 0
+        while i < len(data):
+            step = rng.choice((1, 2, 7, 19, 100, 4096, 70000)) if trial else len(data)
+            peer.data_received(data[i : i + step])
+            i += step
+        assert peer.seen == expect
+        assert peer.pending == b""
+        assert peer.updates == sum(1 for m in stream if m[18] == 2)
+        nt.loop.close()
