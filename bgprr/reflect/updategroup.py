@@ -212,6 +212,7 @@ class UpdateGroup:
 
     def _encode_next(self) -> None:
         """Encode the next ``encode_keys`` pending prefixes into one batch (if anyone listens)."""
+        self._trim()
         batch = Batch(self.next_seq)
         sent = self.sent
         pending = self.pending
@@ -486,7 +487,11 @@ class UpdateGroup:
                 size += len(out[-1])
                 continue
             break
-        self._trim()
+        # Trimming scans every member: doing it on each pull made one change fanned out to
+        # N members cost O(N^2). Old batches are dropped when the next batch is encoded,
+        # and here only once the log is large.
+        if self.log_bytes > self.log_limit // 2:
+            self._trim()
         return size, notes
 
     def advertised(self, m: Member) -> int:
