@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+ROOT = Path(__file__).parents[2]  # so that `python -m bgprr` imports this tree
 RR = "127.0.6.1"
 BIRD_ADDR = "127.0.6.10"
 
@@ -44,6 +45,7 @@ def wait(cond: Callable[[], bool], timeout: float = 30.0, what: str = "") -> Non
 def bgprr(sock: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bgprr", "--api-socket", str(sock), *args],
+        cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=30,
@@ -112,6 +114,7 @@ protocol bgp p1 {{
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        cwd=ROOT,
     )
     bird: subprocess.Popen[bytes] | None = None
     ctl = tmp_path / "bird.ctl"

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+ROOT = Path(__file__).parents[2]  # so that `python -m bgprr` imports this tree
 RR = "127.0.6.1"
 
 
@@ -56,6 +57,7 @@ passive-mode = true
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bgprr", *args],
+        cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=30,
@@ -98,6 +100,7 @@ def start(tmp_path: Path) -> Iterator[Callable[..., Running]]:
             stderr=subprocess.STDOUT,
             text=True,
             env={**os.environ, **(env or {})},
+            cwd=ROOT,
         )
         procs.append(proc)
         wait(sock.exists)
@@ -169,6 +172,7 @@ def test_unusable_api_socket_is_logged_and_the_daemon_runs(tmp_path: Path) -> No
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        cwd=ROOT,
     )
     try:
         time.sleep(1.5)

@@ -32,7 +32,11 @@ def test_library_example_runs() -> None:
     (code,) = [b for b in blocks("python") if "asyncio.run(main())" in b]
     (expected,) = [b for b in blocks("") if b.startswith("up: ")]
     r = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=DOC.parents[1],  # the repository root: imports this tree's bgprr
     )
     assert r.returncode == 0, r.stderr
     got = r.stdout.splitlines()
