@@ -600,7 +600,13 @@ class Reflector(GobgpBase):
         exe = bgprr_executable()
         if exe is None:
             raise RuntimeError("bgprr executable not found (pip install -e .)")
-        argv = [exe, "--config", str(self.conf_path), "--log-level", "debug"]
+        # Per-instance control socket and GR state dir: the reflectors of one lab (and of
+        # other runs) share the filesystem, only the network namespaces differ.
+        state = self.lab.workdir / f"{self.name}-state"
+        state.mkdir(exist_ok=True)
+        argv = [exe, "--config", str(self.conf_path), "--log-level", "debug",
+                "--api-socket", str(self.lab.workdir / f"{self.name}.sock"),
+                "--state-dir", str(state)]
         if graceful_restart:
             argv.append("--graceful-restart")
         return argv

@@ -54,8 +54,8 @@ def test_md5(lab: Lab, rr_kind: str, dynamic: bool) -> None:
                      [configs.BirdPeer(address=cl.rr.address, password="wrong-secret")])
     cl.start()
     bad.start()
-    cl.wait_established(60)
-    cl.wait_converged(60)
+    cl.wait_established(30)
+    cl.wait_converged(30)
     # The wrong password never establishes (BIRD retries every 5 s); wait a few retries.
     deadline = time.monotonic() + 12
     while time.monotonic() < deadline:
