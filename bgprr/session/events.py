@@ -26,7 +26,7 @@ import enum
 from dataclasses import dataclass
 
 from bgprr.wire.errors import ErrorCode, FsmSub, code_name, subcode_name
-from bgprr.wire.messages import Notification, shutdown_message
+from bgprr.wire.messages import Keepalive, Notification, Open, RouteRefresh, shutdown_message
 from bgprr.wire.update import Update
 
 from .negotiate import Negotiated
@@ -86,6 +86,13 @@ TIMER_EVENTS: dict[Timer, Event] = {
     Timer.KEEPALIVE: Event.KEEPALIVE_TIMER_EXPIRES,
     Timer.IDLE_HOLD: Event.IDLE_HOLD_TIMER_EXPIRES,
 }
+MESSAGE_EVENTS: dict[type, Event] = {  # NOTIFICATION: by its code (version error or not)
+    Update: Event.UPDATE_MSG,
+    Keepalive: Event.KEEPALIVE_MSG,
+    Open: Event.BGP_OPEN,
+    RouteRefresh: Event.ROUTE_REFRESH_MSG,
+}
+
 ERROR_EVENTS: dict[int, Event] = {
     ErrorCode.MESSAGE_HEADER: Event.BGP_HEADER_ERR,
     ErrorCode.OPEN_MESSAGE: Event.BGP_OPEN_MSG_ERR,

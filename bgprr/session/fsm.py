@@ -37,6 +37,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from bgprr.wire.attrcheck import ScanCache
 from bgprr.wire.constants import MsgType
 from bgprr.wire.errors import BGPError, CeaseSub, ErrorCode, FsmSub
 from bgprr.wire.framer import Framer
@@ -49,12 +50,13 @@ from bgprr.wire.messages import (
     encode_message,
     make_shutdown_notification,
 )
-from bgprr.wire.update import Update
+from bgprr.wire.update import Update, decode_update
 
 from .config import SessionConfig
 from .events import (
     ERROR_EVENTS,
     FSM_SUBCODES,
+    MESSAGE_EVENTS,
     TIMER_EVENTS,
     AbortConnect,
     Close,
@@ -125,6 +127,7 @@ class Peer:
         self._flaps = 0  # consecutive session flaps (DampPeerOscillations)
         self._established_at: float | None = None
         self._negotiated: Negotiated | None = None
+        self._scans: ScanCache | None = None  # attribute scans of this negotiation
         self._stop_notification: Notification | None = None  # for Manual/AutomaticStop
         self._last_keepalive = float("-inf")
 
@@ -275,6 +278,10 @@ class Peer:
         try:
             if neg is None:
                 msg = decode_message(raw)
+            elif mtype == MsgType.UPDATE:  # Established, header checked by the framer
+                msg = decode_update(
+                    raw, as4=neg.as4, addpath=neg.addpath_rx, ibgp=neg.ibgp, cache=self._scans
+                )
             else:
                 msg = decode_message(
                     raw, as4=neg.as4, addpath=neg.addpath_rx, ibgp=neg.ibgp, max_len=neg.max_len
@@ -282,18 +289,12 @@ class Peer:
         except BGPError as err:
             event = ERROR_EVENTS.get(err.code, Event.BGP_HEADER_ERR)
             return self._fire(now, event, _Arg(conn=conn, error=err))
-        if isinstance(msg, Keepalive):
-            self._fire(now, Event.KEEPALIVE_MSG, _Arg(conn=conn))
-        elif isinstance(msg, Open):
-            self._fire(now, Event.BGP_OPEN, _Arg(conn=conn, message=msg))
-        elif isinstance(msg, Update):
-            self._fire(now, Event.UPDATE_MSG, _Arg(conn=conn, message=msg))
-        elif isinstance(msg, RouteRefresh):
-            self._fire(now, Event.ROUTE_REFRESH_MSG, _Arg(conn=conn, message=msg))
-        else:
+        kind = MESSAGE_EVENTS.get(type(msg))
+        if kind is None:
+            assert isinstance(msg, Notification)
             version = msg.code == ErrorCode.OPEN_MESSAGE and msg.subcode == 1
-            event = Event.NOTIF_MSG_VER_ERR if version else Event.NOTIF_MSG
-            self._fire(now, event, _Arg(conn=conn, message=msg))
+            kind = Event.NOTIF_MSG_VER_ERR if version else Event.NOTIF_MSG
+        self._fire(now, kind, _Arg(conn=conn, message=None if isinstance(msg, Keepalive) else msg))
 
     def _alt_message(self, now: float, alt: _Conn, raw: bytes) -> None:
         """A message on the second connection (its own FSM, in OpenSent)."""
@@ -410,7 +411,7 @@ class Peer:
         if self._conn is not None:
             self._close(self._conn, sent)
             self._conn = None
-        self._negotiated = None
+        self._negotiated = self._scans = None
         self._timers.stop(Timer.HOLD)
         self._timers.stop(Timer.KEEPALIVE)
         return up and bool(graceful)
@@ -597,6 +598,7 @@ class Peer:
             self._drop_alt(_collision())
         self._timers.stop(Timer.CONNECT_RETRY)
         self._negotiated = neg
+        self._scans = ScanCache(as4=neg.as4, ibgp=neg.ibgp)
         conn.framer.max_len = neg.max_len
         self._send(conn, encode_message(_KEEPALIVE))
         if neg.keepalive:

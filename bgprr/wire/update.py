@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .attrcheck import scan_attributes
+from .attrcheck import ScanCache, scan_attributes
 from .attributes import walk_attributes
 from .constants import IPV4_UNICAST, MARKER, AttrType
 from .errors import Action, BGPError, ErrorCode, HeaderSub, UpdateSub
@@ -190,13 +190,16 @@ def decode_update(
     as4: bool = True,
     addpath: frozenset[tuple[int, int]] = frozenset(),
     ibgp: bool = True,
+    cache: ScanCache | None = None,
 ) -> Update:
     """Decode a whole UPDATE message (19-octet header included).
 
     ``as4``: the peer has the 4-octet AS capability (else AS4_PATH/AS4_AGGREGATOR are
     merged, RFC 6793 §4.2.3, and ``attrs`` comes out in 4-octet form). ``addpath``: the
     families for which we receive ADD-PATH ids. ``ibgp``: the peer is internal (LOCAL_PREF
-    required; ORIGINATOR_ID/CLUSTER_LIST accepted).
+    required; ORIGINATOR_ID/CLUSTER_LIST accepted). ``cache``: the session's
+    :class:`~bgprr.wire.attrcheck.ScanCache` (same result, repeated attribute sets are
+    not scanned again).
 
     Raises ``BGPError`` only for session reset and AFI/SAFI disable (the family can be read
     from the error with :func:`error_family`); milder errors land in ``Update.errors``.
@@ -252,8 +255,17 @@ def decode_update(
     mp_unreach: MPUnreach | None = None
     seen: bytearray | None = None
     block = b""
-    if aend > astart:
+    hit: tuple[bytes, bytearray] | None = None
+    field = b""  # the attribute field, when the cache applies
+    if cache is not None and nlri and aend > astart and cache.as4 == as4 and cache.ibgp == ibgp:
+        field = data[astart:aend]
+        hit = cache.table.get(field)
+    if hit is not None:
+        block, seen = hit
+    elif aend > astart:
         scan = scan_attributes(data, astart, aend, as4=as4, ibgp=ibgp, classic_nlri=bool(nlri))
+        if cache is not None and field:
+            cache.store(field, scan)
         errors = scan.errors
         twd = scan.treat_as_withdraw
         seen = scan.seen

@@ -28,6 +28,7 @@ from bgprr.wire.messages import (
     decode_message,
     encode_message,
 )
+from bgprr.wire.update import decode_update
 
 LOCAL = SessionConfig(local_as=65000, peer_as=65001, router_id=1)
 PEER_CAPS = (MultiProtocol(afi=1, safi=1), RouteRefreshCap(), FourOctetAS(asn=65001))
@@ -305,3 +306,38 @@ def test_stale_events_are_ignored() -> None:
     d.peer.connection_lost(555, 0.0)
     d.peer.connection_failed(555, 0.0)
     assert d.take() == [] and state_of(d.peer) is State.ESTABLISHED
+
+
+def test_repeated_attribute_sets_decode_alike() -> None:
+    """UPDATEs sharing an attribute field (the session's scan cache) decode exactly as
+    a fresh decode does, errors included; a broken UPDATE still resets the session."""
+    d = Driver()
+    d.to(State.ESTABLISHED)
+    attrs = bytes.fromhex("4001010040020602010000fde9400304c0000201")  # AS_PATH 65001
+    no_lp = bytes.fromhex("40010100400200400304c0000201")  # empty AS_PATH
+    msgs = [
+        _update(attrs, bytes.fromhex("180a0102")),
+        _update(attrs, bytes.fromhex("180a0103200a000001")),
+        _update(no_lp, bytes.fromhex("180a0104")),
+        _update(no_lp, bytes.fromhex("180a0105")),
+    ]
+    d.data(b"".join(msgs))
+    got = [o.update for o in d.take() if isinstance(o, UpdateReceived)]
+    neg = d.peer.negotiated
+    assert neg is not None and not neg.ibgp
+    want = [decode_update(m, as4=neg.as4, ibgp=neg.ibgp) for m in msgs]
+    assert [(u.attrs, u.nlri, u.treat_as_withdraw) for u in got] == [
+        (u.attrs, u.nlri, u.treat_as_withdraw) for u in want
+    ]
+    assert [[e.describe() for e in u.errors] for u in got] == [
+        [e.describe() for e in u.errors] for u in want
+    ]
+    assert got[1].attrs is got[0].attrs and len(got) == 4
+    d.data(BAD_UPDATE)
+    assert [(n.code, n.subcode) for n in sent_notifications(d.take())] == [(3, 1)]
+    assert state_of(d.peer) is State.IDLE
+
+
+def _update(attrs: bytes, nlri: bytes) -> bytes:
+    body = b"\x00\x00" + len(attrs).to_bytes(2, "big") + attrs + nlri
+    return b"\xff" * 16 + (19 + len(body)).to_bytes(2, "big") + b"\x02" + body

@@ -12,6 +12,7 @@ import os
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bgprr.wire.attrcheck import ScanCache
 from bgprr.wire.attributes import PathAttrs, add_community, reflect_block, to_as2_block
 from bgprr.wire.errors import BGPError
 from bgprr.wire.update import Update, decode_update, encode_update
@@ -166,3 +167,42 @@ def test_mutated_valid_messages(m: bytes, kw: dict[str, object]) -> None:
 @given(_valid_like(), _KW)
 def test_valid_like_messages(m: bytes, kw: dict[str, object]) -> None:
     _check(m, kw)
+
+
+def _outcome(m: bytes, kw: dict[str, object], cache: ScanCache | None) -> object:
+    """Everything decode_update tells about ``m`` (errors by their fields)."""
+    addpath = kw["addpath"]
+    assert isinstance(addpath, frozenset)
+    try:
+        u = decode_update(
+            m, as4=bool(kw["as4"]), ibgp=bool(kw["ibgp"]), addpath=addpath, cache=cache
+        )
+    except BGPError as e:
+        return ("raised", e.code, e.subcode, e.data, e.action, e.offset, e.reason)
+    errs = [(e.code, e.subcode, e.data, e.action, e.offset, e.reason) for e in u.errors]
+    fields = (u.withdrawn, u.withdrawn_ids, u.attrs, u.nlri, u.nlri_ids, u.mp_reach, u.mp_unreach)
+    return fields, errs, u.treat_as_withdraw
+
+
+@_FUZZ
+@given(st.lists(st.one_of(_valid_like(), _mutated()), min_size=1, max_size=6), _KW, _KW)
+def test_scan_cache_changes_nothing(
+    msgs: list[bytes], kw: dict[str, object], other: dict[str, object]
+) -> None:
+    """Decoding through a ScanCache (hits, misses, a full table starting over, calls with
+    other session flags) gives exactly what decoding without one gives."""
+    cache = ScanCache(as4=bool(kw["as4"]), ibgp=bool(kw["ibgp"]), limit=3)
+    for m in msgs + msgs + msgs[::-1]:
+        assert _outcome(m, kw, cache) == _outcome(m, kw, None)
+        assert _outcome(m, other, cache) == _outcome(m, other, None)
+
+
+def test_scan_cache_hit_shares_the_block() -> None:
+    attrs = b"".join(_ATTRS[i] for i in (0, 2, 5, 7))
+    cache = ScanCache(as4=True, ibgp=True)
+    first = decode_update(_msg(b"", attrs, _NLRI[0]), cache=cache)
+    second = decode_update(_msg(_NLRI[1], attrs, _NLRI[1] + _NLRI[3]), cache=cache)
+    assert len(cache.table) == 1 and first.attrs == attrs and second.attrs is first.attrs
+    assert second.nlri != first.nlri and second.withdrawn and not second.errors
+    ebgp = decode_update(_msg(b"", attrs, _NLRI[0]), ibgp=False, cache=cache)
+    assert ebgp.attrs != attrs and len(cache.table) == 1  # LOCAL_PREF dropped, not cached
