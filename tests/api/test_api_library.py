@@ -24,8 +24,10 @@ from bgprr.api import library
 from bgprr.api.events import EventStream
 from bgprr.config import load_config_text
 from bgprr.io.daemon import Daemon
+from bgprr.session import SessionDown
 from bgprr.wire.attributes import PathAttrs, encode_attribute
 from bgprr.wire.constants import IPV4_UNICAST, IPV6_UNICAST
+from bgprr.wire.messages import Notification
 from bgprr.wire.prefix import parse_prefix
 
 B, C, D = "127.0.6.2", "127.0.6.3", "127.0.6.4"
@@ -236,7 +238,9 @@ passive-mode = true
     assert [n.address for n in rr.config.neighbors] == [C]
 
 
-async def test_shutdown_enable_reset_soft_resets(lab: Any) -> None:
+async def test_shutdown_enable_reset_soft_resets(
+    lab: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     rr: RouteReflector = await lab.reflector([B, C])
     b = await lab.client(B)
     c = await lab.client(C)
@@ -254,10 +258,21 @@ async def test_shutdown_enable_reset_soft_resets(lab: Any) -> None:
     with pytest.raises(BadRequest):
         rr.soft_reset_in(B, "ipv6")
 
+    received: list[Notification] = []
+    client_on_down = c.on_down
+
+    def record(runner: Any, out: SessionDown, now: float) -> None:
+        if out.notification_received is not None:
+            received.append(out.notification_received)
+        client_on_down(runner, out, now)
+
+    monkeypatch.setattr(c, "on_down", record)
     rr.shutdown_neighbor(C, message="maintenance")
     await lab.wait(lambda: not rr.is_established(C))
     assert rr.neighbor(C)["short_state"] == "Idle(Admin)"
-    await lab.wait(lambda: "maintenance" in c.peers[lab.RR].last_error)
+    await lab.wait(lambda: bool(received))
+    assert (received[0].code, received[0].subcode) == (6, 2)
+    assert received[0].data == b"\x0bmaintenance"  # RFC 9003 shutdown communication
     await asyncio.sleep(1.5)  # the client retries; the reflector stays down
     assert not rr.is_established(C)
     rr.enable_neighbor(C)
