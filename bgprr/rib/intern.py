@@ -32,28 +32,73 @@ class BestFields(NamedTuple):
     communities: tuple[int, ...]  # RFC 1997, for the well-known ones reflection checks
 
 
+_FIELDS = frozenset(BestFields._fields)
+
+
 class AttrSet:
     """Immutable path attributes; get them from :meth:`InternTable.intern`, never build one.
 
     ``raw`` is the canonical attribute block (4-octet AS form, no MP_REACH/MP_UNREACH) and
     ``next_hop`` the MP_REACH next hop (16 or 32 octets for IPv6; ``b""`` for IPv4, whose
     NEXT_HOP is inside ``raw``). ``refs`` is maintained by the table.
+
+    The best-path fields (those of :class:`BestFields`) are plain slots, filled all at once
+    on the first read of any of them (``__getattr__`` runs only for an unset slot), so
+    later reads cost a slot read, not a property call.
     """
 
-    __slots__ = ("_best", "_reflected", "_view", "next_hop", "raw", "refs")
+    __slots__ = (
+        "_reflected",
+        "_view",
+        "as_path_length",
+        "cluster_list",
+        "communities",
+        "local_pref",
+        "med",
+        "neighbor_as",
+        "next_hop",
+        "origin",
+        "originator_id",
+        "raw",
+        "refs",
+    )
+
+    local_pref: int | None
+    med: int | None
+    as_path_length: int
+    neighbor_as: int | None
+    origin: int | None
+    originator_id: int | None
+    cluster_list: tuple[int, ...]
+    communities: tuple[int, ...]
 
     def __init__(self, raw: bytes, next_hop: bytes) -> None:
         self.raw = raw
         self.next_hop = next_hop
         self.refs = 0
         self._view: PathAttrs | None = None
-        self._best: BestFields | None = None
         # one cached reflected block as (key, bytes); a dict once a second key shows up
         self._reflected: tuple[int, bytes] | dict[int, bytes] | None = None
 
     def __repr__(self) -> str:
         nh = f", next_hop={self.next_hop.hex()}" if self.next_hop else ""
         return f"AttrSet(raw={self.raw.hex()}{nh}, refs={self.refs})"
+
+    def __getattr__(self, name: str) -> object:
+        if name not in _FIELDS:
+            raise AttributeError(f"'AttrSet' object has no attribute {name!r}")
+        # parse through a throwaway view unless one is kept already: a kept view (index
+        # dict and caches) costs about 1 kB per set, these fields ~100 bytes
+        v = self._view if self._view is not None else PathAttrs(self.raw)
+        self.local_pref = v.local_pref
+        self.med = v.med
+        self.as_path_length = v.as_path_length
+        self.neighbor_as = v.neighbor_as
+        self.origin = v.origin
+        self.originator_id = v.originator_id
+        self.cluster_list = v.cluster_list
+        self.communities = v.communities
+        return object.__getattribute__(self, name)
 
     @property
     def view(self) -> PathAttrs:
@@ -66,56 +111,17 @@ class AttrSet:
     @property
     def best_fields(self) -> BestFields:
         """``(local_pref, med, as_path_length, neighbor_as, origin, originator_id,
-        cluster_list, communities)`` as in the attributes (None when absent), parsed once
-        (through a throwaway view, so asking for them does not keep :attr:`view`)."""
-        b = self._best
-        if b is None:
-            # parse through a throwaway view unless one is kept already: a kept view
-            # (index dict and caches) costs about 1 kB per set, these fields ~200 bytes
-            v = self._view if self._view is not None else PathAttrs(self.raw)
-            b = self._best = BestFields(
-                v.local_pref,
-                v.med,
-                v.as_path_length,
-                v.neighbor_as,
-                v.origin,
-                v.originator_id,
-                v.cluster_list,
-                v.communities,
-            )
-        return b
-
-    @property
-    def local_pref(self) -> int | None:
-        return self.best_fields.local_pref
-
-    @property
-    def med(self) -> int | None:
-        return self.best_fields.med
-
-    @property
-    def as_path_length(self) -> int:
-        return self.best_fields.as_path_length
-
-    @property
-    def neighbor_as(self) -> int | None:
-        return self.best_fields.neighbor_as
-
-    @property
-    def origin(self) -> int | None:
-        return self.best_fields.origin
-
-    @property
-    def originator_id(self) -> int | None:
-        return self.best_fields.originator_id
-
-    @property
-    def cluster_list(self) -> tuple[int, ...]:
-        return self.best_fields.cluster_list
-
-    @property
-    def communities(self) -> tuple[int, ...]:
-        return self.best_fields.communities
+        cluster_list, communities)`` as in the attributes (None when absent), parsed once."""
+        return BestFields(
+            self.local_pref,
+            self.med,
+            self.as_path_length,
+            self.neighbor_as,
+            self.origin,
+            self.originator_id,
+            self.cluster_list,
+            self.communities,
+        )
 
     def reflected(self, originator_id: int, cluster_id: int) -> bytes:
         """The block to send when reflecting (RFC 4456 §8: ORIGINATOR_ID added when

@@ -95,14 +95,14 @@ def select_best(
     top: tuple[bool, int, bool, int, int] | None = None
     cands: list[Path] = []
     for p in paths:
-        f = p.attrs.best_fields
-        lp = f.local_pref
-        origin = f.origin
+        a = p.attrs
+        lp = a.local_pref
+        origin = a.origin
         head = (
             p.llgr_stale,
             -(DEFAULT_LOCAL_PREF if lp is None else lp),
             p.peer is not None,
-            f.as_path_length,
+            a.as_path_length,
             _ORIGIN_WORST if origin is None else origin,
         )
         if top is None or head < top:
@@ -130,9 +130,9 @@ def _med_survivors(cands: list[Path], always_compare_med: bool) -> list[Path]:
     """Drop every path for which a path with the same neighbor AS has a lower MED."""
     lowest: dict[int | None, int] = {}
     for p in cands:
-        f = p.attrs.best_fields
-        group = 0 if always_compare_med else f.neighbor_as
-        med = f.med or 0  # missing MED is 0
+        a = p.attrs
+        group = 0 if always_compare_med else a.neighbor_as
+        med = a.med or 0  # missing MED is 0
         best = lowest.get(group)
         if best is None or med < best:
             lowest[group] = med
@@ -141,8 +141,7 @@ def _med_survivors(cands: list[Path], always_compare_med: bool) -> list[Path]:
     return [
         p
         for p in cands
-        if (p.attrs.best_fields.med or 0)
-        == lowest[0 if always_compare_med else p.attrs.best_fields.neighbor_as]
+        if (p.attrs.med or 0) == lowest[0 if always_compare_med else p.attrs.neighbor_as]
     ]
 
 
@@ -150,16 +149,15 @@ _TailKey = tuple[bool, int, int, int, int, int, bytes, bytes, bool, float]
 
 
 def _tail_key(p: Path, router_id: int) -> _TailKey:
-    f = p.attrs.best_fields
-    peer = p.peer
-    oid = f.originator_id
     a = p.attrs
+    peer = p.peer
+    oid = a.originator_id
     if peer is None:
         ident = router_id if oid is None else oid
         return (
             True,
             ident,
-            len(f.cluster_list),
+            len(a.cluster_list),
             0,
             p.path_id,
             -1,
@@ -172,7 +170,7 @@ def _tail_key(p: Path, router_id: int) -> _TailKey:
     return (
         not peer.ebgp,
         ident,
-        len(f.cluster_list),
+        len(a.cluster_list),
         peer.address,
         p.path_id,
         peer.index,
