@@ -269,6 +269,7 @@ def run_all(
         "versions": reflectors.versions(rrs),
         "results": results,
     }
+    path = out or RESULTS / f"{stamp}.json"
     with Netns(addr) as ns:
         netns = ns.name if (use_netns and ns.ok) else None
         doc["netns"] = netns is not None
@@ -296,12 +297,19 @@ def run_all(
                 print(
                     f"[{time.monotonic() - t0:6.1f}s] {rr:13s} {sc:11s} {status}", file=sys.stderr
                 )
-    md = table(results, rrs, scens)
+                _save(doc, path, rrs, scens)  # after each pair: an interrupted run keeps it
+    doc["finished"] = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    return _save(doc, path, rrs, scens), path
+
+
+def _save(doc: dict[str, Any], path: Path, rrs: Sequence[str], scens: Sequence[str]) -> str:
+    md = table(doc["results"], rrs, scens)
     doc["table"] = md
-    path = out or RESULTS / f"{stamp}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(doc, indent=1, default=str) + "\n")
-    return md, path
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(doc, indent=1, default=str) + "\n")
+    tmp.replace(path)
+    return md
 
 
 def report(doc: dict[str, Any]) -> str:

@@ -48,7 +48,7 @@ from .loadtester import (
 )
 
 Metrics = dict[str, Any]
-SCENARIOS = ("calico-10k", "inet-500k", "nodes-200", "nodes-1000", "nodes-2000", "latency")
+SCENARIOS = ("calico-10k", "inet-500k", "latency", "nodes-200", "nodes-1000", "nodes-2000")
 
 # Approximate prefix counts per length of the IPv4 Internet table (2024, ~950k routes).
 INET_LENGTHS = {
