@@ -12,6 +12,7 @@ message queue.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -461,6 +462,17 @@ async def serve(
     return 0
 
 
+def tune_gc() -> None:
+    """Routes are long-lived objects: the default thresholds (a young collection every 700
+    allocations, full ones scanning every path) cost about a quarter of the CPU of a bulk
+    load and pause the loop for hundreds of ms at 100k routes. Freeze what is loaded at
+    start and collect the young generation far less often (measured: 100k prefixes
+    reflected between three in-process daemons, 4.06 s -> 2.9-3.05 s CPU)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 1000)
+
+
 def run_daemon(
     config_path: str,
     *,
@@ -491,6 +503,7 @@ def run_daemon(
             print(f"bgprr: {problem}", file=sys.stderr)
             return 2
     setup_logging(log_level, log_format)
+    tune_gc()
     _, loop_name = loops.loop_factory(use_uvloop)
     log.info(
         "bgprr starting: AS %d, router id %s, %d neighbors, %s loop%s",

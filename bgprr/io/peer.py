@@ -277,7 +277,8 @@ class PeerRunner:
             out.reason,
             extra={"peer": self.key, "state": out.new.value},
         )
-        if out.new is State.IDLE and out.reason:
+        # Leaving Established, SessionDown (emitted just before) has set the better text.
+        if out.new is State.IDLE and out.reason and out.old is not State.ESTABLISHED:
             self.last_error = out.reason
         self.daemon.on_state_change(self, out)
 
