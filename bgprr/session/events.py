@@ -43,6 +43,10 @@ class State(enum.Enum):
     OPENCONFIRM = "OpenConfirm"
     ESTABLISHED = "Established"
 
+    # members are singletons compared by identity: hash them the same way, in C (Enum's
+    # default hashes the name in Python, on every transition-table lookup)
+    __hash__ = object.__hash__
+
 
 class Event(enum.IntEnum):
     """RFC 4271 §8.1 events (value = the RFC's event number), plus ROUTE-REFRESH.

@@ -84,7 +84,7 @@ class _Conn:
     lost: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, eq=False)  # internal, one per event: not frozen (2x faster)
 class _Arg:
     conn: _Conn | None = None
     message: Open | Update | RouteRefresh | Notification | None = None

@@ -16,6 +16,8 @@ class Timer(enum.Enum):
     IDLE_HOLD = "IdleHoldTimer"
     ALT_HOLD = "HoldTimer(second connection)"  # the colliding connection's OpenSent hold
 
+    __hash__ = object.__hash__  # identity, in C (the restart per message is a dict store)
+
 
 class Timers:
     """A set of running timers, each a deadline; stopping a stopped timer is a no-op."""
