@@ -7,8 +7,10 @@ Default runs are short; ``HYPOTHESIS_PROFILE=fuzz`` raises the example count.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -206,3 +208,21 @@ def test_scan_cache_hit_shares_the_block() -> None:
     assert second.nlri != first.nlri and second.withdrawn and not second.errors
     ebgp = decode_update(_msg(b"", attrs, _NLRI[0]), ibgp=False, cache=cache)
     assert ebgp.attrs != attrs and len(cache.table) == 1  # LOCAL_PREF dropped, not cached
+
+
+@_FUZZ
+@given(st.one_of(_valid_like(), _mutated()), _KW)
+def test_decoded_update_is_a_plain_update(m: bytes, kw: dict[str, object]) -> None:
+    """decode_update builds Update through the slot descriptors: the result equals the
+    dataclass built through its own __init__ from the same fields, and stays frozen."""
+    addpath = kw["addpath"]
+    assert isinstance(addpath, frozenset)
+    try:
+        u = decode_update(m, as4=bool(kw["as4"]), ibgp=bool(kw["ibgp"]), addpath=addpath)
+    except BGPError:
+        return
+    names = [f.name for f in dataclasses.fields(Update)]
+    again = Update(**{n: getattr(u, n) for n in names})
+    assert u == again and repr(u) == repr(again) and type(u) is Update
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(u, "attrs", b"")  # the point: assignment must fail
