@@ -225,4 +225,4 @@ def test_decoded_update_is_a_plain_update(m: bytes, kw: dict[str, object]) -> No
     again = Update(**{n: getattr(u, n) for n in names})
     assert u == again and repr(u) == repr(again) and type(u) is Update
     with pytest.raises(dataclasses.FrozenInstanceError):
-        setattr(u, "attrs", b"")  # the point: assignment must fail
+        u.attrs = b""  # the point: assignment must fail
