@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from bgprr.wire.attributes import PathAttrs, reflect_block
+from bgprr.wire.attributes import PathAttrs, best_path_fields, reflect_block
 
 __all__ = ["AttrSet", "BestFields", "InternTable"]
 
@@ -87,17 +87,18 @@ class AttrSet:
     def __getattr__(self, name: str) -> object:
         if name not in _FIELDS:
             raise AttributeError(f"'AttrSet' object has no attribute {name!r}")
-        # parse through a throwaway view unless one is kept already: a kept view (index
-        # dict and caches) costs about 1 kB per set, these fields ~100 bytes
-        v = self._view if self._view is not None else PathAttrs(self.raw)
-        self.local_pref = v.local_pref
-        self.med = v.med
-        self.as_path_length = v.as_path_length
-        self.neighbor_as = v.neighbor_as
-        self.origin = v.origin
-        self.originator_id = v.originator_id
-        self.cluster_list = v.cluster_list
-        self.communities = v.communities
+        # one walk over the block, no view kept (a view's index dict and caches cost
+        # about 1 kB per set, these fields ~100 bytes)
+        (
+            self.local_pref,
+            self.med,
+            self.as_path_length,
+            self.neighbor_as,
+            self.origin,
+            self.originator_id,
+            self.cluster_list,
+            self.communities,
+        ) = best_path_fields(self.raw)
         return object.__getattribute__(self, name)
 
     @property

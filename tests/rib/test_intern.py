@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import bgprr.rib.intern as intern_mod
 from bgprr.rib.intern import AttrSet, InternTable
-from bgprr.wire.attributes import PathAttrs, reflect_block
+from bgprr.wire.attributes import BestPathFields, PathAttrs, reflect_block
 
 
 def attr(flags: int, type_: int, value: bytes) -> bytes:
@@ -144,15 +144,13 @@ def test_churn_returns_to_baseline(ops: list[tuple[bool, int]]) -> None:
 
 def test_best_fields_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
     made: list[bytes] = []
+    real = intern_mod.best_path_fields
 
-    class CountingAttrs(PathAttrs):
-        __slots__ = ()
+    def counting(raw: bytes) -> BestPathFields:
+        made.append(raw)
+        return real(raw)
 
-        def __init__(self, raw: bytes) -> None:
-            made.append(raw)
-            super().__init__(raw)
-
-    monkeypatch.setattr(intern_mod, "PathAttrs", CountingAttrs)
+    monkeypatch.setattr(intern_mod, "best_path_fields", counting)
     t = InternTable()
     raw = block(
         origin=1,

@@ -12,6 +12,7 @@ from bgprr.wire.attributes import (
     RawAttribute,
     add_community,
     as_path_length,
+    best_path_fields,
     decode_as_path,
     encode_as_path,
     encode_attribute,
@@ -344,3 +345,73 @@ def test_reflect_block_property(parts: list[bytes], ordered: bool, oid: int, cid
     for a in before:
         if a.type != 10:
             assert encode_attribute(a.flags, a.type, a.value) in out
+
+
+_PIECES = [
+    ORIGIN,
+    AS_PATH,
+    NEXT_HOP,
+    MED,
+    LOCAL_PREF,
+    COMMUNITIES,
+    ORIGINATOR_ID,
+    CLUSTER_LIST,
+    H("40 02 00"),  # empty AS_PATH
+    H("40 02 0a 03 01 0000fde9 02 01 00000007"),  # confed sequence, then a sequence
+    H("40 02 0a 01 01 00000009 02 01 00000007"),  # AS_SET first: no neighbor AS
+    H("40 02 04 02 01 0000"),  # malformed AS_PATH
+    H("80 04 03 000005"),  # MED of 3 octets
+    H("40 05 00"),  # empty LOCAL_PREF
+    H("c0 08 06 fde80001 ffff"),  # communities not a multiple of 4
+    H("80 0a 00"),  # empty CLUSTER_LIST
+    H("40 01 00"),  # empty ORIGIN
+    H("c0 08 03"),  # truncated header/value
+]
+
+
+def _via_view(raw: bytes) -> object:
+    try:
+        v = PathAttrs(raw)
+        return (
+            v.local_pref,
+            v.med,
+            v.as_path_length,
+            v.neighbor_as,
+            v.origin,
+            v.originator_id,
+            v.cluster_list,
+            v.communities,
+        )
+    except (ValueError, BGPError) as e:
+        return type(e), str(e)
+
+
+def _via_function(raw: bytes) -> object:
+    try:
+        return best_path_fields(raw)
+    except (ValueError, BGPError) as e:
+        return type(e), str(e)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=8), st.binary(max_size=6))
+def test_best_path_fields_match_the_view(pieces: list[bytes], tail: bytes) -> None:
+    """Same values, and the same first error, as the PathAttrs properties (also with
+    duplicates, malformed values and trailing garbage)."""
+    for raw in (b"".join(pieces), b"".join(pieces) + tail):
+        assert _via_function(raw) == _via_view(raw)
+
+
+def test_best_path_fields_full_block() -> None:
+    assert best_path_fields(FULL) == (
+        100,
+        5,
+        4,
+        65001,
+        0,
+        0x0A000002,
+        (0x01010101, 0x02020202),
+        (0xFDE80001, 0xFFFFFF01),
+    )
+    many = encode_attribute(0x80, 10, bytes(4 * 300))  # 300 cluster ids: past the table
+    assert best_path_fields(many)[6] == (0,) * 300
