@@ -438,6 +438,9 @@ async def run(
         m.setdefault("failed", f"timeout after {timeout:.0f} s")
     finally:
         await t.shutdown()
+    m["updates_received"] = sum(p.updates for p in t.peers)
+    m["nlri_received"] = sum(p.announced for p in t.peers)
+    m["withdrawn_received"] = sum(p.withdrawn for p in t.peers)
     m["wall_s"] = round(time.monotonic() - start, 3)
     m["tester_cpu_s"] = round(self_cpu(), 3)
     st = t.stats

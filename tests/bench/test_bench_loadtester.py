@@ -201,3 +201,19 @@ def test_receiver_any_chunking_and_marker_patterns_inside_messages() -> None:
         assert peer.pending == b""
         assert peer.updates == sum(1 for m in stream if m[18] == 2)
         nt.loop.close()
+
+
+def test_report_section_lists_machine_command_and_failures() -> None:
+    doc = {
+        "started": "20260101T000000Z",
+        "machine": {"nproc": 2, "cpu": "X", "ram_mb": 2048, "kernel": "6", "python": "3.11",
+                    "loadavg": [0.5, 0.4, 0.3]},
+        "versions": {"bgprr": "0.1.0", "gobgp": "3.10"},
+        "command": "python -m bench --rr bgprr,gobgp",
+        "table": "| t |",
+        "results": [{"reflector": "gobgp", "scenario": "nodes-200",
+                     "metrics": {"failed": "converge: 3 peers did not reach the goal in time"}}],
+    }  # fmt: skip
+    text = runner.report(doc)
+    assert "2 CPUs (X)" in text and "python -m bench --rr bgprr,gobgp" in text
+    assert "gobgp / nodes-200: converge: 3 peers" in text and "| t |" in text
