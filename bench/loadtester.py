@@ -371,7 +371,7 @@ class Tester:
         *,
         asn: int = 64512,
         hold_time: int = 180,
-        connect_timeout: float = 3.0,
+        connect_timeout: float = 5.0,
         open_timeout: float = 15.0,
         rr_pids: Sequence[int] = (),
     ) -> None:
