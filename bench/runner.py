@@ -299,6 +299,7 @@ def run_all(
                 )
                 _save(doc, path, rrs, scens)  # after each pair: an interrupted run keeps it
     doc["finished"] = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    doc["machine"]["loadavg_end"] = os.getloadavg()
     return _save(doc, path, rrs, scens), path
 
 
@@ -321,7 +322,9 @@ def report(doc: dict[str, Any]) -> str:
         f"Machine: {mach.get('nproc')} CPUs ({mach.get('cpu')}), "
         f"{mach.get('ram_mb', 0) / 1024:.1f} GiB RAM, Linux {mach.get('kernel')}, "
         f"Python {mach.get('python')}; load average at start "
-        f"{', '.join(f'{x:.2f}' for x in mach.get('loadavg', []))}.",
+        f"{', '.join(f'{x:.2f}' for x in mach.get('loadavg', []))}"
+        f" (at the end: {', '.join(f'{x:.2f}' for x in mach.get('loadavg_end', []))}); "
+        f"run {doc.get('started', '?')} to {doc.get('finished', '(interrupted)')}.",
         "",
         "Versions: " + "; ".join(f"{k}: {v}" for k, v in doc.get("versions", {}).items()) + ".",
         "",
