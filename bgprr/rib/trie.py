@@ -12,8 +12,9 @@ map answers the trie's queries without holding one (the class keeps its historic
   it (every prefix inside ``a/l`` sorts in ``[a/l, (a + 2**(bits-l))/0)``). It is brought
   up to date only when an ordered query needs it: keys added since are kept in a set and
   merged in one sort (two sorted runs: linear), keys deleted since are filtered out;
-* a count of keys per prefix length lets ``covering`` probe the dict once per length that
-  is present (at most 33 or 129 probes; a DFZ table has about 25 lengths).
+* a count of keys per prefix length (updated with the order) lets ``covering`` probe the
+  dict once per length that is present (at most 33 or 129 probes; a DFZ table has about
+  25 lengths).
 """
 
 from __future__ import annotations
@@ -32,9 +33,9 @@ class RadixTrie(Generic[V]):
 
     __slots__ = (
         "_added",
+        "_bad",
         "_bits",
         "_gone",
-        "_host",
         "_lens",
         "_map",
         "_present",
@@ -47,10 +48,11 @@ class RadixTrie(Generic[V]):
             raise ValueError(f"bits must be 32 or 128, not {bits}")
         self._bits = bits
         self._map: dict[int, V] = {}
-        # host-bit mask per prefix length, for validating keys
-        self._host = [(1 << (bits - plen)) - 1 for plen in range(bits + 1)]
-        self._lens = [0] * (bits + 1)  # keys stored per prefix length
-        self._present: list[int] | None = []  # lengths with keys, ascending (None: stale)
+        # per prefix length, the address bits a valid key leaves zero: host bits and all
+        # bits above the width (a negative int: ~network mask)
+        self._bad = [~(((1 << plen) - 1) << (bits - plen)) for plen in range(bits + 1)]
+        self._lens = [0] * (bits + 1)  # keys in ``_sorted`` per prefix length
+        self._present: list[int] | None = []  # lengths in ``_lens``, ascending (None: stale)
         self._sorted: list[int] = []  # the keys in order, as of the last ordered query
         self._added: set[int] = set()  # keys stored since, not in ``_sorted``
         self._gone: set[int] = set()  # keys in ``_sorted`` deleted since
@@ -75,42 +77,33 @@ class RadixTrie(Generic[V]):
     def insert(self, key: int, value: V) -> None:
         """Store ``value`` under ``key``, replacing any previous value."""
         table = self._map
-        if key in table:
-            table[key] = value  # replacing a value is no change of the key set
-            return
-        plen = key & 0xFF
-        if plen > self._bits or key >> (self._bits + 8) or (key >> 8) & self._host[plen]:
-            raise ValueError(f"invalid prefix key {key:#x} for a {self._bits}-bit trie")
+        if key not in table:  # a new key (replacing a value is no change of the key set)
+            try:
+                bad = (key >> 8) & self._bad[key & 0xFF]
+            except IndexError:  # a length beyond the address width
+                bad = 1
+            if bad:
+                raise ValueError(f"invalid prefix key {key:#x} for a {self._bits}-bit trie")
+            self._version += 1
+            gone = self._gone
+            if key in gone:  # still in ``_sorted``: live again
+                gone.discard(key)
+            else:
+                self._added.add(key)
         table[key] = value
-        self._version += 1
-        lens = self._lens
-        if not lens[plen]:
-            self._present = None
-        lens[plen] += 1
-        gone = self._gone
-        if key in gone:  # still in ``_sorted``: live again
-            gone.discard(key)
-        else:
-            self._added.add(key)
 
     def delete(self, key: int) -> V | None:
         """Remove ``key``; return its value, or None when it was not stored."""
         table = self._map
         if key not in table:
             return None
-        value = table.pop(key)
         self._version += 1
-        plen = key & 0xFF
-        lens = self._lens
-        lens[plen] -= 1
-        if not lens[plen]:
-            self._present = None
         added = self._added
         if key in added:
             added.discard(key)
         else:
             self._gone.add(key)
-        return value
+        return table.pop(key)
 
     def clear(self) -> None:
         """Drop every entry."""
@@ -135,17 +128,26 @@ class RadixTrie(Generic[V]):
         keys = self._sorted
         gone = self._gone
         added = self._added
-        if gone:
-            keys = [k for k in keys if k not in gone]
-            gone.clear()
-        if added:
-            keys = keys + sorted(added)  # two sorted runs: the sort merges them
-            keys.sort()
-            added.clear()
-        self._sorted = keys
+        if gone or added:
+            lens = self._lens
+            if gone:
+                keys = [k for k in keys if k not in gone]
+                for k in gone:
+                    lens[k & 0xFF] -= 1
+                gone.clear()
+            if added:
+                for k in added:
+                    lens[k & 0xFF] += 1
+                keys = keys + sorted(added)  # two sorted runs: the sort merges them
+                keys.sort()
+                added.clear()
+            self._sorted = keys
+            self._present = None
         return keys
 
     def _lengths(self) -> list[int]:
+        """Prefix lengths with keys, ascending."""
+        self._order()
         present = self._present
         if present is None:
             present = self._present = [n for n, c in enumerate(self._lens) if c]

@@ -35,14 +35,14 @@ def check_structure(trie: RadixTrie[int]) -> None:
         plen = k & 0xFF
         assert plen <= bits
         assert (k >> 8) & ((1 << (bits - plen)) - 1) == 0, "host bits set"
+    assert not trie._added & trie._gone
+    assert trie._order() == sorted(stored)
+    assert not trie._added and not trie._gone
     lens = [0] * (bits + 1)
     for k in stored:
         lens[k & 0xFF] += 1
     assert trie._lens == lens
     assert trie._lengths() == [n for n, c in enumerate(lens) if c]
-    assert not trie._added & trie._gone
-    assert trie._order() == sorted(stored)
-    assert not trie._added and not trie._gone
     assert trie.node_count == len(trie) == len(stored)
 
 
