@@ -181,6 +181,15 @@ class InternTable:
         self._refs += 1
         return a
 
+    def retain(self, a: AttrSet, n: int = 1) -> None:
+        """``n`` more references on ``a``, a set this table holds: what ``n`` calls of
+        ``intern(a.raw, a.next_hop)`` do (hits counted), without hashing the key."""
+        if a.refs <= 0 or n < 0:
+            raise ValueError(f"retain of an AttrSet this table does not hold: {a!r}")
+        a.refs += n
+        self._refs += n
+        self._hits += n
+
     def derive(self, a: AttrSet, raw: bytes) -> AttrSet:
         """Intern a variant of ``a`` with another block (e.g. LLGR_STALE added) and the
         same next hop; one new reference on the result, ``a`` unchanged."""

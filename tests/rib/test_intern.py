@@ -230,3 +230,19 @@ def test_attrset_is_small() -> None:
     per_set = (tracemalloc.get_traced_memory()[0] - before) / len(raws)
     tracemalloc.stop()
     assert per_set < 400, per_set
+
+
+def test_retain_is_intern_without_lookup() -> None:
+    t = InternTable()
+    u = InternTable()
+    raw = block(med=7)
+    a, b = t.intern(raw), u.intern(raw)
+    t.retain(a, 3)
+    for _ in range(3):
+        assert u.intern(raw) is b
+    assert a.refs == b.refs == 4 and t.stats() == u.stats()
+    for _ in range(4):
+        t.release(a)
+    assert len(t) == 0
+    with pytest.raises(ValueError):
+        t.retain(a)  # no longer held
