@@ -145,8 +145,8 @@ class PeerRunner:
             except OSError as exc:
                 log.warning("peer %s: socket options: %s", self.key, exc)
         self.conns[conn.conn_id] = conn
-        conn.attach(self)
         self._call(lambda now: self.session.connection_made(conn.conn_id, now, True))
+        conn.attach(self)
 
     def on_data(self, conn: BGPConnection, data: bytes) -> None:
         self._count_control_messages(conn.conn_id, data)
@@ -179,8 +179,10 @@ class PeerRunner:
             return
         self._connect_task = None
         self.conns[conn.conn_id] = conn
-        conn.attach(self)
+        # The session must know the connection before its first bytes (the peer's OPEN
+        # may already be buffered in the protocol): connection_made, then attach.
         self._call(lambda now: self.session.connection_made(conn.conn_id, now, False))
+        conn.attach(self)
 
     def _cancel_connect(self) -> None:
         if self._connect_task is not None:

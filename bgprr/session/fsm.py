@@ -416,14 +416,15 @@ class Peer:
         self._timers.stop(Timer.KEEPALIVE)
         return up and bool(graceful)
 
-    def _idle_hold_delay(self) -> float:
-        """DampPeerOscillations: the first flap restarts at once (a peer whose session
-        dropped once, e.g. all nodes after a network blip, reconnects without waiting);
-        each further consecutive flap waits idle_hold_time, doubled, up to idle_hold_max."""
+    def _idle_hold_delay(self, flap: bool) -> float:
+        """DampPeerOscillations: the first flap of an Established session restarts at once
+        (a peer whose session dropped once, e.g. every node after a network blip,
+        reconnects without waiting); a failed connection attempt, and each further
+        consecutive flap, waits idle_hold_time, doubled per flap, up to idle_hold_max."""
         cfg = self.config
-        if self._flaps <= 1:
+        if flap and self._flaps == 1:
             return 0.0
-        return min(cfg.idle_hold_time * (1 << (self._flaps - 2)), cfg.idle_hold_max)
+        return min(cfg.idle_hold_time * (1 << max(self._flaps - 2, 0)), cfg.idle_hold_max)
 
     def _enter_idle(self, now: float, reason: str, *, flap: bool, graceful: bool = False) -> None:
         """Go Idle; restart after the IdleHoldTimer unless stopped. After a graceful
@@ -434,7 +435,7 @@ class Peer:
         if flap:
             self._flaps += 1
         if self._auto:
-            delay = 0.0 if graceful else self._idle_hold_delay()
+            delay = 0.0 if graceful else self._idle_hold_delay(flap)
             self._timers.start(Timer.IDLE_HOLD, now, delay)
         self._set_state(State.IDLE, reason)
 

@@ -392,3 +392,17 @@ def test_route_refresh_unknown_subtype_ignored() -> None:
     p = peer_in(State.ESTABLISHED)
     p.data_received(1, msg(5, b"\x00\x01\x07\x01"), 1.0)
     assert p.poll() == [] and state_of(p) is State.ESTABLISHED
+
+
+def test_failed_connect_waits_idle_hold_even_after_one_flap() -> None:
+    """Only an Established session's first drop restarts at once; refused connects wait
+    (otherwise a peer that refuses us is retried in a tight loop)."""
+    p = Peer(replace(CFG, idle_hold_time=30.0))
+    p.start(0.0)
+    p.connection_failed(1, 1.0)
+    assert state_of(p) is State.IDLE and p.deadline(Timer.IDLE_HOLD) == 31.0
+    p.handle_timer(31.0)
+    assert state_of(p) is State.CONNECT
+    assert _flap(p, 40.0) == 0.0  # the session's first drop: at once
+    p.connection_failed(2, 50.0)  # then the reconnect is refused: back-off applies
+    assert p.deadline(Timer.IDLE_HOLD) == 80.0
