@@ -39,7 +39,7 @@ from .connection import WRITE_HIGH, BGPConnection
 from .logs import setup_logging
 from .outbound import listen
 from .peer import PeerRunner
-from .settings import deferral_time, gr_enabled, ip_int, peer_settings
+from .settings import deferral_time, gr_enabled, ip_int, peer_settings, reflector_cluster_id
 from .state import load_expected_peers, save_established_peers
 
 log = logging.getLogger("bgprr")
@@ -71,7 +71,7 @@ class Daemon:
         self.engine = Reflector(
             router_id=ip_int(g.router_id),
             local_as=g.asn,
-            cluster_id=ip_int(g.router_id),
+            cluster_id=ip_int(reflector_cluster_id(config)),
             restarting=self.restarting,
             deferral_time=deferral_time(config),
             expected_peers=expected,

@@ -164,3 +164,22 @@ def deferral_time(config: Config) -> float:
             value = g.get("graceful-restart.config.deferral-time")
             times.append(float(value) if isinstance(value, (int, float)) else 360.0)
     return min(times) if times else 360.0
+
+
+def reflector_cluster_id(config: Config) -> str:
+    """The cluster id of this reflector, used towards neighbors that set none (non-clients).
+
+    GoBGP configures ``route-reflector-cluster-id`` on the client neighbors only; a route
+    reflected from a client to a non-client must still carry that cluster id (RFC 4456: it
+    identifies the reflector's cluster), not the router id. So: the cluster id the clients
+    (and client peer groups) agree on; the router id when none is set, or when they name
+    several (each client then gets its own, and non-clients the router id).
+    """
+    ids = {n.cluster_id for n in config.neighbors if n.rr_client and n.cluster_id}
+    for g in config.peer_groups:
+        value = g.get("route-reflector.config.route-reflector-cluster-id")
+        if isinstance(value, str) and g.get("route-reflector.config.route-reflector-client"):
+            ids.add(value)
+    if len(ids) == 1:
+        return ids.pop()
+    return config.global_.router_id

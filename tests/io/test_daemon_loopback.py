@@ -423,3 +423,31 @@ async def test_ttl_security_gtsm(start: Start) -> None:
 def with_section(text: str, section: str) -> str:
     parts = text.split("[[neighbors]]")
     return parts[0] + "".join("[[neighbors]]" + p + section for p in parts[1:])
+
+
+async def test_non_client_gets_the_clients_cluster_id(start: Start) -> None:
+    """GoBGP sets route-reflector-cluster-id on the clients only; a route reflected from a
+    client to a non-client carries that cluster id, not the router id."""
+    port = free_port()
+    text = rr_config(port, ["127.0.0.2"]).replace(
+        'route-reflector-cluster-id = "127.0.0.1"', 'route-reflector-cluster-id = "244.0.0.1"'
+    )
+    text += """
+[[neighbors]]
+[neighbors.config]
+neighbor-address = "127.0.0.3"
+peer-as = 64511
+[neighbors.transport.config]
+passive-mode = true
+"""
+    rr = await start(text)
+    b = await start(client_config("127.0.0.2", port))
+    c = await start(client_config("127.0.0.3", port))
+    await wait_for(lambda: established(rr, "127.0.0.2") and established(rr, "127.0.0.3"))
+    now = asyncio.get_running_loop().time()
+    b.engine.originate(IPV4_UNICAST, key("10.2.0.0/26"), attrs_v4("192.0.2.2"), b"", now)
+    b.schedule_flush()
+    await wait_for(lambda: key("10.2.0.0/26") in routes(c))
+    got = PathAttrs(routes(c)[key("10.2.0.0/26")].attrs.raw)
+    assert got.cluster_list == (int.from_bytes(socket.inet_aton("244.0.0.1"), "big"),)
+    assert got.originator_id == int.from_bytes(socket.inet_aton("127.0.0.2"), "big")
