@@ -15,6 +15,7 @@ import asyncio
 import gc
 import logging
 import signal
+import socket
 import sys
 from collections.abc import Callable
 from dataclasses import replace
@@ -40,6 +41,7 @@ from .logs import setup_logging
 from .outbound import listen
 from .peer import PeerRunner
 from .settings import deferral_time, gr_enabled, ip_int, peer_settings, reflector_cluster_id
+from .sockopts import set_md5, set_md5_prefix
 from .state import load_expected_peers, save_established_peers
 
 log = logging.getLogger("bgprr")
@@ -119,11 +121,10 @@ class Daemon:
         g = self.config.global_
         if g.port < 0:
             return
-        passwords = {n.address: n.auth_password for n in self.config.neighbors if n.auth_password}
         for address in g.local_address_list:
             try:
                 server, _sock = await listen(
-                    address, g.port, self._on_accept, passwords, gtsm=self._any_gtsm()
+                    address, g.port, self._on_accept, gtsm=self._any_gtsm()
                 )
             except OSError as exc:
                 if address == "::" and len(g.local_address_list) > 1:
@@ -132,6 +133,7 @@ class Daemon:
                 raise
             self.servers.append(server)
             log.info("listening on %s port %d", address, g.port)
+        self._update_listener_passwords()
 
     async def stop(self, *, graceful: bool | None = None, text: str = "") -> None:
         """Close every session and the listeners.
@@ -247,16 +249,30 @@ class Daemon:
         self._update_listener_passwords()
 
     def _update_listener_passwords(self) -> None:
-        from .sockopts import set_md5
-
+        """TCP-MD5 keys on the listening sockets: one per neighbor with a password, and one
+        per dynamic-neighbor range whose peer group has one (a prefix key, Linux
+        TCP_MD5SIG_EXT), so that the SYNs of signed peers are accepted."""
+        keys: list[tuple[str, str, bool]] = [
+            (n.address, n.auth_password, False) for n in self.config.neighbors if n.auth_password
+        ]
+        for dyn in self.config.dynamic_neighbors:
+            group = self.config.peer_group(dyn.peer_group)
+            password = group.get("config.auth-password") if group is not None else None
+            if isinstance(password, str) and password:
+                keys.append((dyn.prefix, password, True))
         for server in self.servers:
             for sock in server.sockets:
-                for n in self.config.neighbors:
-                    if n.auth_password and (":" in n.address) == (sock.family.name == "AF_INET6"):
-                        try:
-                            set_md5(sock, n.address, n.auth_password)
-                        except OSError as exc:
-                            log.warning("TCP-MD5 for %s: %s", n.address, exc)
+                v6 = sock.family == socket.AF_INET6
+                for where, password, is_range in keys:
+                    if (":" in where) != v6:
+                        continue
+                    try:
+                        if is_range:
+                            set_md5_prefix(sock, where, password)
+                        else:
+                            set_md5(sock, where, password)
+                    except OSError as exc:
+                        log.warning("TCP-MD5 for %s: %s", where, exc)
 
     # ------------------------------------------------------------------ accepting
 

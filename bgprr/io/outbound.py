@@ -67,11 +67,10 @@ async def listen(
     address: str,
     port: int,
     on_accept: Callable[[BGPConnection], None],
-    passwords: dict[str, str],
     *,
     gtsm: bool = False,
 ) -> tuple[asyncio.Server, socket.socket]:
-    """A listening socket with a large backlog and a TCP-MD5 key per configured peer.
+    """A listening socket with a large backlog (TCP-MD5 keys: the daemon adds them).
 
     ``gtsm``: some neighbor uses TTL security, so the handshake (SYN-ACK, sent by the
     listening socket before any per-peer option can be set) must already leave with TTL
@@ -87,9 +86,6 @@ async def listen(
         sock.setblocking(False)
         if gtsm:
             set_ttl(sock, 255)
-        for peer, password in passwords.items():
-            if family_of(peer) == fam:
-                set_md5(sock, peer, password)
         server = await loop.create_server(
             lambda: BGPConnection(inbound=True, on_accept=on_accept),
             sock=sock,

@@ -7,6 +7,8 @@ import socket
 import struct
 
 TCP_MD5SIG = 14  # linux/tcp.h
+TCP_MD5SIG_EXT = 32  # linux/tcp.h: with a prefix length (Linux 4.13)
+TCP_MD5SIG_FLAG_PREFIX = 1
 TCP_MD5SIG_MAXKEYLEN = 80
 IP_MINTTL = 21  # linux/in.h
 IPV6_MINHOPCOUNT = 73  # linux/in6.h
@@ -23,14 +25,16 @@ def _sockaddr_storage(address: str) -> bytes:
     return raw.ljust(128, b"\x00")
 
 
-def md5sig_struct(address: str, password: str | None) -> bytes:
-    """``struct tcp_md5sig`` for ``address``; an empty key removes the signature."""
+def md5sig_struct(address: str, password: str | None, prefixlen: int | None = None) -> bytes:
+    """``struct tcp_md5sig`` for ``address`` (or, with ``prefixlen``, every address of that
+    prefix: TCP_MD5SIG_EXT); an empty key removes the signature."""
     key = (password or "").encode()
     if len(key) > TCP_MD5SIG_MAXKEYLEN:
         raise ValueError(f"TCP-MD5 password longer than {TCP_MD5SIG_MAXKEYLEN} bytes")
     # sockaddr_storage, u8 flags, u8 prefixlen, u16 keylen, u32 ifindex, key[80]
+    flags = 0 if prefixlen is None else TCP_MD5SIG_FLAG_PREFIX
     return _sockaddr_storage(address) + struct.pack(
-        "=BBHI", 0, 0, len(key), 0
+        "=BBHI", flags, prefixlen or 0, len(key), 0
     ) + key.ljust(TCP_MD5SIG_MAXKEYLEN, b"\x00")
 
 
@@ -43,6 +47,17 @@ def set_md5(sock: socket.socket, address: str, password: str | None) -> None:
     if sock.family == socket.AF_INET6 and peer.version == 4:
         address = f"::ffff:{address}"
     sock.setsockopt(socket.IPPROTO_TCP, TCP_MD5SIG, md5sig_struct(address, password))
+
+
+def set_md5_prefix(sock: socket.socket, prefix: str, password: str) -> None:
+    """Install the TCP-MD5 key for every peer in ``prefix`` (a dynamic-neighbor range) on a
+    listening socket."""
+    net = ipaddress.ip_network(prefix)
+    sock.setsockopt(
+        socket.IPPROTO_TCP,
+        TCP_MD5SIG_EXT,
+        md5sig_struct(str(net.network_address), password, net.prefixlen),
+    )
 
 
 def set_ttl(sock: socket.socket, ttl: int) -> None:

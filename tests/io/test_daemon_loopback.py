@@ -451,3 +451,35 @@ passive-mode = true
     got = PathAttrs(routes(c)[key("10.2.0.0/26")].attrs.raw)
     assert got.cluster_list == (int.from_bytes(socket.inet_aton("244.0.0.1"), "big"),)
     assert got.originator_id == int.from_bytes(socket.inet_aton("127.0.0.2"), "big")
+
+
+async def test_tcp_md5_for_dynamic_neighbor_range(start: Start) -> None:
+    """A peer group's auth-password covers its dynamic-neighbor range (prefix MD5 key)."""
+    port = free_port()
+    rr = await start(
+        f"""
+[global.config]
+as = 64511
+router-id = "{RR}"
+port = {port}
+local-address-list = ["{RR}"]
+
+[[peer-groups]]
+[peer-groups.config]
+peer-group-name = "nodes"
+peer-as = 64511
+auth-password = "s3cret"
+[peer-groups.route-reflector.config]
+route-reflector-client = true
+
+[[dynamic-neighbors]]
+[dynamic-neighbors.config]
+prefix = "127.0.0.0/29"
+peer-group = "nodes"
+"""
+    )
+    await start(client_config("127.0.0.2", port, "s3cret"))
+    await start(client_config("127.0.0.3", port, "wrong"))
+    await wait_for(lambda: "127.0.0.2" in rr.peers and established(rr, "127.0.0.2"))
+    await asyncio.sleep(2)
+    assert "127.0.0.3" not in rr.peers  # its SYNs never got through
