@@ -43,11 +43,15 @@ class RadixTrie(Generic[V]):
         "_version",
     )
 
-    def __init__(self, bits: int) -> None:
+    def __init__(self, bits: int, index: dict[int, V] | None = None) -> None:
+        """``index``: a dict the trie shares with its owner instead of keeping its own.
+        The owner then stores and deletes keys in it directly and reports each key that
+        appears with :meth:`added` and each that goes with :meth:`removed` (no second dict
+        write, no second lookup); ``insert`` / ``delete`` keep working on it too."""
         if bits not in (32, 128):
             raise ValueError(f"bits must be 32 or 128, not {bits}")
         self._bits = bits
-        self._map: dict[int, V] = {}
+        self._map: dict[int, V] = {} if index is None else index
         # per prefix length, the address bits a valid key leaves zero: host bits and all
         # bits above the width (a negative int: ~network mask)
         self._bad = [~(((1 << plen) - 1) << (bits - plen)) for plen in range(bits + 1)]
@@ -57,6 +61,8 @@ class RadixTrie(Generic[V]):
         self._added: set[int] = set()  # keys stored since, not in ``_sorted``
         self._gone: set[int] = set()  # keys in ``_sorted`` deleted since
         self._version = 0
+        for key in list(self._map):
+            self.added(key)
 
     # ---- size ----------------------------------------------------------------
 
@@ -78,6 +84,7 @@ class RadixTrie(Generic[V]):
         """Store ``value`` under ``key``, replacing any previous value."""
         table = self._map
         if key not in table:  # a new key (replacing a value is no change of the key set)
+            # what ``added`` does, inline (the engine's hot path)
             try:
                 bad = (key >> 8) & self._bad[key & 0xFF]
             except IndexError:  # a length beyond the address width
@@ -86,7 +93,7 @@ class RadixTrie(Generic[V]):
                 raise ValueError(f"invalid prefix key {key:#x} for a {self._bits}-bit trie")
             self._version += 1
             gone = self._gone
-            if key in gone:  # still in ``_sorted``: live again
+            if key in gone:
                 gone.discard(key)
             else:
                 self._added.add(key)
@@ -97,13 +104,40 @@ class RadixTrie(Generic[V]):
         table = self._map
         if key not in table:
             return None
+        value = table.pop(key)
+        self._version += 1  # what ``removed`` does, inline
+        added = self._added
+        if key in added:
+            added.discard(key)
+        else:
+            self._gone.add(key)
+        return value
+
+    def added(self, key: int) -> None:
+        """``key``, not stored before, is now in the shared index (see ``__init__``).
+        Raises ValueError for an invalid key (its host bits set, a length beyond the
+        width)."""
+        try:
+            bad = (key >> 8) & self._bad[key & 0xFF]
+        except IndexError:  # a length beyond the address width
+            bad = 1
+        if bad:
+            raise ValueError(f"invalid prefix key {key:#x} for a {self._bits}-bit trie")
+        self._version += 1
+        gone = self._gone
+        if key in gone:  # still in ``_sorted``: live again
+            gone.discard(key)
+        else:
+            self._added.add(key)
+
+    def removed(self, key: int) -> None:
+        """``key``, stored before, is no longer in the shared index."""
         self._version += 1
         added = self._added
         if key in added:
             added.discard(key)
         else:
             self._gone.add(key)
-        return table.pop(key)
 
     def clear(self) -> None:
         """Drop every entry."""

@@ -257,3 +257,40 @@ def test_mutation_during_iteration_raises() -> None:
     trie.insert(key_of(9 << 24, 8, 32), 9)
     with pytest.raises(RuntimeError):
         next(it)
+
+
+@SETTINGS
+@given(keys=st.lists(prefixes(32), min_size=1, max_size=30), ops=OPS)
+def test_shared_index_against_dict(keys: list[int], ops: list[tuple[bool, int]]) -> None:
+    """An owner that stores keys in the shared dict itself and reports them with
+    added/removed (mixed with insert/delete) sees the same answers as a plain trie."""
+    index: dict[int, int] = {keys[0]: -1}
+    shared: RadixTrie[int] = RadixTrie(32, index=index)
+    plain: RadixTrie[int] = RadixTrie(32)
+    plain.insert(keys[0], -1)
+    for is_insert, n in ops:
+        k = keys[n % len(keys)]
+        if is_insert:
+            if n % 3:
+                if k not in index:
+                    index[k] = n
+                    shared.added(k)
+                index[k] = n
+            else:
+                shared.insert(k, n)
+            plain.insert(k, n)
+        elif n % 3:
+            if index.pop(k, None) is not None or k in plain:
+                shared.removed(k)
+            plain.delete(k)
+        else:
+            assert shared.delete(k) == plain.delete(k)
+        if n % 4 == 0:
+            assert list(shared.items()) == list(plain.items())
+    check_structure(shared)
+    assert list(shared.items()) == list(plain.items()) == sorted(index.items())
+    for k in keys:
+        assert shared.covering(k) == plain.covering(k)
+        assert list(shared.longer(k)) == list(plain.longer(k))
+    with pytest.raises(ValueError):
+        shared.added((0x0A000001 << 8) | 24)  # host bits set
