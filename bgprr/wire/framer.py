@@ -80,22 +80,21 @@ class Framer:
         length = self._length
         if avail < length:
             return None
+        buf = self._buf
         start = self._off
-        msg = bytes(self._buf[start : start + length])
-        self._off = start + length
+        off = start + length
+        msg = bytes(buf[start:off])
         self._pos += length
         self._length = 0
-        self._compact()
+        # compact: drop consumed bytes when none are left, or when they are at least half
+        if off == len(buf):
+            buf.clear()
+            off = 0
+        elif off >= _COMPACT_MIN and off * 2 >= len(buf):
+            del buf[:off]
+            off = 0
+        self._off = off
         return msg
-
-    def _compact(self) -> None:
-        off = self._off
-        if off == len(self._buf):
-            self._buf.clear()
-            self._off = 0
-        elif off >= _COMPACT_MIN and off * 2 >= len(self._buf):
-            del self._buf[:off]
-            self._off = 0
 
     def __iter__(self) -> Iterator[bytes]:
         while (msg := self.next_message()) is not None:

@@ -111,6 +111,9 @@ def check_header(buf: Buffer, off: int = 0, *, max_len: int = MAX_MESSAGE_LEN) -
         )
     if length < HEADER_LEN or length > max_len:
         raise _bad_length(length, f"length {length} outside 19..{max_len}")
+    limits = _LENGTHS.get(mtype)
+    if limits is not None and limits[0] <= length <= limits[1]:
+        return length, mtype  # the common case: one lookup instead of the checks below
     if mtype not in _TYPES:
         raise BGPError(
             ErrorCode.MESSAGE_HEADER,
@@ -131,6 +134,14 @@ def check_header(buf: Buffer, off: int = 0, *, max_len: int = MAX_MESSAGE_LEN) -
 
 
 _TYPES = frozenset(int(t) for t in MsgType)
+# per type, the lengths the per-type rules of check_header accept (within max_len)
+_LENGTHS: dict[int, tuple[int, int]] = {
+    MsgType.OPEN: (OPEN_MIN_LEN, MAX_MESSAGE_LEN),
+    MsgType.UPDATE: (UPDATE_MIN_LEN, MAX_EXTENDED_MESSAGE_LEN),
+    MsgType.NOTIFICATION: (NOTIFICATION_MIN_LEN, MAX_EXTENDED_MESSAGE_LEN),
+    MsgType.KEEPALIVE: (KEEPALIVE_LEN, KEEPALIVE_LEN),
+    MsgType.ROUTE_REFRESH: (HEADER_LEN, MAX_EXTENDED_MESSAGE_LEN),
+}
 
 
 def _header(mtype: int, body_len: int) -> bytes:
