@@ -69,6 +69,7 @@ class Daemon:
             static = {n.address for n in config.neighbors if n.graceful_restart.enabled}
             saved = load_expected_peers(state_dir) if state_dir else frozenset()
             expected = frozenset(static | set(saved))
+        self.expected_peers = expected
         g = config.global_
         self.engine = Reflector(
             router_id=ip_int(g.router_id),
@@ -87,7 +88,8 @@ class Daemon:
         self._flush_scheduled = False
         self._engine_timer: asyncio.TimerHandle | None = None
         self._engine_timer_at: float | None = None
-        self._state_handle: asyncio.TimerHandle | None = None
+        self._state_handle: asyncio.Handle | None = None
+        self._saved_peers: list[str] | None = None
         self.started_at = self.loop.time()
         # Hooks for bgprr.api (events, metrics, runtime changes); empty: no cost.
         # listeners(peer key or "", event): session StateChanged and engine events.
@@ -417,15 +419,24 @@ class Daemon:
     # ------------------------------------------------------------------ state file
 
     def _save_state_soon(self) -> None:
+        """Record the Established peers at the end of this loop iteration (coalescing a
+        burst of sessions). Not later: a reflector killed right after a peer came up must
+        wait for that peer's End-of-RIB when restarted with ``-r``, or the other peers get
+        an incomplete table and sweep that peer's routes."""
         if self.state_dir is None or self._state_handle is not None:
             return
-        self._state_handle = self.loop.call_later(1.0, self._save_state_now)
+        self._state_handle = self.loop.call_soon(self._save_state_now)
 
     def _save_state_now(self) -> None:
         self._state_handle = None
         if self.state_dir is None:
             return
         up = [k for k, r in self.peers.items() if r.established is not None]
+        if self.engine.gr.deferring:  # restarting: still owe these peers their table
+            up = sorted(set(up) | self.expected_peers)
+        if up == self._saved_peers:
+            return
+        self._saved_peers = up
         save_established_peers(self.state_dir, up)
 
 
