@@ -505,7 +505,11 @@ def test_bad_marker() -> None:
 @settings(max_examples=100)
 @given(
     st.lists(
-        st.tuples(st.sampled_from([1, 2]), st.lists(st.integers(1, 2**32 - 1), min_size=1)),
+        # at most 3 x (2 + 4 * 20) = 246 octets: the helper A writes a one-octet length
+        st.tuples(
+            st.sampled_from([1, 2]),
+            st.lists(st.integers(1, 2**32 - 1), min_size=1, max_size=20),
+        ),
         max_size=3,
     ),
     st.one_of(st.none(), st.integers(1, 2**32 - 1)),
