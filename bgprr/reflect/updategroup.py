@@ -46,7 +46,7 @@ ONLY = 2
 
 Msg = tuple[int, int, bytes]  # (tag mode, peer index, encoded message)
 
-DEFAULT_LOG_LIMIT = 1 << 20  # bytes of encoded messages kept for lagging members
+DEFAULT_LOG_LIMIT = 1 << 25  # bytes of encoded messages kept for lagging members (32 MiB)
 ENCODE_KEYS = 2000  # prefixes per encode round
 
 
