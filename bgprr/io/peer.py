@@ -59,37 +59,16 @@ class PeerRunner:
         self.admin_down = neighbor.admin_down
         self.pfx_limit_down = False
         self.last_error = ""
-        self.msg_in: dict[str, int] = {}
         self.msg_out: dict[str, int] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._connect_task: asyncio.Task[None] | None = None
         self._restart_handle: asyncio.TimerHandle | None = None
-        # Per connection: (bytes of the current message still to skip, partial header).
-        self._scan: dict[int, tuple[int, bytes]] = {}
 
-    def _count_control_messages(self, conn_id: int, data: bytes) -> None:
-        """Count received OPEN, KEEPALIVE and NOTIFICATION messages from the headers
-        (UPDATE and ROUTE-REFRESH are counted when the session hands them over)."""
-        skip, head = self._scan.get(conn_id, (0, b""))
-        at, end = 0, len(data)
-        while at < end:
-            if skip:
-                step = min(skip, end - at)
-                skip -= step
-                at += step
-                continue
-            need = 19 - len(head)
-            head += data[at : at + need]
-            at += need
-            if len(head) < 19:
-                break
-            kind = _MSG_NAMES.get(head[18], "OTHER")
-            if kind in ("OPEN", "KEEPALIVE", "NOTIFICATION"):
-                self.msg_in[kind] = self.msg_in.get(kind, 0) + 1
-            skip = max(0, int.from_bytes(head[16:18], "big") - 19)
-            head = b""
-        self._scan[conn_id] = (skip, head)
+    @property
+    def msg_in(self) -> dict[str, int]:
+        """Messages received, by type name (counted by the session as it frames them)."""
+        return {_MSG_NAMES.get(t, "OTHER"): n for t, n in self.session.received.items()}
 
     # ------------------------------------------------------------------ commands
 
@@ -149,11 +128,9 @@ class PeerRunner:
         conn.attach(self)
 
     def on_data(self, conn: BGPConnection, data: bytes) -> None:
-        self._count_control_messages(conn.conn_id, data)
         self._call(lambda now: self.session.data_received(conn.conn_id, data, now))
 
     def on_lost(self, conn: BGPConnection, exc: Exception | None) -> None:
-        self._scan.pop(conn.conn_id, None)
         if self.conns.pop(conn.conn_id, None) is None:
             return
         if exc is not None:
@@ -261,7 +238,6 @@ class PeerRunner:
                 self.daemon.on_notification(self, out.data, sent=True)
 
     def _on_close(self, out: Close, now: float) -> None:
-        self._scan.pop(out.conn_id, None)
         conn = self.conns.pop(out.conn_id, None)
         if conn is not None:
             conn.close()
@@ -290,7 +266,6 @@ class PeerRunner:
         self.daemon.on_established(self, peer_caps(out.negotiated), now)
 
     def _on_update(self, out: UpdateReceived, now: float) -> None:
-        self.msg_in["UPDATE"] = self.msg_in.get("UPDATE", 0) + 1
         for err in out.update.errors:
             log.warning(
                 "peer %s: %s (RFC 7606 %s)", self.key, err.describe(), err.action.name.lower()
@@ -298,7 +273,6 @@ class PeerRunner:
         self.daemon.on_update(self, out.update, now)
 
     def _on_refresh(self, out: RouteRefreshReceived, now: float) -> None:
-        self.msg_in["ROUTE_REFRESH"] = self.msg_in.get("ROUTE_REFRESH", 0) + 1
         self.daemon.on_route_refresh(self, out, now)
 
     def _on_down(self, out: SessionDown, now: float) -> None:

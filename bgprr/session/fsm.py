@@ -125,6 +125,8 @@ class Peer:
         self._connecting = False  # an outbound attempt is in progress
         self._auto = False  # AllowAutomaticStart: restart after the IdleHoldTimer
         self._flaps = 0  # consecutive session flaps (DampPeerOscillations)
+        # Messages received on the session's connection, by type code (for counters).
+        self.received: dict[int, int] = {}
         self._established_at: float | None = None
         self._negotiated: Negotiated | None = None
         self._scans: ScanCache | None = None  # attribute scans of this negotiation
@@ -267,6 +269,7 @@ class Peer:
 
     def _message(self, now: float, conn: _Conn, raw: bytes) -> None:
         mtype = raw[18]
+        self.received[mtype] = self.received.get(mtype, 0) + 1
         if self._state is not State.ESTABLISHED:
             if mtype == MsgType.UPDATE:
                 return self._fire(now, Event.UPDATE_MSG, _Arg(conn=conn))
