@@ -22,7 +22,9 @@ both sides connect at once); instead a KEEPALIVE is sent at once on the Establis
 connection: if the peer really restarted, its host answers with a TCP reset and the
 old session ends (gracefully under GR) within a round trip. Deviations: a NOTIFICATION
 received in OpenSent is not answered with an FSM error (as in OpenConfirm); a header
-error in Established gets its 1/x (RFC 4271 §6.1), not 5/3.
+error in Established gets its 1/x (RFC 4271 §6.1), not 5/3; a failed outbound connect in
+Connect goes to Active (the DelayOpen branch, as BIRD does), not Idle, so the peer's own
+connection is accepted while we wait for the ConnectRetryTimer.
 
 Connection collision (RFC 4271 §6.8, RFC 6286): while a connection is in OpenSent or
 OpenConfirm, a second one is tracked (we send our OPEN on it, 4-minute hold). When the
@@ -508,6 +510,18 @@ class Peer:
         self.connect_retry_counter += 1
         self._enter_idle(now, f"gave up in {self._state.value}", flap=False)
 
+    def _connect_failed(self, now: float, arg: _Arg) -> None:
+        """Connect: the outbound attempt failed. RFC 4271 goes to Idle here unless
+        DelayOpen runs; like BIRD we take the DelayOpen branch: Active, accepting the
+        peer's own connection, and retry when the ConnectRetryTimer (still running) fires.
+        Idle would refuse the peer's connections for the whole IdleHold time."""
+        if arg.conn is not None:
+            self._close(arg.conn, None)
+        self.connect_retry_counter += 1
+        if not self._timers.running(Timer.CONNECT_RETRY):
+            self._timers.start(Timer.CONNECT_RETRY, now, self.config.connect_retry)
+        self._set_state(State.ACTIVE, "connect failed; retrying after ConnectRetryTime")
+
     def _retry_connect(self, now: float, arg: _Arg) -> None:
         self._connect(now)
         self._set_state(State.CONNECT, "connect retry")
@@ -673,6 +687,7 @@ def _build() -> dict[tuple[State, Event], Transition]:
         add(state, (e.CONNECT_RETRY_TIMER_EXPIRES,), p._retry_connect, s.CONNECT)
         add(state, tcp_up, p._tcp_up, s.OPENSENT)
         add(state, (e.TCP_CONNECTION_FAILS,), p._give_up, s.IDLE)
+    add(s.CONNECT, (e.TCP_CONNECTION_FAILS,), p._connect_failed, s.ACTIVE)
     # OpenSent, OpenConfirm, Established: common rows
     for state in (s.OPENSENT, s.OPENCONFIRM, s.ESTABLISHED):
         add(state, starts, p._ignore, state)

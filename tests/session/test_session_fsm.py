@@ -99,7 +99,7 @@ class Driver:
         p = self.peer
         p.start(self.now)
         if state is State.IDLE:
-            p.connection_failed(self.new_id(), self.now)
+            p.reset(self.now)  # AutomaticStop in Connect: Idle, restart after IdleHold
         elif state is State.ACTIVE:
             cid = self.new_id()
             p.connection_made(cid, self.now, inbound=False)

@@ -166,10 +166,13 @@ def test_idle_hold_backoff_grows_and_resets() -> None:
     assert _flap(p, now, lasting=600.0) == 0.0  # stable long enough: back to the start
     assert _flap(p, now + 700.0) == 30.0
     p.poll()
-    # A failed TCP connect goes to Idle without counting as a flap.
+    # A failed TCP connect goes to Active (accepting the peer's connection) and retries
+    # when the ConnectRetryTimer fires; it is not a flap.
+    retry = p.deadline(Timer.CONNECT_RETRY)
     p.connection_failed(9, 2000.0)
-    assert state_of(p) is State.IDLE and p.deadline(Timer.IDLE_HOLD) == 2030.0
-    p.handle_timer(2030.0)
+    assert state_of(p) is State.ACTIVE and p.deadline(Timer.CONNECT_RETRY) == retry
+    assert retry is not None
+    p.handle_timer(retry)
     assert state_of(p) is State.CONNECT and Connect() in p.poll()
 
 
@@ -177,7 +180,7 @@ def test_stop_cancels_automatic_restart() -> None:
     p = Peer(CFG)
     p.start(0.0)
     p.connection_failed(5, 1.0)
-    assert p.deadline(Timer.IDLE_HOLD) is not None
+    assert p.deadline(Timer.CONNECT_RETRY) is not None
     p.stop(2.0)
     assert p.next_timer() is None and state_of(p) is State.IDLE
     p.start(3.0)
@@ -394,15 +397,14 @@ def test_route_refresh_unknown_subtype_ignored() -> None:
     assert p.poll() == [] and state_of(p) is State.ESTABLISHED
 
 
-def test_failed_connect_waits_idle_hold_even_after_one_flap() -> None:
-    """Only an Established session's first drop restarts at once; refused connects wait
-    (otherwise a peer that refuses us is retried in a tight loop)."""
-    p = Peer(replace(CFG, idle_hold_time=30.0))
+def test_failed_connect_goes_active_and_accepts_the_peer() -> None:
+    """A refused outbound connect must not lock the peer out (Idle refuses connections):
+    Active, the peer's own connection is accepted, our retry waits for ConnectRetry."""
+    p = Peer(replace(CFG, connect_retry=120.0))
     p.start(0.0)
+    p.poll()
     p.connection_failed(1, 1.0)
-    assert state_of(p) is State.IDLE and p.deadline(Timer.IDLE_HOLD) == 31.0
-    p.handle_timer(31.0)
-    assert state_of(p) is State.CONNECT
-    assert _flap(p, 40.0) == 0.0  # the session's first drop: at once
-    p.connection_failed(2, 50.0)  # then the reconnect is refused: back-off applies
-    assert p.deadline(Timer.IDLE_HOLD) == 80.0
+    assert state_of(p) is State.ACTIVE and p.deadline(Timer.CONNECT_RETRY) == 120.0
+    p.connection_made(7, 2.0, inbound=True)
+    p.data_received(7, peer_open() + KA, 2.0)
+    assert state_of(p) is State.ESTABLISHED
