@@ -133,8 +133,9 @@ class BirdDaemon:
 
     def __init__(self, lab: Lab, host: Host, name: str, conf: str, *,
                  binary: str = "bird", client: str = "birdc",
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, args: Sequence[str] = ()) -> None:
         self.lab = lab
+        self.args = list(args)
         self.host = host
         self.name = name
         self.binary = binary
@@ -150,7 +151,8 @@ class BirdDaemon:
             self.sock.unlink()
         self.proc = self.lab.popen(
             self.name, self.host.ns,
-            [self.binary, "-f", "-c", str(self.conf_path), "-s", str(self.sock)], env=self.env,
+            [self.binary, "-f", *self.args, "-c", str(self.conf_path), "-s", str(self.sock)],
+            env=self.env,
         )
         wait_for(lambda: self.sock.exists() or not self._alive(), 10, 0.05,
                  f"{self.name} control socket")
@@ -217,13 +219,15 @@ class CalicoNode:
         if pod:
             v6 = [spec.pod6, spec.borrowed6] if spec.v6 else []
             lab.add_pod(self.host, [spec.pod4, spec.borrowed4], v6)
+        # calico-node runs `bird -R` (and `bird6 -R`): after a restart the OPEN carries the
+        # graceful-restart R and F bits, so helpers keep the node's routes until its EoR.
         self.bird = BirdDaemon(lab, self.host, f"{spec.name}-bird",
-                               configs.bird_node_conf(spec, peers4, family=4))
+                               configs.bird_node_conf(spec, peers4, family=4), args=["-R"])
         self.bird6: BirdDaemon | None = None
         if spec.v6 and peers6:
             self.bird6 = BirdDaemon(lab, self.host, f"{spec.name}-bird6",
                                     configs.bird_node_conf(spec, peers6, family=6),
-                                    binary="bird6", client="birdc6")
+                                    binary="bird6", client="birdc6", args=["-R"])
 
     @property
     def name(self) -> str:
