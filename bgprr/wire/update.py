@@ -149,16 +149,14 @@ def _mp_prefixes(
         raise _mp_error(data, o, ve, exc.reason, exc.offset) from None
 
 
-def _decode_mp_reach(
-    data: bytes,
-    span: tuple[int, int, int],
-    addpath: frozenset[tuple[int, int]],
-    errors: list[BGPError],
-) -> tuple[MPReach | None, bool]:
-    """Returns (MPReach or None when discarded, treat-as-withdraw)."""
+def _mp_family(
+    data: bytes, span: tuple[int, int, int], name: str, minlen: int, errors: list[BGPError]
+) -> tuple[int, int] | None:
+    """The (afi, safi) of an MP attribute; None (with an attribute-discard error collected)
+    for a family we do not support; a session reset when it is too short."""
     o, vs, ve = span
-    if ve - vs < 5:
-        raise _mp_error(data, o, ve, "MP_REACH_NLRI shorter than 5 octets")
+    if ve - vs < minlen:
+        raise _mp_error(data, o, ve, f"{name} shorter than {minlen} octets")
     afi = (data[vs] << 8) | data[vs + 1]
     safi = data[vs + 2]
     if (afi, safi) not in SUPPORTED_FAMILIES:
@@ -169,16 +167,31 @@ def _decode_mp_reach(
                 data[o:ve],
                 action=Action.ATTRIBUTE_DISCARD,
                 offset=o,
-                reason=f"MP_REACH_NLRI for unsupported AFI/SAFI {afi}/{safi} ignored",
+                reason=f"{name} for unsupported AFI/SAFI {afi}/{safi} ignored",
             )
         )
+        return None
+    return afi, safi
+
+
+def _decode_mp_reach(
+    data: bytes,
+    span: tuple[int, int, int],
+    addpath: frozenset[tuple[int, int]],
+    errors: list[BGPError],
+) -> tuple[MPReach | None, bool]:
+    """Returns (MPReach or None when discarded, treat-as-withdraw)."""
+    fam = _mp_family(data, span, "MP_REACH_NLRI", 5, errors)
+    if fam is None:
         return None, False
+    afi, safi = fam
+    o, vs, ve = span
     nhl = data[vs + 3]
     nh_end = vs + 4 + nhl
     if nhl not in _NH_LENGTHS[afi] or nh_end + 1 > ve:
         raise _mp_error(data, o, ve, f"bad next hop length {nhl} for AFI {afi}")
     nh = data[vs + 4 : nh_end]
-    keys, ids = _mp_prefixes(data, o, ve, nh_end + 1, afi, (afi, safi) in addpath)
+    keys, ids = _mp_prefixes(data, o, ve, nh_end + 1, afi, fam in addpath)
     twd = False
     if (nhl == 4 and _ipv4_nh_bad(nh)) or (nhl != 4 and nh[0] == 0xFF):
         errors.append(
@@ -201,25 +214,12 @@ def _decode_mp_unreach(
     addpath: frozenset[tuple[int, int]],
     errors: list[BGPError],
 ) -> MPUnreach | None:
-    o, vs, ve = span
-    if ve - vs < 3:
-        raise _mp_error(data, o, ve, "MP_UNREACH_NLRI shorter than 3 octets")
-    afi = (data[vs] << 8) | data[vs + 1]
-    safi = data[vs + 2]
-    if (afi, safi) not in SUPPORTED_FAMILIES:
-        errors.append(
-            BGPError(
-                _UPD,
-                UpdateSub.OPTIONAL_ATTRIBUTE_ERROR,
-                data[o:ve],
-                action=Action.ATTRIBUTE_DISCARD,
-                offset=o,
-                reason=f"MP_UNREACH_NLRI for unsupported AFI/SAFI {afi}/{safi} ignored",
-            )
-        )
+    fam = _mp_family(data, span, "MP_UNREACH_NLRI", 3, errors)
+    if fam is None:
         return None
-    keys, ids = _mp_prefixes(data, o, ve, vs + 3, afi, (afi, safi) in addpath)
-    return MPUnreach(afi=afi, safi=safi, withdrawn=keys, withdrawn_ids=ids)
+    o, vs, ve = span
+    keys, ids = _mp_prefixes(data, o, ve, vs + 3, fam[0], fam in addpath)
+    return MPUnreach(afi=fam[0], safi=fam[1], withdrawn=keys, withdrawn_ids=ids)
 
 
 def decode_update(
