@@ -1,15 +1,19 @@
-"""RadixTrie against a dict oracle, with structural invariants after every operation."""
+"""RadixTrie against a dict oracle: the real radix trie's structure (synced before every
+check) and the lazy layer (dict + pending adds/deletes applied at the next query)."""
 
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from bgprr.rib.trie import RadixTrie
+from bgprr.rib import trie as trie_mod
+from bgprr.rib.trie import RadixTrie, _Node
 
 SETTINGS = settings(max_examples=60, deadline=None)
 
@@ -27,31 +31,74 @@ def contains(outer: int, inner: int, bits: int) -> bool:
     return (outer >> 8) >> (bits - olen) == (inner >> 8) >> (bits - olen)
 
 
+def nodes(trie: RadixTrie[Any]) -> Iterator[_Node]:
+    """The trie's nodes in pre-order (left first), without syncing."""
+    stack: list[_Node] = [trie._root] if trie._root is not None else []
+    while stack:
+        node = stack.pop()
+        yield node
+        for kid in (node.right, node.left):
+            if kid is not None:
+                stack.append(kid)
+
+
+def shape(trie: RadixTrie[Any]) -> list[tuple[int, int, bool]]:
+    return [(n.addr, n.plen, n.full) for n in nodes(trie)]
+
+
 def check_structure(trie: RadixTrie[int]) -> None:
-    """Internal bookkeeping: valid keys, counts per length, the merged order."""
+    """Apply pending changes, then check the real trie: parent links, children inside
+    their parent on the side of their next bit, no glue node with fewer than two
+    children, node count <= 2 * len - 1, and exactly the dict's keys stored."""
+    trie._sync()
+    assert not trie._adds and not trie._dels
+    root = trie._root
     bits = trie.bits
-    stored = dict(trie._map)
-    for k in stored:
-        plen = k & 0xFF
-        assert plen <= bits
-        assert (k >> 8) & ((1 << (bits - plen)) - 1) == 0, "host bits set"
-    assert not trie._added & trie._gone
-    assert trie._order() == sorted(stored)
-    assert not trie._added and not trie._gone
-    lens = [0] * (bits + 1)
-    for k in stored:
-        lens[k & 0xFF] += 1
-    assert trie._lens == lens
-    assert trie._lengths() == [n for n, c in enumerate(lens) if c]
-    assert trie.node_count == len(trie) == len(stored)
+    count = 0
+    stored: list[int] = []
+    if root is not None:
+        assert root.parent is None
+    for node in nodes(trie):
+        count += 1
+        assert node.plen <= bits
+        assert node.addr & ((1 << (bits - node.plen)) - 1) == 0, "host bits set"
+        assert node.addr >> bits == 0
+        kids = [k for k in (node.left, node.right) if k is not None]
+        if node.full:
+            stored.append((node.addr << 8) | node.plen)
+        else:
+            assert len(kids) == 2, "glue node with fewer than two children"
+        for side, kid in ((0, node.left), (1, node.right)):
+            if kid is None:
+                continue
+            assert kid.parent is node
+            assert kid.plen > node.plen
+            assert contains((node.addr << 8) | node.plen, (kid.addr << 8) | kid.plen, bits)
+            assert (kid.addr >> (bits - 1 - node.plen)) & 1 == side
+    assert stored == sorted(trie._map), "pre-order is key order, same keys as the dict"
+    assert count == trie._nodes == trie.node_count
+    assert len(stored) == trie._held == len(trie)
+    assert count <= max(0, 2 * len(trie) - 1)
 
 
 def check_against(trie: RadixTrie[int], oracle: dict[int, int]) -> None:
     assert len(trie) == len(oracle)
     assert list(trie.items()) == sorted(oracle.items())
+    assert list(trie) == sorted(oracle)
     for k, v in oracle.items():
         assert trie.get(k) == v
         assert k in trie
+
+
+def check_queries(trie: RadixTrie[int], oracle: dict[int, int], probes: list[int]) -> None:
+    bits = trie.bits
+    for k in probes:
+        want = sorted((o, v) for o, v in oracle.items() if contains(o, k, bits))
+        assert trie.covering(k) == want
+        assert trie.longest_match(k) == (want[-1] if want else None)
+        assert list(trie.longer(k)) == sorted(
+            (i, v) for i, v in oracle.items() if contains(k, i, bits)
+        )
 
 
 def prefixes(bits: int) -> st.SearchStrategy[int]:
@@ -69,6 +116,9 @@ OPS = st.lists(st.tuples(st.booleans(), st.integers(0, 10**6)), max_size=80)
 
 @pytest.mark.parametrize("bits", [32, 128])
 def test_churn_against_dict(bits: int) -> None:
+    """Every operation followed by a sync and the structural checks (so each change
+    reaches the trie alone: the incremental insert / delete paths)."""
+
     @SETTINGS
     @given(keys=st.lists(prefixes(bits), min_size=1, max_size=40), ops=OPS)
     def run(keys: list[int], ops: list[tuple[bool, int]]) -> None:
@@ -83,23 +133,50 @@ def test_churn_against_dict(bits: int) -> None:
                 assert trie.delete(k) == oracle.pop(k, None)
             check_structure(trie)
         check_against(trie, oracle)
-        for k in keys:
-            assert trie.covering(k) == sorted(
-                (o, v) for o, v in oracle.items() if contains(o, k, bits)
-            )
-            assert list(trie.longer(k)) == sorted(
-                (i, v) for i, v in oracle.items() if contains(k, i, bits)
-            )
+        check_queries(trie, oracle, keys)
         for k in list(oracle):
             trie.delete(k)
             check_structure(trie)
-        assert len(trie) == 0 and trie.node_count == 0 and list(trie.items()) == []
+        assert len(trie) == 0 and trie.node_count == 0 and trie._root is None
+
+    run()
+
+
+@pytest.mark.parametrize("bits", [32, 128])
+@pytest.mark.parametrize("rebuild_div", [0, 4, 1 << 30])
+def test_batched_churn_against_dict(
+    bits: int, rebuild_div: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches of changes between queries, applied one by one (``_REBUILD_DIV`` 0), by a
+    rebuild from sorted keys (huge), or whichever the size says (the default)."""
+    monkeypatch.setattr(trie_mod, "_REBUILD_DIV", rebuild_div)
+
+    @SETTINGS
+    @given(
+        keys=st.lists(prefixes(bits), min_size=1, max_size=40),
+        batches=st.lists(OPS, max_size=6),
+    )
+    def run(keys: list[int], batches: list[list[tuple[bool, int]]]) -> None:
+        trie: RadixTrie[int] = RadixTrie(bits)
+        oracle: dict[int, int] = {}
+        for ops in batches:
+            for is_insert, n in ops:
+                k = keys[n % len(keys)]
+                if is_insert:
+                    trie.insert(k, n)
+                    oracle[k] = n
+                else:
+                    assert trie.delete(k) == oracle.pop(k, None)
+            check_queries(trie, oracle, keys[:5])
+            check_structure(trie)
+            check_against(trie, oracle)
 
     run()
 
 
 def machine(bits: int) -> type[RuleBasedStateMachine]:
-    """Stateful model of random inserts/deletes/queries on ``bits``-wide keys."""
+    """Stateful model of random inserts/deletes/queries on ``bits``-wide keys; the
+    invariant syncs and checks the real trie after every step."""
 
     class TrieMachine(RuleBasedStateMachine):
         def __init__(self) -> None:
@@ -126,12 +203,7 @@ def machine(bits: int) -> type[RuleBasedStateMachine]:
         def query(self, k: int) -> None:
             assert self.trie.get(k) == self.oracle.get(k)
             assert (k in self.trie) == (k in self.oracle)
-            want = sorted((o, v) for o, v in self.oracle.items() if contains(o, k, bits))
-            assert self.trie.covering(k) == want
-            assert self.trie.longest_match(k) == (want[-1] if want else None)
-            assert list(self.trie.longer(k)) == sorted(
-                (i, v) for i, v in self.oracle.items() if contains(k, i, bits)
-            )
+            check_queries(self.trie, self.oracle, [k])
 
         @invariant()
         def consistent(self) -> None:
@@ -184,10 +256,13 @@ def test_examples_ipv4() -> None:
     ]
     assert list(trie.longer(k("11.0.0.0/8"))) == []
     assert trie.longest_match(k("10.3.0.1/32")) == (k("10.0.0.0/8"), "10.0.0.0/8")
-    assert trie.get(k("10.0.0.0/9")) is None  # a glue node would live here: not a hit
-    assert trie.delete(k("10.0.0.0/9")) is None
+    # 10.0.0.0/14 is a glue node (10.1/16 and 10.2/16 diverge there): not a hit
+    assert (k("10.0.0.0/14") >> 8, 14, False) in shape(trie)
+    assert trie.get(k("10.0.0.0/14")) is None and k("10.0.0.0/14") not in trie
+    assert trie.delete(k("10.0.0.0/14")) is None
     trie.insert(k("10.1.0.0/16"), "replaced")
     assert trie.get(k("10.1.0.0/16")) == "replaced" and len(trie) == 5
+    assert trie.node_count == 7  # five keys, glue 10.0.0.0/14 and 0.0.0.0/0
 
 
 def test_invalid_keys_rejected() -> None:
@@ -197,17 +272,104 @@ def test_invalid_keys_rejected() -> None:
     with pytest.raises(ValueError):
         trie.insert((0x0A000001 << 8) | 24, 1)  # host bits set
     with pytest.raises(ValueError):
+        trie.insert(((1 << 32) << 8) | 8, 1)  # address wider than 32 bits
+    with pytest.raises(ValueError):
         RadixTrie(64)
+    assert len(trie) == 0 and not trie._adds
+
+
+def test_build_and_incremental_make_the_same_trie(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The trie is canonical for its key set: the linear build from sorted keys and
+    inserts one by one (in random order) give the same nodes."""
+    rng = random.Random(3)
+    lengths = [0, 8, 16, 23, 24, 32]
+    keys = list({key_of(rng.getrandbits(32), rng.choice(lengths), 32) for _ in range(400)})
+    built: RadixTrie[int] = RadixTrie(32)
+    for k in keys:
+        built.insert(k, k)
+    check_structure(built)  # an empty trie: built in one pass
+    monkeypatch.setattr(trie_mod, "_REBUILD_DIV", 0)
+    one_by_one: RadixTrie[int] = RadixTrie(32)
+    one_by_one.insert(keys[0], keys[0])
+    check_structure(one_by_one)
+    rng.shuffle(keys)
+    for k in keys:
+        one_by_one.insert(k, k)
+        if rng.random() < 0.3:
+            check_structure(one_by_one)
+    check_structure(one_by_one)
+    assert shape(one_by_one) == shape(built)
+    assert list(one_by_one.items()) == list(built.items())
+
+
+def test_free_list_reuses_nodes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(trie_mod, "_REBUILD_DIV", 0)  # deletes reach the trie one by one
+    trie: RadixTrie[int] = RadixTrie(32)
+    rng = random.Random(7)
+    keys = sorted({key_of(rng.getrandbits(32), rng.randint(8, 32), 32) for _ in range(500)})
+    for k in keys:
+        trie.insert(k, 1)
+    peak = trie.node_count
+    assert trie.free_count == 0
+    for k in keys:
+        trie.delete(k)
+    assert trie.node_count == 0 and trie.free_count == peak  # every node freed
+    for k in keys:
+        trie.insert(k, 2)
+    assert trie.node_count == peak and trie.free_count == 0  # and reused by the build
+    check_structure(trie)
+
+
+def test_rebuild_reuses_the_old_nodes() -> None:
+    trie: RadixTrie[int] = RadixTrie(32)
+    rng = random.Random(5)
+    keys = sorted({key_of(rng.getrandbits(32), rng.randint(8, 32), 32) for _ in range(600)})
+    for k in keys:
+        trie.insert(k, 1)
+    trie._sync()
+    old = {id(n): n for n in nodes(trie)}
+    for k in keys[::2]:  # half the table: rebuilt from the sorted keys
+        trie.delete(k)
+    check_structure(trie)
+    now = list(nodes(trie))
+    assert all(id(n) in old for n in now)
+    assert trie.free_count == len(old) - len(now)
+    assert all(n.parent is None and n.left is None and n.right is None for n in trie._free)
+
+
+def test_pending_add_cancelled_by_delete_costs_nothing() -> None:
+    trie: RadixTrie[int] = RadixTrie(32)
+    base = [key_of(i << 24, 8, 32) for i in range(10)]
+    for k in base:
+        trie.insert(k, 0)
+    trie._sync()
+    before = shape(trie)
+    churn = [key_of((i << 24) | (j << 16), 16, 32) for i in range(10) for j in range(5)]
+    for k in churn:
+        trie.insert(k, 1)
+    for k in churn:
+        assert trie.delete(k) == 1
+    assert not trie._adds and not trie._dels  # nothing left for the trie to do
+    assert shape(trie) == before
+    # a delete cancelled by a re-insert: the node stays, the new value is seen
+    trie.delete(base[3])
+    assert trie._dels == {base[3]}
+    trie.insert(base[3], 42)
+    assert not trie._adds and not trie._dels
+    assert shape(trie) == before
+    assert list(trie.longer(base[3])) == [(base[3], 42)]
+    check_structure(trie)
 
 
 def test_order_merges_changes_between_walks() -> None:
-    """Inserts, deletes and re-inserts between ordered walks (the lazily merged order)."""
+    """Inserts, deletes and re-inserts between ordered walks (the lazily synced trie),
+    with batches big and small against the table."""
     trie: RadixTrie[int] = RadixTrie(32)
     rng = random.Random(7)
     oracle: dict[int, int] = {}
     pool = sorted({key_of(rng.getrandbits(32), rng.randint(0, 32), 32) for _ in range(300)})
     for step in range(40):
-        for _ in range(rng.randint(0, 30)):
+        for _ in range(rng.choice([0, 1, 5, 30, 200])):
             k = rng.choice(pool)
             if rng.random() < 0.6:
                 trie.insert(k, step)
@@ -216,15 +378,14 @@ def test_order_merges_changes_between_walks() -> None:
                 assert trie.delete(k) == oracle.pop(k, None)
         if step % 3:
             assert list(trie.items()) == sorted(oracle.items())
-        probe = rng.choice(pool)
-        assert list(trie.longer(probe)) == sorted(
-            (i, v) for i, v in oracle.items() if contains(probe, i, 32)
-        )
+        check_queries(trie, oracle, [rng.choice(pool)])
         check_structure(trie)
     trie.clear()
     assert len(trie) == 0 and list(trie.items()) == [] and trie.covering(pool[0]) == []
+    assert trie.node_count == 0
     trie.insert(pool[0], 1)
     assert list(trie.items()) == [(pool[0], 1)]
+    check_structure(trie)
 
 
 def test_queries_with_odd_keys() -> None:
@@ -288,6 +449,8 @@ def test_shared_index_against_dict(keys: list[int], ops: list[tuple[bool, int]])
         if n % 4 == 0:
             assert list(shared.items()) == list(plain.items())
     check_structure(shared)
+    check_structure(plain)
+    assert shape(shared) == shape(plain)
     assert list(shared.items()) == list(plain.items()) == sorted(index.items())
     for k in keys:
         assert shared.covering(k) == plain.covering(k)
