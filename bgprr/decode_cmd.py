@@ -49,8 +49,7 @@ def parse_hex(text: str) -> bytes:
 def _read_input(hexargs: tuple[str, ...], raw: bool) -> bytes:
     if hexargs:
         return parse_hex(" ".join(hexargs))
-    stdin = click.get_binary_stream("stdin")
-    data = stdin.read()
+    data: bytes = sys.stdin.buffer.read()
     if raw:
         return bytes(data)
     try:
@@ -149,7 +148,7 @@ def decode(
 ) -> None:
     """Decode BGP messages given as hex arguments or on stdin; one JSON object per message."""
     if encode:
-        data = click.get_text_stream("stdin").read()
+        data = sys.stdin.read()
         _encode_all(data)
         return
     payload = _read_input(hexdata, raw)
