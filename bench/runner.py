@@ -348,6 +348,7 @@ def report(doc: dict[str, Any]) -> str:
         lines.append("")
         for r in fails:
             reason = str(r["metrics"]["failed"]).split("\n")[0]
-            lines.append(f"* {r['reflector']} / {r['scenario']}: {reason}")
+            limit = r.get("timeout_s")
+            lines.append(f"* {r['reflector']} / {r['scenario']}: {reason} (limit {limit} s)")
         lines.append("")
     return "\n".join(lines)
