@@ -76,8 +76,9 @@ from .events import (
     UpdateReceived,
     describe_notification,
 )
-from .fsm import TRANSITIONS, Peer, Transition
+from .fsm import TRANSITIONS, Peer
 from .negotiate import Negotiated, build_open, keep_outbound, negotiate
+from .table import Transition
 from .timers import Timer
 
 __all__ = [
