@@ -306,7 +306,10 @@ class Peer:
             return self._drop_alt(_notification(err))
         main = self._conn
         assert main is not None
-        if main.inbound == alt.inbound or self._main_wins(main, neg):
+        # RFC 4271 §6.8: a collision with a connection that reached Established (after the
+        # second one was opened, before its OPEN came) always closes the new connection.
+        established = self._state is State.ESTABLISHED
+        if established or main.inbound == alt.inbound or self._main_wins(main, neg):
             return self._drop_alt(_collision())
         self._fire(now, Event.OPEN_COLLISION_DUMP, _Arg(conn=main))
         self._fire(now, Event.BGP_OPEN, _Arg(conn=alt, message=peer_open))

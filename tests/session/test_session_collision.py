@@ -233,3 +233,25 @@ def test_simultaneous_open_pair(id_a: int, id_b: int) -> None:
     assert notes(pair.log[0], loser) + notes(pair.log[1], loser) != []
     pair.advance(1000.0)
     assert state_of(a) is state_of(b) is State.ESTABLISHED
+
+
+def test_second_connection_open_after_main_established_is_closed() -> None:
+    """The inbound connection arrived while the outbound one was in OpenSent; the outbound
+    one reached Established before the inbound OPEN came. Even though the peer's higher
+    BGP Identifier would make its connection win a collision in OpenConfirm, RFC 4271
+    §6.8 closes the new connection: the Established session must not be dumped (found in
+    a 20-node conformance run: the FSM error reset a Calico node, which ended its GR)."""
+    p = opensent(rid=1)
+    p.data_received(1, peer_open(2), 0.5)  # main: OPEN -> OpenConfirm
+    assert state_of(p) is State.OPENCONFIRM
+    p.connection_made(2, 0.6, inbound=True)  # tracked as the second connection
+    p.poll()
+    p.data_received(1, KA, 1.0)  # main: KEEPALIVE -> Established
+    assert state_of(p) is State.ESTABLISHED
+    p.poll()
+    p.data_received(2, peer_open(2), 1.5)  # the second connection's OPEN, peer id 2 > 1
+    outs = p.poll()
+    assert notes(outs, 2) == [COLLISION]
+    assert Close(conn_id=2) in outs
+    assert state_of(p) is State.ESTABLISHED and p.conn_id == 1
+    assert not [o for o in outs if isinstance(o, SessionDown)]
