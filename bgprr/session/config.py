@@ -45,7 +45,9 @@ class SessionConfig:
     a session has stayed Established for ``idle_hold_reset`` seconds (RFC 4271 §8.1.1
     DampPeerOscillations). ``llgr`` maps family -> long-lived stale time (RFC 9494); an
     empty mapping still advertises the (empty) capability, ``None`` does not.
-    ``add_path`` maps family -> :class:`AddPathMode` (RFC 7911).
+    ``add_path`` maps family -> :class:`AddPathMode` (RFC 7911). ``collision_wait``: how
+    long a connection collision against our OpenConfirm connection waits for the peer
+    to resolve it (see :mod:`bgprr.session.fsm`).
     """
 
     local_as: int
@@ -58,6 +60,7 @@ class SessionConfig:
     idle_hold_max: float = 300.0
     idle_hold_reset: float = 300.0
     open_hold_time: float = 240.0  # RFC 4271 §8.2.2: "a large value" (4 minutes)
+    collision_wait: float = 5.0  # a collision against our OpenConfirm waits for the peer
     passive: bool = False
     families: tuple[Family, ...] = (IPV4_UNICAST,)
     route_refresh: bool = True
@@ -82,7 +85,8 @@ class SessionConfig:
         ka = self.keepalive_interval
         if ka is not None and not 0 <= ka <= 0xFFFF:
             raise ValueError(f"keepalive_interval {ka} outside 0..65535")
-        for name in ("connect_retry", "idle_hold_time", "idle_hold_max", "open_hold_time"):
+        timers = ("connect_retry", "idle_hold_time", "idle_hold_max", "open_hold_time")
+        for name in (*timers, "collision_wait"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
         if len(set(self.families)) != len(self.families):

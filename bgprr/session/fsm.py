@@ -29,9 +29,19 @@ connection is accepted while we wait for the ConnectRetryTimer.
 Connection collision (RFC 4271 §6.8, RFC 6286): while a connection is in OpenSent or
 OpenConfirm, a second one is tracked (we send our OPEN on it, 4-minute hold). When the
 first OPEN arrives on either connection, the peer's BGP Identifier is known and the
-collision is resolved at once: the connection opened by the speaker with the higher
-Identifier (then the higher AS) survives, the other gets Cease 6/7. If the surviving
-connection's OPEN has not arrived yet, the session is back in OpenSent on it.
+collision is resolved: the connection opened by the speaker with the higher Identifier
+(then the higher AS) survives, the other gets Cease 6/7. If the surviving connection's
+OPEN has not arrived yet, the session is back in OpenSent on it.
+
+One case waits instead of resolving at once: the losing connection is in OpenConfirm.
+We have sent our KEEPALIVE on it, so the peer may already be Established there, and a
+Cease on an Established session ends it: both connections die, and a peer that was
+keeping our routes under graceful restart (BIRD, as Calico runs it) flushes them. The
+peer resolves it for us within a round trip: it either closes that connection (6/7: we
+go on with the second one, whose OPEN we kept) or, Established there, closes the second
+one and sends its KEEPALIVE on the first (we become Established on it). A KEEPALIVE on
+the second connection, or ``collision_wait`` seconds without either, resolves it as
+RFC 4271 says.
 """
 
 from __future__ import annotations
@@ -114,6 +124,7 @@ class Peer:
         self._timers = Timers()
         self._conn: _Conn | None = None  # the connection the FSM runs on
         self._alt: _Conn | None = None  # a colliding second connection, in OpenSent
+        self._alt_open: Open | None = None  # its OPEN, kept while the collision waits
         self._connecting = False  # an outbound attempt is in progress
         self._auto = False  # AllowAutomaticStart: restart after the IdleHoldTimer
         self._flaps = 0  # consecutive session flaps (DampPeerOscillations)
@@ -161,7 +172,9 @@ class Peer:
             if not self._timers.pop_if(timer, deadline):
                 continue
             if timer is Timer.ALT_HOLD:
-                if self._alt is not None:
+                if self._alt_open is not None:  # the peer did not resolve the collision
+                    self._fire(now, Event.OPEN_COLLISION_DUMP, _Arg(conn=self._conn))
+                elif self._alt is not None:
                     n = Notification(code=ErrorCode.HOLD_TIMER_EXPIRED, subcode=0)
                     self._drop_alt(n)
             else:
@@ -296,6 +309,12 @@ class Peer:
         mtype = raw[18]
         if mtype == MsgType.NOTIFICATION:
             return self._drop_alt(None)
+        if self._alt_open is not None:
+            # The waiting collision: the peer kept this connection (its KEEPALIVE came).
+            self._fire(now, Event.OPEN_COLLISION_DUMP, _Arg(conn=self._conn))
+            if self._conn is alt:
+                self._message(now, alt, raw)
+            return None
         if mtype != MsgType.OPEN:
             return self._drop_alt(Notification(code=ErrorCode.FSM, subcode=1))
         try:
@@ -311,8 +330,12 @@ class Peer:
         established = self._state is State.ESTABLISHED
         if established or main.inbound == alt.inbound or self._main_wins(main, neg):
             return self._drop_alt(_collision())
+        self._alt_open = peer_open
+        if self._state is State.OPENCONFIRM:  # the peer may be Established on it: wait
+            self._timers.start(Timer.ALT_HOLD, now, self.config.collision_wait)
+            return None
         self._fire(now, Event.OPEN_COLLISION_DUMP, _Arg(conn=main))
-        self._fire(now, Event.BGP_OPEN, _Arg(conn=alt, message=peer_open))
+        return None
 
     def _main_wins(self, main: _Conn, neg: Negotiated) -> bool:
         cfg = self.config
@@ -343,7 +366,7 @@ class Peer:
     def _drop_alt(self, notification: Notification | None) -> None:
         alt = self._alt
         if alt is not None:
-            self._alt = None
+            self._alt = self._alt_open = None
             self._timers.stop(Timer.ALT_HOLD)
             self._close(alt, notification)
 
@@ -437,14 +460,21 @@ class Peer:
             self._timers.start(Timer.IDLE_HOLD, now, delay)
         self._set_state(State.IDLE, reason)
 
-    def _promote_alt(self, reason: str) -> bool:
-        """After the FSM's connection ended: continue on the second one, in OpenSent."""
+    def _promote_alt(self, now: float, reason: str) -> bool:
+        """After the FSM's connection ended: continue on the second one, in OpenSent (then
+        OpenConfirm at once if its OPEN already came)."""
         alt = self._alt
         if alt is None:
             return False
+        pending, self._alt_open = self._alt_open, None
         self._conn, self._alt = alt, None
-        self._timers.move(Timer.ALT_HOLD, Timer.HOLD)
+        if pending is None:
+            self._timers.move(Timer.ALT_HOLD, Timer.HOLD)
+        else:
+            self._timers.stop(Timer.ALT_HOLD)
         self._set_state(State.OPENSENT, reason)
+        if pending is not None:
+            self._fire(now, Event.BGP_OPEN, _Arg(conn=alt, message=pending))
         return True
 
     def _fail(
@@ -459,7 +489,7 @@ class Peer:
         second connection if one is being tracked."""
         graceful = self._end_main(now, reason, sent=sent, received=received)
         self.connect_retry_counter += 1
-        if not self._promote_alt(reason):
+        if not self._promote_alt(now, reason):
             self._enter_idle(now, reason, flap=True, graceful=graceful)
 
     def _fsm_error(self, now: float, event: Event) -> None:
@@ -570,7 +600,7 @@ class Peer:
 
     def _opensent_tcp_fails(self, now: float, arg: _Arg) -> None:
         self._end_main(now, "connection lost")
-        if self._promote_alt("connection lost"):
+        if self._promote_alt(now, "connection lost"):
             return
         if not self.config.passive:
             self._timers.start(Timer.CONNECT_RETRY, now, self.config.connect_retry)
@@ -592,7 +622,7 @@ class Peer:
     def _collision_dump(self, now: float, arg: _Arg) -> None:
         reason = "connection collision: dumped"
         self._end_main(now, reason, sent=_collision())
-        if not self._promote_alt(reason):
+        if not self._promote_alt(now, reason):
             self.connect_retry_counter += 1
             self._enter_idle(now, reason, flap=True)
 
@@ -628,6 +658,8 @@ class Peer:
     def _establish(self, now: float, arg: _Arg) -> None:
         conn, neg = self._conn, self._negotiated
         assert conn is not None and neg is not None
+        if self._alt_open is not None:  # the waiting collision: the peer kept this one
+            self._drop_alt(_collision())
         self._restart_hold(now)
         self._established_at = now
         self._set_state(State.ESTABLISHED, "KEEPALIVE received")

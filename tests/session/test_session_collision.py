@@ -108,7 +108,9 @@ def test_outbound_arriving_while_inbound_in_opensent() -> None:
     assert notes(outs, 4) == [COLLISION] and p.conn_id == 5 and state_of(p) is State.OPENCONFIRM
 
 
-def test_collision_in_openconfirm() -> None:
+def openconfirm_collision() -> Peer:
+    """Our outbound 1 in OpenConfirm (KEEPALIVE sent: the peer may be Established on it);
+    the peer (higher id) opened 2 and its OPEN came: 1 loses by RFC 4271 §6.8."""
     p = opensent(rid=1)
     p.data_received(1, peer_open(2), 1.0)
     assert state_of(p) is State.OPENCONFIRM
@@ -116,14 +118,63 @@ def test_collision_in_openconfirm() -> None:
     p.poll()
     p.data_received(2, peer_open(2), 3.0)
     outs = p.poll()
-    assert notes(outs, 1) == [COLLISION]
+    # No Cease on 1 yet: a peer Established there would drop the session (and BIRD
+    # its graceful-restart state); the peer resolves the collision within a round trip.
+    assert outs == [] and state_of(p) is State.OPENCONFIRM and p.conn_id == 1
+    assert p.deadline(Timer.ALT_HOLD) == 3.0 + p.config.collision_wait
+    return p
+
+
+def test_openconfirm_collision_peer_established_on_ours() -> None:
+    p = openconfirm_collision()
+    p.data_received(1, KA, 3.1)  # the peer was Established on 1: it keeps 1
+    outs = p.poll()
+    assert notes(outs, 2) == [COLLISION] and Close(conn_id=2) in outs
+    assert notes(outs, 1) == [] and state_of(p) is State.ESTABLISHED and p.conn_id == 1
+    assert p.deadline(Timer.ALT_HOLD) is None
+
+
+def test_openconfirm_collision_peer_closes_ours() -> None:
+    p = openconfirm_collision()
+    p.data_received(1, encode_message(COLLISION), 3.1)  # the peer dumped 1
+    outs = p.poll()
+    assert notes(outs, 1) == [] and notes(outs, 2) == []
+    assert Send(conn_id=2, data=KA) in outs  # its OPEN was kept: straight to OpenConfirm
     assert state_of(p) is State.OPENCONFIRM and p.conn_id == 2
     assert p.negotiated is not None and p.negotiated.peer_id == 2
+    p.data_received(2, KA, 3.2)
+    assert state_of(p) is State.ESTABLISHED and p.conn_id == 2
+
+
+def test_openconfirm_collision_keepalive_on_second() -> None:
+    p = openconfirm_collision()
+    p.data_received(2, KA, 3.1)  # the peer kept 2 (its Cease on 1 is still on its way)
+    outs = p.poll()
+    assert notes(outs, 1) == [COLLISION] and Close(conn_id=1) in outs
+    assert Send(conn_id=2, data=KA) in outs
+    assert state_of(p) is State.ESTABLISHED and p.conn_id == 2
+
+
+def test_openconfirm_collision_unresolved_falls_back_to_rfc() -> None:
+    p = openconfirm_collision()
+    p.handle_timer(3.0 + p.config.collision_wait)
+    outs = p.poll()
+    assert notes(outs, 1) == [COLLISION]
+    assert state_of(p) is State.OPENCONFIRM and p.conn_id == 2
     changes = [o for o in outs if isinstance(o, StateChanged)]
     assert [(c.old, c.new) for c in changes] == [
         (State.OPENCONFIRM, State.OPENSENT),
         (State.OPENSENT, State.OPENCONFIRM),
     ]
+    assert p.deadline(Timer.ALT_HOLD) is None and p.deadline(Timer.HOLD) is not None
+
+
+def test_openconfirm_collision_then_stop_closes_both() -> None:
+    p = openconfirm_collision()
+    p.stop(3.5)
+    outs = p.poll()
+    assert Close(conn_id=1) in outs and Close(conn_id=2) in outs
+    assert state_of(p) is State.IDLE and p.deadline(Timer.ALT_HOLD) is None
 
 
 @pytest.mark.parametrize(("local_as", "winner"), [(65000, 2), (65002, 1)])
