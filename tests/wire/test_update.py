@@ -12,8 +12,7 @@ from bgprr.wire.attributes import (
     encode_attribute,
     parse_attributes,
 )
-from bgprr.wire.errors import Action, BGPError
-from bgprr.wire.prefix import parse_prefix
+from bgprr.wire.errors import BGPError
 from bgprr.wire.update import (
     MPReach,
     MPUnreach,
@@ -26,46 +25,21 @@ from bgprr.wire.update import (
     pack_withdrawals,
     with_next_hop,
 )
-
-H = bytes.fromhex
-RESET, TAW, DISCARD, DISABLE = (
-    Action.SESSION_RESET,
-    Action.TREAT_AS_WITHDRAW,
-    Action.ATTRIBUTE_DISCARD,
-    Action.AFISAFI_DISABLE,
+from tests.wire.updatebuild import (
+    AS_PATH,
+    BASE,
+    LOCAL_PREF,
+    MP6,
+    MP6_BODY,
+    NEXT_HOP,
+    NH6,
+    NLRI,
+    ORIGIN,
+    A,
+    H,
+    k,
+    msg,
 )
-
-ORIGIN = H("40 01 01 00")
-AS_PATH = H("40 02 06  02 01 0000fde9")  # AS_SEQUENCE 65001
-NEXT_HOP = H("40 03 04 0a000001")
-LOCAL_PREF = H("40 05 04 00000064")
-BASE = ORIGIN + AS_PATH + NEXT_HOP + LOCAL_PREF
-NLRI = H("180a0102")  # 10.1.2.0/24
-NH6 = H("20010db8000000000000000000000001 fe800000000000000000000000000001")
-MP6 = H("80 0e 2a  0002 01 20") + NH6 + H("00  20 20010db8")  # 2001:db8::/32
-MP6_BODY = ORIGIN + AS_PATH + LOCAL_PREF
-AFTER_AS = NEXT_HOP + LOCAL_PREF
-BEFORE_NH = ORIGIN + AS_PATH
-NO_LP = ORIGIN + AS_PATH + NEXT_HOP
-
-
-def k(text: str) -> int:
-    return parse_prefix(text)[1]
-
-
-def msg(withdrawn: bytes = b"", attrs: bytes = b"", nlri: bytes = b"") -> bytes:
-    body = len(withdrawn).to_bytes(2, "big") + withdrawn + len(attrs).to_bytes(2, "big")
-    body += attrs + nlri
-    return b"\xff" * 16 + (19 + len(body)).to_bytes(2, "big") + b"\x02" + body
-
-
-def err_tuple(e: BGPError) -> tuple[int, int, bytes, Action]:
-    return (e.code, e.subcode, e.data, e.action)
-
-
-def A(flags: int, t: int, value: bytes) -> bytes:
-    return bytes((flags, t, len(value))) + value
-
 
 # --------------------------------------------------------------------------------------
 # golden messages
