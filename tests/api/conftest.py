@@ -5,8 +5,6 @@ Addresses 127.0.6.x (issue #6) and free ports keep these tests apart from others
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -16,14 +14,13 @@ from bgprr.api.library import RouteReflector
 from bgprr.config import load_config_text
 from bgprr.io.daemon import Daemon
 from bgprr.session import State
+from tests import loopback
 
 RR = "127.0.6.1"
 
 
 def free_port(host: str = RR) -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
+    return loopback.free_port(host)
 
 
 def rr_config(
@@ -34,30 +31,10 @@ def rr_config(
     ipv6: bool = False,
     description: str | None = None,
 ) -> str:
-    text = f"""
-[global.config]
-as = 64511
-router-id = "{RR}"
-port = {port}
-local-address-list = ["{RR}"]
-"""
-    for c in clients:
-        text += f"""
-[[neighbors]]
-[neighbors.config]
-neighbor-address = "{c}"
-peer-as = 64511
-{f'description = "{description}"' if description else ""}
-[neighbors.timers.config]
-idle-hold-time-after-reset = 1
-[neighbors.transport.config]
-passive-mode = true
-[neighbors.route-reflector.config]
-route-reflector-client = true
-"""
-        if ipv6:
-            text += FAMILIES
-    return text + extra
+    fams = FAMILIES if ipv6 else ""
+    return loopback.rr_config(
+        RR, port, clients, extra, idle_hold=True, description=description, families=fams
+    )
 
 
 FAMILIES = """
@@ -72,35 +49,7 @@ afi-safi-name = "ipv6-unicast"
 
 def client_config(me: str, port: int, *, ipv6: bool = False, password: str = "") -> str:
     fams = FAMILIES if ipv6 else ""
-    pw = f'auth-password = "{password}"' if password else ""
-    return f"""
-[global.config]
-as = 64511
-router-id = "{me}"
-port = -1
-
-[[neighbors]]
-[neighbors.config]
-neighbor-address = "{RR}"
-peer-as = 64511
-{pw}
-[neighbors.timers.config]
-connect-retry = 1
-idle-hold-time-after-reset = 1
-[neighbors.transport.config]
-local-address = "{me}"
-remote-port = {port}
-{fams}
-"""
-
-
-async def wait_for(cond: Callable[[], bool], timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not cond():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
+    return loopback.client_config(me, RR, port, password=password, families=fams)
 
 
 class Lab:
@@ -135,7 +84,7 @@ class Lab:
 
     @staticmethod
     async def wait(cond: Callable[[], bool], timeout: float = 10.0) -> None:
-        await wait_for(cond, timeout)
+        await loopback.wait_for(cond, timeout)
 
     @staticmethod
     def established(d: Daemon, key: str) -> bool:

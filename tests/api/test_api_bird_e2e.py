@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,8 @@ from typing import Any
 
 import pytest
 
+from tests.loopback import free_port, rr_config
+
 ROOT = Path(__file__).parents[2]  # so that `python -m bgprr` imports this tree
 RR = "127.0.6.1"
 BIRD_ADDR = "127.0.6.10"
@@ -30,12 +31,6 @@ BIRD_ADDR = "127.0.6.10"
 pytestmark = pytest.mark.skipif(
     shutil.which("bird") is None and not os.environ.get("CI"), reason="BIRD is not installed"
 )
-
-
-def free_port(host: str) -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
 
 
 def wait(cond: Callable[[], bool], timeout: float = 30.0, what: str = "") -> None:
@@ -74,24 +69,7 @@ def test_bgprr_daemon_with_bird(tmp_path: Path) -> None:
     bird_port = free_port(BIRD_ADDR)
     metrics_port = free_port("127.0.0.1")
     sock = tmp_path / "api.sock"
-    (tmp_path / "rr.toml").write_text(
-        f"""
-[global.config]
-as = 64511
-router-id = "{RR}"
-port = {rr_port}
-local-address-list = ["{RR}"]
-
-[[neighbors]]
-[neighbors.config]
-neighbor-address = "{BIRD_ADDR}"
-peer-as = 64511
-[neighbors.transport.config]
-passive-mode = true
-[neighbors.route-reflector.config]
-route-reflector-client = true
-"""
-    )
+    (tmp_path / "rr.toml").write_text(rr_config(RR, rr_port, [BIRD_ADDR]))
     (tmp_path / "bird.conf").write_text(
         f"""
 router id {BIRD_ADDR};

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,14 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.loopback import free_port, global_config, rr_neighbor
+
 ROOT = Path(__file__).parents[2]  # so that `python -m bgprr` imports this tree
 RR = "127.0.6.1"
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
 
 
 def wait(cond: Callable[[], bool], timeout: float = 15.0) -> None:
@@ -34,23 +29,9 @@ def wait(cond: Callable[[], bool], timeout: float = 15.0) -> None:
 
 
 def config(port: int, neighbors: list[tuple[str, str]]) -> str:
-    text = f"""
-[global.config]
-as = 64511
-router-id = "{RR}"
-port = {port}
-local-address-list = ["{RR}"]
-"""
+    text = global_config(RR, port, RR)
     for address, description in neighbors:
-        text += f"""
-[[neighbors]]
-[neighbors.config]
-neighbor-address = "{address}"
-peer-as = 64511
-description = "{description}"
-[neighbors.transport.config]
-passive-mode = true
-"""
+        text += rr_neighbor(address, client=False, description=description)
     return text
 
 
@@ -139,7 +120,7 @@ def test_sighup_keeps_runtime_changes_unless_the_file_contradicts(
 
 
 def test_tcp_control_api_with_token(start: Callable[..., Running]) -> None:
-    tcp = free_port()
+    tcp = free_port("127.0.0.1")
     d = start(
         config(free_port(RR), [("127.0.6.2", "b")]),
         "--api-tcp", f"127.0.0.1:{tcp}",

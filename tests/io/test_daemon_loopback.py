@@ -20,59 +20,22 @@ from bgprr.wire.attributes import PathAttrs, encode_attribute
 from bgprr.wire.constants import IPV4_UNICAST
 from bgprr.wire.messages import Notification, decode_message, encode_message
 from bgprr.wire.prefix import parse_prefix
+from tests import loopback
+from tests.loopback import wait_for
 
 RR = "127.0.0.1"
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((RR, 0))
-        return int(s.getsockname()[1])
+    return loopback.free_port(RR)
 
 
 def rr_config(port: int, clients: list[str], extra: str = "") -> str:
-    text = f"""
-[global.config]
-as = 64511
-router-id = "{RR}"
-port = {port}
-local-address-list = ["{RR}"]
-"""
-    for c in clients:
-        text += f"""
-[[neighbors]]
-[neighbors.config]
-neighbor-address = "{c}"
-peer-as = 64511
-[neighbors.transport.config]
-passive-mode = true
-[neighbors.route-reflector.config]
-route-reflector-client = true
-route-reflector-cluster-id = "{RR}"
-"""
-    return text + extra
+    return loopback.rr_config(RR, port, clients, extra, cluster_id=RR)
 
 
 def client_config(me: str, port: int, password: str | None = None) -> str:
-    pw = f'auth-password = "{password}"' if password else ""
-    return f"""
-[global.config]
-as = 64511
-router-id = "{me}"
-port = -1
-
-[[neighbors]]
-[neighbors.config]
-neighbor-address = "{RR}"
-peer-as = 64511
-{pw}
-[neighbors.timers.config]
-connect-retry = 1
-idle-hold-time-after-reset = 1
-[neighbors.transport.config]
-local-address = "{me}"
-remote-port = {port}
-"""
+    return loopback.client_config(me, RR, port, password=password or "")
 
 
 def attrs_v4(next_hop: str) -> bytes:
@@ -82,14 +45,6 @@ def attrs_v4(next_hop: str) -> bytes:
         + encode_attribute(0x40, 3, socket.inet_aton(next_hop))
         + encode_attribute(0x40, 5, (100).to_bytes(4, "big"))
     )
-
-
-async def wait_for(cond: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not cond():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 def routes(d: Daemon) -> dict[int, Path]:
@@ -237,18 +192,18 @@ enabled = true
 """
 
 
-def with_gr(text: str) -> str:
-    """Add graceful restart to every [[neighbors]] of a generated config."""
+def with_section(text: str, section: str) -> str:
+    """Add `section` to every [[neighbors]] of a generated config."""
     parts = text.split("[[neighbors]]")
-    return parts[0] + "".join("[[neighbors]]" + p + GR for p in parts[1:])
+    return parts[0] + "".join("[[neighbors]]" + p + section for p in parts[1:])
 
 
 async def test_reflector_restart_with_gr_loses_no_route(start: Start, tmp_path: object) -> None:
     port = free_port()
-    rr_text = with_gr(rr_config(port, ["127.0.0.2", "127.0.0.3"]))
+    rr_text = with_section(rr_config(port, ["127.0.0.2", "127.0.0.3"]), GR)
     rr = await start(rr_text)
-    b = await start(with_gr(client_config("127.0.0.2", port)))
-    c = await start(with_gr(client_config("127.0.0.3", port)))
+    b = await start(with_section(client_config("127.0.0.2", port), GR))
+    c = await start(with_section(client_config("127.0.0.3", port), GR))
     await wait_for(lambda: established(rr, "127.0.0.2") and established(rr, "127.0.0.3"))
     now = asyncio.get_running_loop().time()
     for i in range(50):
@@ -289,50 +244,17 @@ async def test_reflector_restart_with_gr_loses_no_route(start: Start, tmp_path: 
 
 async def test_ipv6_transport_and_mp_reach(start: Start) -> None:
     """An IPv6 session over ::1 carrying IPv6 unicast (MP_REACH_NLRI with a global next hop)."""
-    with socket.socket(socket.AF_INET6) as s:
-        s.bind(("::1", 0))
-        port = int(s.getsockname()[1])
+    port = loopback.free_port("::1")
     v6 = """
 [[neighbors.afi-safis]]
 [neighbors.afi-safis.config]
 afi-safi-name = "ipv6-unicast"
 """
-    rr = await start(
-        f"""
-[global.config]
-as = 64511
-router-id = "{RR}"
-port = {port}
-local-address-list = ["::1"]
-
-[[neighbors]]
-[neighbors.config]
-neighbor-address = "::1"
-peer-as = 64511
-[neighbors.transport.config]
-passive-mode = true
-[neighbors.route-reflector.config]
-route-reflector-client = true
-{v6}
-"""
-    )
+    rr = await start(loopback.global_config(RR, port, "::1") + loopback.rr_neighbor("::1") + v6)
     b = await start(
-        f"""
-[global.config]
-as = 64511
-router-id = "127.0.0.2"
-port = -1
-
-[[neighbors]]
-[neighbors.config]
-neighbor-address = "::1"
-peer-as = 64511
-[neighbors.timers.config]
-connect-retry = 1
-[neighbors.transport.config]
-remote-port = {port}
-{v6}
-"""
+        loopback.client_config(
+            "127.0.0.2", "::1", port, families=v6, local_address=False, idle_hold=False
+        )
     )
     await wait_for(lambda: established(rr, "::1") and established(b, "::1"))
     from bgprr.wire.constants import IPV6_UNICAST
@@ -420,27 +342,12 @@ async def test_ttl_security_gtsm(start: Start) -> None:
     assert not established(rr, "127.0.0.3")
 
 
-def with_section(text: str, section: str) -> str:
-    parts = text.split("[[neighbors]]")
-    return parts[0] + "".join("[[neighbors]]" + p + section for p in parts[1:])
-
-
 async def test_non_client_gets_the_clients_cluster_id(start: Start) -> None:
     """GoBGP sets route-reflector-cluster-id on the clients only; a route reflected from a
     client to a non-client carries that cluster id, not the router id."""
     port = free_port()
-    text = rr_config(port, ["127.0.0.2"]).replace(
-        'route-reflector-cluster-id = "127.0.0.1"', 'route-reflector-cluster-id = "244.0.0.1"'
-    )
-    text += """
-[[neighbors]]
-[neighbors.config]
-neighbor-address = "127.0.0.3"
-peer-as = 64511
-[neighbors.transport.config]
-passive-mode = true
-"""
-    rr = await start(text)
+    text = loopback.rr_config(RR, port, ["127.0.0.2"], cluster_id="244.0.0.1")
+    rr = await start(text + loopback.rr_neighbor("127.0.0.3", client=False))
     b = await start(client_config("127.0.0.2", port))
     c = await start(client_config("127.0.0.3", port))
     await wait_for(lambda: established(rr, "127.0.0.2") and established(rr, "127.0.0.3"))
@@ -457,13 +364,8 @@ async def test_tcp_md5_for_dynamic_neighbor_range(start: Start) -> None:
     """A peer group's auth-password covers its dynamic-neighbor range (prefix MD5 key)."""
     port = free_port()
     rr = await start(
-        f"""
-[global.config]
-as = 64511
-router-id = "{RR}"
-port = {port}
-local-address-list = ["{RR}"]
-
+        loopback.global_config(RR, port, RR)
+        + """
 [[peer-groups]]
 [peer-groups.config]
 peer-group-name = "nodes"
