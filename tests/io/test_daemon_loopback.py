@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 
 import pytest
 
@@ -78,16 +78,37 @@ def key(text: str) -> int:
     return parse_prefix(text)[1]
 
 
+def with_section(text: str, section: str) -> str:
+    """Add `section` to every [[neighbors]] of a generated config."""
+    parts = text.split("[[neighbors]]")
+    return parts[0] + "".join("[[neighbors]]" + p + section for p in parts[1:])
+
+
+async def start_b_and_c(
+    start: Start, rr_text: str, port: int, section: str = ""
+) -> tuple[Daemon, Daemon, Daemon]:
+    """The reflector from `rr_text` and clients b (127.0.0.2) and c (127.0.0.3), `section`
+    added to theirs; returns (rr, b, c) once the reflector has both sessions."""
+    rr = await start(rr_text)
+    b = await start(with_section(client_config("127.0.0.2", port), section))
+    c = await start(with_section(client_config("127.0.0.3", port), section))
+    await wait_for(lambda: established(rr, "127.0.0.2") and established(rr, "127.0.0.3"))
+    return rr, b, c
+
+
+def originate(d: Daemon, prefixes: Iterable[str]) -> None:
+    """`d` originates `prefixes` (IPv4, next hop 192.0.2.2) and flushes."""
+    now = asyncio.get_running_loop().time()
+    for text in prefixes:
+        d.engine.originate(IPV4_UNICAST, key(text), attrs_v4("192.0.2.2"), b"", now)
+    d.schedule_flush()
+
+
 async def test_reflects_between_clients(start: Start) -> None:
     port = free_port()
-    rr = await start(rr_config(port, ["127.0.0.2", "127.0.0.3"]))
-    b = await start(client_config("127.0.0.2", port))
-    c = await start(client_config("127.0.0.3", port))
-    await wait_for(lambda: established(rr, "127.0.0.2") and established(rr, "127.0.0.3"))
+    _rr, b, c = await start_b_and_c(start, rr_config(port, ["127.0.0.2", "127.0.0.3"]), port)
 
-    now = asyncio.get_running_loop().time()
-    b.engine.originate(IPV4_UNICAST, key("10.2.0.0/26"), attrs_v4("192.0.2.2"), b"", now)
-    b.schedule_flush()
+    originate(b, ["10.2.0.0/26"])
     await wait_for(lambda: key("10.2.0.0/26") in routes(c))
 
     got = PathAttrs(routes(c)[key("10.2.0.0/26")].attrs.raw)
@@ -106,14 +127,8 @@ async def test_reflects_between_clients(start: Start) -> None:
 
 async def test_client_stop_withdraws_its_routes(start: Start) -> None:
     port = free_port()
-    rr = await start(rr_config(port, ["127.0.0.2", "127.0.0.3"]))
-    b = await start(client_config("127.0.0.2", port))
-    c = await start(client_config("127.0.0.3", port))
-    await wait_for(lambda: established(rr, "127.0.0.2") and established(rr, "127.0.0.3"))
-    now = asyncio.get_running_loop().time()
-    for i in range(200):
-        b.engine.originate(IPV4_UNICAST, key(f"10.{i}.0.0/26"), attrs_v4("192.0.2.2"), b"", now)
-    b.schedule_flush()
+    rr, b, c = await start_b_and_c(start, rr_config(port, ["127.0.0.2", "127.0.0.3"]), port)
+    originate(b, (f"10.{i}.0.0/26" for i in range(200)))
     await wait_for(lambda: len(routes(c)) == 200)
     await b.stop(graceful=False)
     await wait_for(lambda: len(routes(c)) == 0)
@@ -192,23 +207,11 @@ enabled = true
 """
 
 
-def with_section(text: str, section: str) -> str:
-    """Add `section` to every [[neighbors]] of a generated config."""
-    parts = text.split("[[neighbors]]")
-    return parts[0] + "".join("[[neighbors]]" + p + section for p in parts[1:])
-
-
 async def test_reflector_restart_with_gr_loses_no_route(start: Start, tmp_path: object) -> None:
     port = free_port()
     rr_text = with_section(rr_config(port, ["127.0.0.2", "127.0.0.3"]), GR)
-    rr = await start(rr_text)
-    b = await start(with_section(client_config("127.0.0.2", port), GR))
-    c = await start(with_section(client_config("127.0.0.3", port), GR))
-    await wait_for(lambda: established(rr, "127.0.0.2") and established(rr, "127.0.0.3"))
-    now = asyncio.get_running_loop().time()
-    for i in range(50):
-        b.engine.originate(IPV4_UNICAST, key(f"10.{i}.0.0/26"), attrs_v4("192.0.2.2"), b"", now)
-    b.schedule_flush()
+    rr, b, c = await start_b_and_c(start, rr_text, port, GR)
+    originate(b, (f"10.{i}.0.0/26" for i in range(50)))
     await wait_for(lambda: len(routes(c)) == 50)
 
     losses: list[int] = []
@@ -347,13 +350,9 @@ async def test_non_client_gets_the_clients_cluster_id(start: Start) -> None:
     client to a non-client carries that cluster id, not the router id."""
     port = free_port()
     text = loopback.rr_config(RR, port, ["127.0.0.2"], cluster_id="244.0.0.1")
-    rr = await start(text + loopback.rr_neighbor("127.0.0.3", client=False))
-    b = await start(client_config("127.0.0.2", port))
-    c = await start(client_config("127.0.0.3", port))
-    await wait_for(lambda: established(rr, "127.0.0.2") and established(rr, "127.0.0.3"))
-    now = asyncio.get_running_loop().time()
-    b.engine.originate(IPV4_UNICAST, key("10.2.0.0/26"), attrs_v4("192.0.2.2"), b"", now)
-    b.schedule_flush()
+    text += loopback.rr_neighbor("127.0.0.3", client=False)
+    _rr, b, c = await start_b_and_c(start, text, port)
+    originate(b, ["10.2.0.0/26"])
     await wait_for(lambda: key("10.2.0.0/26") in routes(c))
     got = PathAttrs(routes(c)[key("10.2.0.0/26")].attrs.raw)
     assert got.cluster_list == (int.from_bytes(socket.inet_aton("244.0.0.1"), "big"),)
