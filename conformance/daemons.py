@@ -128,7 +128,28 @@ def _norm(prefix: str) -> str:
         return prefix
 
 
-class BirdDaemon:
+class OneProcess:
+    """A daemon that is one process (``proc``, None until started)."""
+
+    proc: Proc | None
+
+    def proc_alive(self) -> bool:
+        return self.proc is not None and self.proc.alive()
+
+    def proc_tail(self) -> str:
+        return self.proc.log_tail() if self.proc else ""
+
+    def stop(self) -> None:
+        """Clean shutdown (SIGTERM: BIRD and gobgpd close their sessions with a Cease)."""
+        if self.proc is not None:
+            self.proc.stop()
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+
+
+class BirdDaemon(OneProcess):
     """One BIRD process (1.6 ``bird``/``bird6`` or BIRD 2) in a host namespace."""
 
     def __init__(self, lab: Lab, host: Host, name: str, conf: str, *,
@@ -154,13 +175,10 @@ class BirdDaemon:
             [self.binary, "-f", *self.args, "-c", str(self.conf_path), "-s", str(self.sock)],
             env=self.env,
         )
-        wait_for(lambda: self.sock.exists() or not self._alive(), 10, 0.05,
+        wait_for(lambda: self.sock.exists() or not self.proc_alive(), 10, 0.05,
                  f"{self.name} control socket")
-        if not self._alive():
-            raise RuntimeError(f"{self.name} died:\n{self.proc.log_tail()}")
-
-    def _alive(self) -> bool:
-        return self.proc is not None and self.proc.alive()
+        if not self.proc_alive():
+            raise RuntimeError(f"{self.name} died:\n{self.proc_tail()}")
 
     def cli(self, *args: str) -> str:
         res = self.lab.run(self.host.ns, [self.client, "-s", str(self.sock), *args])
@@ -196,15 +214,6 @@ class BirdDaemon:
             if parts and parts[0] == protocol:
                 return " ".join(parts[3:5])
         return ""
-
-    def stop(self) -> None:
-        """Clean shutdown (SIGTERM: BIRD closes its sessions with a Cease)."""
-        if self.proc is not None:
-            self.proc.stop()
-
-    def kill(self) -> None:
-        if self.proc is not None:
-            self.proc.kill()
 
 
 class CalicoNode:
@@ -351,7 +360,7 @@ def parse_gobgp_rib(data: Any) -> Rib:
     return rib
 
 
-class GobgpBase:
+class GobgpBase(OneProcess):
     """A gobgpd process in a namespace with its ``gobgp`` CLI (gRPC on the ns's loopback)."""
 
     def __init__(self, lab: Lab, host: Host, name: str, toml: str) -> None:
@@ -376,12 +385,6 @@ class GobgpBase:
         if not self.proc_alive():
             raise RuntimeError(f"{self.name} died:\n{self.proc_tail()}")
 
-    def proc_alive(self) -> bool:
-        return self.proc is not None and self.proc.alive()
-
-    def proc_tail(self) -> str:
-        return self.proc.log_tail() if self.proc else ""
-
     def gobgp(self, *args: str) -> Any:
         return self.lab.run(self.host.ns, ["gobgp", "-u", "127.0.0.1", "-p", "50051", *args])
 
@@ -400,14 +403,6 @@ class GobgpBase:
         return sum(1 for n in data
                    if str(n.get("state", {}).get("session_state", "")).lower()
                    in ("established", "6"))
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.stop()
-
-    def kill(self) -> None:
-        if self.proc is not None:
-            self.proc.kill()
 
     def hup(self) -> None:
         if self.proc is not None:
