@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
+import pytest
+
 from conformance import configs
 from conformance.daemons import CalicoNode, Reflector, Rib
 from conformance.netns import Lab, wait_for
@@ -18,6 +20,15 @@ FABRIC6 = "fd00:250::/64"
 
 def v6_addr(last: int) -> str:
     return f"fd00:250::{last}"
+
+
+def static_and_dynamic(gobgp_fails: str) -> pytest.MarkDecorator:
+    """Run a test twice, with ``dynamic`` False (static neighbors) and True (a
+    dynamic-neighbor range), the dynamic case marked as failing with GoBGP for ``gobgp_fails``."""
+    return pytest.mark.parametrize("dynamic", [
+        False,
+        pytest.param(True, marks=pytest.mark.gobgp_fails(reason=gobgp_fails)),
+    ], ids=["static", "dynamic"])
 
 
 def node_spec(i: int, v6: bool = False) -> configs.NodeSpec:
@@ -115,6 +126,32 @@ class Cluster:
 
     def wait_converged(self, timeout: float = 60.0, family: int = 4) -> None:
         wait_converged(self.nodes, self.nodes, [self.rrs[0].cfg.cluster_id], timeout, family)
+
+    def start_converged(self, timeout: float = 60.0) -> None:
+        """Start everything, then wait (up to ``timeout`` each) for every node's sessions and
+        for IPv4 convergence."""
+        self.start()
+        self.wait_established(timeout)
+        self.wait_converged(timeout)
+
+    def mesh_problems(self) -> list[str]:
+        """What is wrong with the nodes' full mesh (empty: all good): each node's kernel needs
+        a route via every other node to that node's IPv4 blocks, and its own routes must not
+        come back to it as best (expected_problems)."""
+        problems: list[str] = []
+        for node in self.nodes:
+            kroutes = node.kernel_routes()
+            for other in self.nodes:
+                if other is node:
+                    continue
+                for prefix in other.exported(4):
+                    if prefix not in kroutes:
+                        problems.append(f"{node.name}: no kernel route for {prefix}")
+                    elif kroutes[prefix]["gateway"] != other.address:
+                        problems.append(f"{node.name}: kernel route {prefix} via "
+                                        f"{kroutes[prefix]['gateway']} != {other.address}")
+            problems += expected_problems(node, [node], [configs.CLUSTER_ID])
+        return problems
 
 
 def expected_problems(viewer: Client, origins: Sequence[Client], cluster_list: list[str],

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from conformance import configs
-from conformance.cluster import Cluster, make_client, node_spec
+from conformance.cluster import Cluster, make_client, node_spec, static_and_dynamic
 from conformance.daemons import CalicoNode
 from conformance.netns import Lab, wait_for
 
@@ -39,13 +37,10 @@ def test_addpath_three_paths(lab: Lab, rr_kind: str) -> None:
         assert p.cluster_list == [configs.CLUSTER_ID]
 
 
-@pytest.mark.parametrize("dynamic", [
-    False,
-    pytest.param(True, marks=pytest.mark.gobgp_fails(
-        reason="the peer group's auth-password is not installed as a TCP-MD5 key for the "
-               "dynamic-neighbor range: the kernel drops the clients' signed SYNs and no "
-               "session ever comes up (nothing in gobgpd's log)")),
-], ids=["static", "dynamic"])
+@static_and_dynamic(
+    gobgp_fails="the peer group's auth-password is not installed as a TCP-MD5 key for the "
+                "dynamic-neighbor range: the kernel drops the clients' signed SYNs and no "
+                "session ever comes up (nothing in gobgpd's log)")
 def test_md5(lab: Lab, rr_kind: str, dynamic: bool) -> None:
     secret = "s3cr3t-calico"
     extra = [] if dynamic else [configs.RRNeighbor(address=node_spec(3).v4, password=secret)]

@@ -13,9 +13,7 @@ RESTART_TIME = 20
 
 def test_clean_stop_withdraws_everywhere(lab: Lab, rr_kind: str) -> None:
     cl = Cluster(lab, rr_kind, 3, node_restart_time=RESTART_TIME)
-    cl.start()
-    cl.wait_established()
-    cl.wait_converged()
+    cl.start_converged()
     n1, n2, n3 = cl.nodes
     gone = prefixes_of([n3])
     t0 = time.monotonic()
@@ -31,9 +29,7 @@ def test_clean_stop_withdraws_everywhere(lab: Lab, rr_kind: str) -> None:
 
 def test_killed_node_kept_stale_then_refreshed_then_expired(lab: Lab, rr_kind: str) -> None:
     cl = Cluster(lab, rr_kind, 3, node_restart_time=RESTART_TIME)
-    cl.start()
-    cl.wait_established()
-    cl.wait_converged()
+    cl.start_converged()
     n1, n2, n3 = cl.nodes
     n3_prefixes = prefixes_of([n3])
     watchers = [lab.watch_routes(n.host.ns) for n in (n1, n2)]

@@ -6,27 +6,20 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
-from conformance.cluster import Cluster, bgp_prefixes, prefixes_of
+from conformance.cluster import Cluster, bgp_prefixes, prefixes_of, static_and_dynamic
 from conformance.netns import Lab, wait_for
 
 RR_RESTART_TIME = 30
 
 
-@pytest.mark.parametrize("dynamic", [
-    False,
-    pytest.param(True, marks=pytest.mark.gobgp_fails(
-        reason="after `gobgpd -r` with dynamic neighbors every client deletes all "
-               "reflected kernel routes and re-adds them ~2 ms later (stale routes flushed "
-               "at End-of-RIB before the refreshed routes arrive)")),
-], ids=["static", "dynamic"])
+@static_and_dynamic(
+    gobgp_fails="after `gobgpd -r` with dynamic neighbors every client deletes all "
+                "reflected kernel routes and re-adds them ~2 ms later (stale routes flushed "
+                "at End-of-RIB before the refreshed routes arrive)")
 def test_reflector_graceful_restart_no_deletions(lab: Lab, rr_kind: str,
                                                  dynamic: bool) -> None:
     cl = Cluster(lab, rr_kind, 3, dynamic=dynamic, rr_restart_time=RR_RESTART_TIME)
-    cl.start()
-    cl.wait_established()
-    cl.wait_converged()
+    cl.start_converged()
     everything = prefixes_of(cl.nodes)
     watchers = [lab.watch_routes(n.host.ns) for n in cl.nodes]
     try:
@@ -49,9 +42,7 @@ def test_reflector_graceful_restart_no_deletions(lab: Lab, rr_kind: str,
 
 def test_redundant_pair_kill_one(lab: Lab, rr_kind: str) -> None:
     cl = Cluster(lab, rr_kind, 3, rr_count=2, rr_restart_time=5)
-    cl.start()
-    cl.wait_established()
-    cl.wait_converged()
+    cl.start_converged()
     for node in cl.nodes:  # two paths per prefix, one from each reflector
         rib = node.rib()
         for other in cl.nodes:
