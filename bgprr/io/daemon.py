@@ -2,7 +2,12 @@
 
 Output is pull-based: whenever input changed the engine, one ``_flush`` is scheduled with
 ``call_soon``, so it runs after the event loop has handled the input already read in
-this iteration (batching under load, immediate when idle). ``_flush`` asks the engine for
+this iteration (batching under load, immediate when idle). Under load the flushes are
+paced: the next one starts no earlier than one flush's duration after the last one ended,
+so output never takes more than about half the loop's time. Each flush costs a pull
+per dirty peer, so pacing lets a burst of input (2000 clients announcing at once) be
+packed into a few large UPDATEs per peer instead of thousands of small ones; when idle
+the previous flush was short and a change goes out at once. ``_flush`` asks the engine for
 the bytes of each dirty peer whose transport can take more (write buffer under
 ``WRITE_HIGH``), writes them, and stops; a peer whose buffer is full gets nothing more
 until ``resume_writing``. The engine keeps pending state per peer (latest wins), never a
@@ -42,7 +47,7 @@ from .outbound import listen
 from .peer import PeerRunner
 from .settings import deferral_time, gr_enabled, ip_int, peer_settings, reflector_cluster_id
 from .sockopts import set_md5, set_md5_prefix
-from .state import load_expected_peers, save_established_peers
+from .state import REWRITE_DELAY, PeerStateFile, load_expected_peers
 
 log = logging.getLogger("bgprr")
 
@@ -86,10 +91,14 @@ class Daemon:
         self.stopped = asyncio.Event()
         self.notifications: dict[tuple[str, int, int], int] = {}
         self._flush_scheduled = False
+        self._flush_not_before = 0.0  # loop time: pacing of flushes under load
         self._engine_timer: asyncio.TimerHandle | None = None
         self._engine_timer_at: float | None = None
         self._state_handle: asyncio.Handle | None = None
-        self._saved_peers: list[str] | None = None
+        self._state_file = PeerStateFile(state_dir) if state_dir else None
+        self._state_added: set[str] = set()  # came up since the last save
+        self._state_removed = False  # something went down since the last save
+        self._rewrite_handle: asyncio.TimerHandle | None = None
         self.started_at = self.loop.time()
         # Hooks for bgprr.api (events, metrics, runtime changes); empty: no cost.
         # listeners(peer key or "", event): session StateChanged and engine events.
@@ -146,7 +155,7 @@ class Daemon:
         others get Cease / Administrative Shutdown. ``graceful=False`` withdraws
         everything: every peer gets the NOTIFICATION.
         """
-        self._save_state_now()
+        self._rewrite_state()
         for server in self.servers:
             server.close()
         for runner in self.peers.values():
@@ -308,6 +317,7 @@ class Daemon:
 
     def on_established(self, runner: PeerRunner, caps: PeerCaps, now: float) -> None:
         self.engine.peer_established(runner.key, caps, now)
+        self._state_added.add(runner.key)
         self._save_state_soon()
         self._after_engine_change()
 
@@ -327,6 +337,8 @@ class Daemon:
             nkey = ("received", got.code, got.subcode)
             self.notifications[nkey] = self.notifications.get(nkey, 0) + 1
         self.engine.peer_down(runner.key, now, graceful=out.graceful)
+        self._state_added.discard(runner.key)
+        self._state_removed = True
         self._save_state_soon()
         self._after_engine_change()
 
@@ -338,11 +350,25 @@ class Daemon:
     def schedule_flush(self) -> None:
         if not self._flush_scheduled:
             self._flush_scheduled = True
-            self.loop.call_soon(self._flush)
+            if self.loop.time() < self._flush_not_before:
+                self.loop.call_at(self._flush_not_before, self._flush)
+            else:
+                self.loop.call_soon(self._flush)
 
     def _flush(self) -> None:
         self._flush_scheduled = False
         now = self.loop.time()
+        more = False
+        try:
+            more = self._flush_peers(now)
+        finally:
+            end = self.loop.time()
+            self._flush_not_before = end + (end - now)
+        if more and self.engine.dirty_peers():
+            self.schedule_flush()
+
+    def _flush_peers(self, now: float) -> bool:
+        """One pull per dirty, writable peer; True if some peer may take more at once."""
         more = False
         for key in self.engine.dirty_peers():
             runner = self.peers.get(key)
@@ -366,8 +392,7 @@ class Daemon:
             self._update_t0 = None
         self._handle_engine_events()
         self._rearm_engine_timer()
-        if more and self.engine.dirty_peers():
-            self.schedule_flush()
+        return more
 
     def _handle_engine_events(self) -> None:
         for ev in self.engine.poll_events():
@@ -392,6 +417,8 @@ class Daemon:
                 )
             elif isinstance(ev, SelectionDeferralEnded):
                 log.info("restarting speaker: sending our tables (%s)", ev.reason)
+                self._state_removed = True  # expected peers that never came back
+                self._save_state_soon()
 
     def _rearm_engine_timer(self) -> None:
         deadline = self.engine.next_timer()
@@ -419,25 +446,42 @@ class Daemon:
     # ------------------------------------------------------------------ state file
 
     def _save_state_soon(self) -> None:
-        """Record the Established peers at the end of this loop iteration (coalescing a
+        """Record the peers that came up at the end of this loop iteration (coalescing a
         burst of sessions). Not later: a reflector killed right after a peer came up must
         wait for that peer's End-of-RIB when restarted with ``-r``, or the other peers get
-        an incomplete table and sweep that peer's routes."""
-        if self.state_dir is None or self._state_handle is not None:
+        an incomplete table and sweep that peer's routes. Peers that went down are dropped
+        from the file by a rewrite at most ``REWRITE_DELAY`` later (see bgprr.io.state)."""
+        if self._state_file is None or self._state_handle is not None:
             return
         self._state_handle = self.loop.call_soon(self._save_state_now)
 
     def _save_state_now(self) -> None:
         self._state_handle = None
-        if self.state_dir is None:
+        st = self._state_file
+        if st is None:
             return
-        up = [k for k, r in self.peers.items() if r.established is not None]
-        if self.engine.gr.deferring:  # restarting: still owe these peers their table
-            up = sorted(set(up) | self.expected_peers)
-        if up == self._saved_peers:
-            return
-        self._saved_peers = up
-        save_established_peers(self.state_dir, up)
+        added, self._state_added = self._state_added, set()
+        if not st.written:
+            st.rewrite(self._state_peers())
+        elif added:
+            st.add(added)
+        if self._state_removed and self._rewrite_handle is None:
+            self._rewrite_handle = self.loop.call_later(REWRITE_DELAY, self._rewrite_state)
+        self._state_removed = False
+
+    def _rewrite_state(self) -> None:
+        if self._rewrite_handle is not None:
+            self._rewrite_handle.cancel()
+            self._rewrite_handle = None
+        if self._state_file is not None:
+            self._state_file.rewrite(self._state_peers())
+
+    def _state_peers(self) -> set[str]:
+        """Established peers, and while deferring (restarting) the peers still owed."""
+        up = {k for k, r in self.peers.items() if r.established is not None}
+        if self.engine.gr.deferring:
+            up |= self.expected_peers
+        return up
 
 
 async def serve(

@@ -3,24 +3,58 @@
 When bgprr restarts with ``-r``, it must wait for End-of-RIB from every peer that was up
 before it sends its own table (RFC 4724 §4.1). Static neighbors are known from the
 configuration; dynamic neighbors are not, so the daemon records the peers that are
-Established in a small JSON file and reads it back on a ``-r`` start.
+Established in a small text file (``established-peers`` in the state directory: one peer
+key per line) and reads it back on a ``-r`` start.
+
+Cost: a peer coming up must be on disk before the loop iteration ends (a reflector killed
+right after must wait for that peer), so additions are *appended*, one short write per
+iteration, whatever the number of peers. A full rewrite (atomic: a temporary file, then
+``os.replace``) drops peers that went down; it is needed only for correctness of the
+*next* restart's wait (a peer that is gone for good would be waited for until the
+deferral time), so the daemon coalesces it (:data:`REWRITE_DELAY`). With 2000 clients
+connecting at once that is a few hundred appends instead of one 2000-line rewrite per
+loop iteration (O(N²) bytes; 0.7 s of CPU in a 2000-node storm under uvloop).
+
+A torn last line (a crash in the middle of an append) is ignored on load. The JSON file
+that earlier bgprr versions wrote (``peers.json``, ``{"established": [...]}``) is still
+read when the new file does not exist.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import tempfile
+from collections.abc import Iterable
 
 log = logging.getLogger("bgprr.state")
 
-STATE_FILE = "peers.json"
+STATE_FILE = "established-peers"
+LEGACY_FILE = "peers.json"
+HEADER = "# bgprr: peers Established when this file was written (one key per line)\n"
+REWRITE_DELAY = 1.0  # seconds: how long a removal may wait for its rewrite
 
 
 def load_expected_peers(state_dir: str) -> frozenset[str]:
     """Peers that were Established when the previous instance stopped (empty if unknown)."""
     path = os.path.join(state_dir, STATE_FILE)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except FileNotFoundError:
+        return _load_legacy(state_dir)
+    except (OSError, ValueError) as exc:
+        log.warning("ignoring unreadable state file %s: %s", path, exc)
+        return frozenset()
+    lines = text.split("\n")
+    lines.pop()  # "" after the final newline, or a torn last line
+    return frozenset(s for s in lines if s and not s.startswith("#"))
+
+
+def _load_legacy(state_dir: str) -> frozenset[str]:
+    path = os.path.join(state_dir, LEGACY_FILE)
     try:
         with open(path, encoding="utf-8") as fh:
             data = json.load(fh)
@@ -33,13 +67,43 @@ def load_expected_peers(state_dir: str) -> frozenset[str]:
     return frozenset(p for p in peers if isinstance(p, str))
 
 
-def save_established_peers(state_dir: str, peers: list[str]) -> None:
-    """Atomically record the Established peers (best effort: a failure is logged)."""
-    try:
-        os.makedirs(state_dir, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=state_dir, prefix=".peers-")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"established": sorted(peers)}, fh)
-        os.replace(tmp, os.path.join(state_dir, STATE_FILE))
-    except OSError as exc:
-        log.warning("cannot write state to %s: %s", state_dir, exc)
+class PeerStateFile:
+    """The on-disk set of Established peers (best effort: failures are logged)."""
+
+    def __init__(self, state_dir: str) -> None:
+        self.state_dir = state_dir
+        self.path = os.path.join(state_dir, STATE_FILE)
+        self.written = False  # a full write by this process succeeded (appends may follow)
+        self.appends = 0
+        self.rewrites = 0
+
+    def add(self, peers: Iterable[str]) -> None:
+        """Append ``peers`` (after a full :meth:`rewrite` by this process)."""
+        keys = sorted(peers)
+        if not keys:
+            return
+        try:
+            with open(self.path, "a", encoding="utf-8") as fh:
+                fh.write("".join(f"{k}\n" for k in keys))
+            self.appends += 1
+        except OSError as exc:
+            log.warning("cannot append to state file %s: %s", self.path, exc)
+            self.written = False  # the caller rewrites everything next time
+
+    def rewrite(self, peers: Iterable[str]) -> None:
+        """Replace the file with exactly ``peers`` (atomically)."""
+        tmp = ""
+        try:
+            os.makedirs(self.state_dir, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.state_dir, prefix=".peers-")
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(HEADER + "".join(f"{k}\n" for k in sorted(peers)))
+            os.replace(tmp, self.path)
+            self.written = True
+            self.rewrites += 1
+        except OSError as exc:
+            log.warning("cannot write state to %s: %s", self.state_dir, exc)
+            self.written = False
+            if tmp:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
