@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from bgprr.config import ConfigError, check_main, load_config, load_config_text
+from tests.config.gobgpd_check import gobgpd_dry_run, needs_gobgpd
 
 G = '[global.config]\nas = 64511\nrouter-id = "172.16.18.32"\n'
 
@@ -595,23 +593,13 @@ def test_refused_by_name(snippet: str, key: str) -> None:
     assert str(info.value) == f"rr.toml: {key}: not supported by bgprr"
 
 
-GOBGPD = shutil.which("gobgpd")
-
-
-@pytest.mark.skipif(GOBGPD is None and not os.environ.get("CI"), reason="gobgpd is not installed")
+@needs_gobgpd
 def test_gobgpd_accepts_the_refused_keys(tmp_path: Path) -> None:
     """The refused keys are GoBGP's own: gobgpd --dry-run reads each file without error."""
-    assert GOBGPD is not None
     for name, snippet, _ in REFUSED:
         path = tmp_path / f"{name}.toml"
         path.write_text(G + snippet)
-        proc = subprocess.run(
-            [GOBGPD, "-f", str(path), "-d", "-p", "--pprof-disable"],
-            capture_output=True,
-            text=True,
-            timeout=20,
-            check=False,
-        )
+        proc = gobgpd_dry_run(path)
         assert proc.returncode == 0, (name, proc.stdout[-500:] + proc.stderr[-500:])
 
 

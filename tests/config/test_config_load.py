@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import shutil
-import subprocess
 import tomllib
 from pathlib import Path
 
@@ -27,6 +24,7 @@ from bgprr.config import (
     neighbor_for_dynamic,
     render_effective,
 )
+from tests.config.gobgpd_check import gobgpd_dry_run, needs_gobgpd
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -39,6 +37,15 @@ GLOBAL = """
 
 def load(text: str, fmt: str = "toml") -> Config:
     return load_config_text(text, fmt, "rr.toml")
+
+
+def load_neighbor(tables: str = "", peer_as: int = 64511) -> Config:
+    """GLOBAL and one neighbor, 10.0.0.1 in AS `peer_as`; `tables` (TOML) follows its
+    [neighbors.config] keys."""
+    return load(
+        GLOBAL + '[[neighbors]]\n[neighbors.config]\nneighbor-address = "10.0.0.1"\n'
+        f"peer-as = {peer_as}\n" + tables
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -143,10 +150,7 @@ def test_examples_render_and_check(path: Path) -> None:
 
 
 def test_every_default() -> None:
-    config = load(
-        GLOBAL + '[[neighbors]]\n[neighbors.config]\nneighbor-address = "10.0.0.1"\n'
-        "peer-as = 64511\n"
-    )
+    config = load_neighbor()
     assert config.global_.port == 179
     assert config.global_.local_address_list == ("0.0.0.0", "::")
     assert config.source == "rr.toml"
@@ -212,13 +216,9 @@ def test_ipv6_neighbor_defaults_to_ipv6_family_and_any_address() -> None:
 
 
 def test_derived_defaults() -> None:
-    config = load(
-        GLOBAL
-        + """
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "10.0.0.1"
-    peer-as = 65000
+    config = load_neighbor(
+        peer_as=65000,
+        tables="""
   [neighbors.timers.config]
     hold-time = 10
   [neighbors.ebgp-multihop.config]
@@ -247,7 +247,7 @@ def test_derived_defaults() -> None:
     enabled = true
   [neighbors.route-reflector.config]
     route-reflector-cluster-id = "5"
-"""
+""",
     )
     a, b = config.neighbors
     assert a.keepalive_interval == pytest.approx(10 / 3)  # hold-time / 3, as GoBGP
@@ -265,10 +265,7 @@ def test_derived_defaults() -> None:
 
 
 def test_hold_time_zero_means_no_keepalives() -> None:
-    config = load(
-        GLOBAL + '[[neighbors]]\n[neighbors.config]\nneighbor-address = "10.0.0.1"\n'
-        "peer-as = 64511\n[neighbors.timers.config]\nhold-time = 0\n"
-    )
+    config = load_neighbor("[neighbors.timers.config]\nhold-time = 0\n")
     assert config.neighbors[0].hold_time == 0
     assert config.neighbors[0].keepalive_interval == 0.0
 
@@ -290,13 +287,8 @@ def test_keys_are_case_insensitive_like_gobgp() -> None:
 
 
 def test_accepted_no_op_keys() -> None:
-    config = load(
-        GLOBAL
-        + """
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "10.0.0.1"
-    peer-as = 64511
+    config = load_neighbor(
+        """
   [neighbors.error-handling.config]
     treat-as-withdraw = true
   [neighbors.logging-options.config]
@@ -309,10 +301,7 @@ def test_accepted_no_op_keys() -> None:
 
 
 def test_empty_auth_password_means_none() -> None:
-    config = load(
-        GLOBAL + '[[neighbors]]\n[neighbors.config]\nneighbor-address = "10.0.0.1"\n'
-        'peer-as = 64511\nauth-password = ""\n'
-    )
+    config = load_neighbor('auth-password = ""\n')
     assert config.neighbors[0].auth_password is None
 
 
@@ -571,36 +560,19 @@ def test_config_diff() -> None:
 # --------------------------------------------------------------------------------------
 # gobgpd agrees (when installed): every example is a valid gobgpd 3.x configuration.
 
-GOBGPD = shutil.which("gobgpd")
 
-
-@pytest.mark.skipif(GOBGPD is None and not os.environ.get("CI"), reason="gobgpd is not installed")
+@needs_gobgpd
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.toml")), ids=lambda p: p.name)
 def test_gobgpd_accepts_examples(path: Path) -> None:
-    assert GOBGPD is not None
-    # --dry-run reads and checks the file, prints it and exits; it opens no socket.
-    proc = subprocess.run(
-        [GOBGPD, "-f", str(path), "-d", "-p", "--pprof-disable"],
-        capture_output=True,
-        text=True,
-        timeout=20,
-        check=False,
-    )
+    proc = gobgpd_dry_run(path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "fatal" not in proc.stdout + proc.stderr
 
 
-@pytest.mark.skipif(GOBGPD is None and not os.environ.get("CI"), reason="gobgpd is not installed")
+@needs_gobgpd
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.toml")), ids=lambda p: p.name)
 def test_gobgpd_accepts_rendered_examples(path: Path, tmp_path: Path) -> None:
-    assert GOBGPD is not None
     rendered = tmp_path / "effective.toml"
     rendered.write_text(render_effective(load_config(str(path)), show_secrets=True))
-    proc = subprocess.run(
-        [GOBGPD, "-f", str(rendered), "-d", "-p", "--pprof-disable"],
-        capture_output=True,
-        text=True,
-        timeout=20,
-        check=False,
-    )
+    proc = gobgpd_dry_run(rendered)
     assert proc.returncode == 0, proc.stdout + proc.stderr
