@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,39 +14,10 @@ from hypothesis import strategies as st
 from bgprr.rib.intern import InternTable
 from bgprr.rib.path import Path, PeerRef, best_path_steps, select_best
 from bgprr.wire.attributes import PathAttrs
+from tests.rib.attrblock import block
 
 AsPath = tuple[tuple[int, tuple[int, ...]], ...]
 ROUTER_ID = 0x0A0000FE
-
-
-def attr(flags: int, type_: int, value: bytes) -> bytes:
-    return bytes((flags, type_, len(value))) + value
-
-
-def block(
-    *,
-    origin: int = 0,
-    as_path: AsPath = ((2, (65001,)),),
-    med: int | None = None,
-    local_pref: int | None = None,
-    originator_id: int | None = None,
-    cluster_list: tuple[int, ...] = (),
-) -> bytes:
-    """A canonical attribute block (4-octet AS_PATH), attributes in type order."""
-    segs = b"".join(
-        bytes((t, len(a))) + b"".join(x.to_bytes(4, "big") for x in a) for t, a in as_path
-    )
-    out = attr(0x40, 1, bytes((origin,))) + attr(0x40, 2, segs)
-    out += attr(0x40, 3, bytes((10, 0, 0, 1)))
-    if med is not None:
-        out += attr(0x80, 4, med.to_bytes(4, "big"))
-    if local_pref is not None:
-        out += attr(0x40, 5, local_pref.to_bytes(4, "big"))
-    if originator_id is not None:
-        out += attr(0x80, 9, originator_id.to_bytes(4, "big"))
-    if cluster_list:
-        out += attr(0x80, 10, b"".join(c.to_bytes(4, "big") for c in cluster_list))
-    return out
 
 
 TABLE = InternTable()
@@ -63,27 +35,9 @@ def peer(n: int, *, bgp_id: int | None = None, ebgp: bool = False, asn: int = 65
     )
 
 
-def path(
-    p: PeerRef | None,
-    path_id: int = 0,
-    *,
-    llgr: bool = False,
-    origin: int = 0,
-    as_path: AsPath = ((2, (65001,)),),
-    med: int | None = None,
-    local_pref: int | None = None,
-    originator_id: int | None = None,
-    cluster_list: tuple[int, ...] = (),
-) -> Path:
-    raw = block(
-        origin=origin,
-        as_path=as_path,
-        med=med,
-        local_pref=local_pref,
-        originator_id=originator_id,
-        cluster_list=cluster_list,
-    )
-    return Path(peer=p, path_id=path_id, attrs=TABLE.intern(raw), llgr_stale=llgr)
+def path(p: PeerRef | None, path_id: int = 0, *, llgr: bool = False, **attrs: Any) -> Path:
+    """A path from `p` whose attribute block is block(**attrs) (next hop 10.0.0.1)."""
+    return Path(peer=p, path_id=path_id, attrs=TABLE.intern(block(**attrs)), llgr_stale=llgr)
 
 
 def best(*paths: Path, **kw: bool) -> Path | None:
