@@ -114,6 +114,15 @@ def prefixes(bits: int) -> st.SearchStrategy[int]:
 OPS = st.lists(st.tuples(st.booleans(), st.integers(0, 10**6)), max_size=80)
 
 
+def apply_op(trie: RadixTrie[int], oracle: dict[int, int], k: int, is_insert: bool, n: int) -> None:
+    """Insert (k, n) into both, or delete k from both: the trie returns what the dict had."""
+    if is_insert:
+        trie.insert(k, n)
+        oracle[k] = n
+    else:
+        assert trie.delete(k) == oracle.pop(k, None)
+
+
 @pytest.mark.parametrize("bits", [32, 128])
 def test_churn_against_dict(bits: int) -> None:
     """Every operation followed by a sync and the structural checks (so each change
@@ -125,12 +134,7 @@ def test_churn_against_dict(bits: int) -> None:
         trie: RadixTrie[int] = RadixTrie(bits)
         oracle: dict[int, int] = {}
         for is_insert, n in ops:
-            k = keys[n % len(keys)]
-            if is_insert:
-                trie.insert(k, n)
-                oracle[k] = n
-            else:
-                assert trie.delete(k) == oracle.pop(k, None)
+            apply_op(trie, oracle, keys[n % len(keys)], is_insert, n)
             check_structure(trie)
         check_against(trie, oracle)
         check_queries(trie, oracle, keys)
@@ -161,12 +165,7 @@ def test_batched_churn_against_dict(
         oracle: dict[int, int] = {}
         for ops in batches:
             for is_insert, n in ops:
-                k = keys[n % len(keys)]
-                if is_insert:
-                    trie.insert(k, n)
-                    oracle[k] = n
-                else:
-                    assert trie.delete(k) == oracle.pop(k, None)
+                apply_op(trie, oracle, keys[n % len(keys)], is_insert, n)
             check_queries(trie, oracle, keys[:5])
             check_structure(trie)
             check_against(trie, oracle)
