@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 from bgprr.wire.attrcheck import ScanCache
 from bgprr.wire.attributes import PathAttrs, add_community, reflect_block, to_as2_block
 from bgprr.wire.errors import BGPError
-from bgprr.wire.update import Update, decode_update, encode_update
+from bgprr.wire.update import Update, decode_update
+from tests.wire.updatebuild import reencode
 
 _N = 20000 if os.environ.get("HYPOTHESIS_PROFILE") == "fuzz" else 300
 _FUZZ = settings(max_examples=_N, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -126,15 +127,7 @@ def _check(m: bytes, kw: dict[str, object]) -> None:
     reflect_block(u.attrs, originator_id=1, cluster_id=2)
     to_as2_block(u.attrs)
     add_community(u.attrs, 0xFFFF0006)
-    again = encode_update(
-        withdrawn=u.withdrawn,
-        withdrawn_ids=u.withdrawn_ids,
-        attrs=u.attrs,
-        nlri=u.nlri,
-        nlri_ids=u.nlri_ids,
-        mp_reach=u.mp_reach,
-        mp_unreach=u.mp_unreach,
-    )
+    again = reencode(u)
     u2 = decode_update(again, as4=True, ibgp=ibgp, addpath=addpath)
     assert (u2.withdrawn, u2.withdrawn_ids, u2.attrs, u2.nlri, u2.nlri_ids) == (
         u.withdrawn,

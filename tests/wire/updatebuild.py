@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bgprr.wire.errors import Action, BGPError
 from bgprr.wire.prefix import parse_prefix
+from bgprr.wire.update import Update, encode_update
 
 H = bytes.fromhex
 RESET, TAW, DISCARD, DISABLE = (
@@ -42,6 +43,19 @@ def msg(withdrawn: bytes = b"", attrs: bytes = b"", nlri: bytes = b"") -> bytes:
 
 def err_tuple(e: BGPError) -> tuple[int, int, bytes, Action]:
     return (e.code, e.subcode, e.data, e.action)
+
+
+def reencode(u: Update) -> bytes:
+    """encode_update of every field of a decoded Update."""
+    return encode_update(
+        withdrawn=u.withdrawn,
+        withdrawn_ids=u.withdrawn_ids,
+        attrs=u.attrs,
+        nlri=u.nlri,
+        nlri_ids=u.nlri_ids,
+        mp_reach=u.mp_reach,
+        mp_unreach=u.mp_unreach,
+    )
 
 
 def A(flags: int, t: int, value: bytes) -> bytes:
