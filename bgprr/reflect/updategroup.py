@@ -118,6 +118,7 @@ class UpdateGroup:
         "mark_seq",
         "members",
         "next_seq",
+        "one_cache",
         "pending",
         "pq",
         "sent",
@@ -150,6 +151,11 @@ class UpdateGroup:
         self.log: deque[Batch] = deque()
         self.next_seq = 0
         self.log_bytes = 0
+        # Initial-table dumps (``_personal``): the UPDATE of a prefix whose attribute set
+        # no other prefix shares (a Calico node's /26 with its own next hop), kept while
+        # its entry is unchanged, so N late joiners cost N lookups, not N encodings.
+        # Without ADD-PATH only (one entry per prefix); at most one message per prefix.
+        self.one_cache: dict[int, tuple[Entry, list[bytes]]] = {}
         for k in keys:
             self.mark(k)
 
@@ -233,6 +239,8 @@ class UpdateGroup:
             else:
                 del sent[k]
                 self.snap = None
+            if old:
+                self.one_cache.pop(k, None)
             batch.olds[k] = old
             batch.news[k] = new
             by_src = self.by_src
@@ -367,13 +375,21 @@ class UpdateGroup:
                 wi.append(pid)
         if wk:
             m.outq.extend(pack_withdrawals(fam, wk, wi if addpath else None, max_len=g.max_len))
+        cache = None if addpath else self.one_cache
+        outq = m.outq
         for e, keys, ids in ann.values():
+            if cache is not None and len(keys) == 1:
+                hit = cache.get(keys[0])
+                if hit is not None and hit[0] is e:
+                    outq.extend(hit[1])
+                    continue
             block = out_block(e, g, self.local_as)
-            m.outq.extend(
-                pack_updates(
-                    fam, block, e[1].next_hop, keys, ids if addpath else None, max_len=g.max_len
-                )
+            msgs = pack_updates(
+                fam, block, e[1].next_hop, keys, ids if addpath else None, max_len=g.max_len
             )
+            if cache is not None and len(keys) == 1:
+                cache[keys[0]] = (e, msgs)
+            outq.extend(msgs)
 
     # ----------------------------------------------------------------- members
 

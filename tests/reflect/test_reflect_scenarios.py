@@ -695,3 +695,37 @@ def test_pull_budget_and_adj_rib_out_while_partial() -> None:
         assert held == set(net.nodes["c"].table())
     assert len(net.nodes["c"].table()) == 2000
     assert net.r.counters("c").advertised == 2000
+
+
+def test_late_joiners_share_cached_single_prefix_updates() -> None:
+    """A Calico mesh: each node's /26 has its own next hop (its own UPDATE). Nodes that
+    join later get their initial table from the group's cache: the same bytes objects,
+    re-encoded only for prefixes that changed since."""
+    net = Net()
+    for i in range(20):
+        net.add(f"n{i}", 10 + i)
+    keys = [make_key(0x0AF40000 + (i << 6), 26) for i in range(20)]
+    for i in range(20):
+        net.send(f"n{i}", announce([keys[i]], bl(10 + i)))
+    net.drain()
+
+    def initial(name: str, n: int) -> dict[int, bytes]:
+        net.add(name, n)
+        by_prefix: dict[int, bytes] = {}
+        for msg in net.r.pull(name, 1 << 20):
+            u = decode_update(msg, as4=True)
+            if u.nlri:
+                assert len(u.nlri) == 1
+                by_prefix[u.nlri[0]] = msg
+        return by_prefix
+
+    a = initial("late1", 90)
+    b = initial("late2", 91)
+    assert set(a) == set(b) == set(keys)
+    assert all(a[k] is b[k] for k in keys)  # encoded once
+    net.send("n3", announce([keys[3]], bl(13, med=5)))  # one prefix changes
+    net.drain()
+    c = initial("late3", 92)
+    assert set(c) == set(keys)
+    assert c[keys[3]] is not a[keys[3]] and decode_update(c[keys[3]], as4=True).nlri
+    assert all(c[k] is a[k] for k in keys if k != keys[3])
