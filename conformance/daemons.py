@@ -509,23 +509,19 @@ class FrrClient:
         zconf.write_text("")
         for f in (conf, zconf):
             shutil.chown(f, "frr", "frr")
+        self._spawn("zebra", zconf, "zserv.api", "zebra socket")
+        self._spawn("bgpd", conf, "bgpd.vty", "bgpd vty")
+
+    def _spawn(self, daemon: str, conf: Path, ready: str, what: str) -> None:
+        """Start FRR's ``daemon`` with ``conf``; wait until ``ready`` is in the run dir."""
         common = ["-N", self.pathspace, "-u", "frr", "-g", "frrvty", "--log", "stdout"]
-        zebra = self.lab.popen(f"{self.name}-zebra", self.host.ns,
-                               [str(FRR_DIR / "zebra"), *common, "-f", str(zconf),
-                                "-i", str(self.rundir / "zebra.pid")])
-        self.procs.append(zebra)
-        wait_for(lambda: (self.rundir / "zserv.api").exists() or not zebra.alive(), 10, 0.05,
-                 "zebra socket")
-        if not zebra.alive():
-            raise RuntimeError(f"zebra died:\n{zebra.log_tail()}")
-        bgpd = self.lab.popen(f"{self.name}-bgpd", self.host.ns,
-                              [str(FRR_DIR / "bgpd"), *common, "-f", str(conf),
-                               "-i", str(self.rundir / "bgpd.pid")])
-        self.procs.append(bgpd)
-        wait_for(lambda: (self.rundir / "bgpd.vty").exists() or not bgpd.alive(), 10, 0.05,
-                 "bgpd vty")
-        if not bgpd.alive():
-            raise RuntimeError(f"bgpd died:\n{bgpd.log_tail()}")
+        proc = self.lab.popen(f"{self.name}-{daemon}", self.host.ns,
+                              [str(FRR_DIR / daemon), *common, "-f", str(conf),
+                               "-i", str(self.rundir / f"{daemon}.pid")])
+        self.procs.append(proc)
+        wait_for(lambda: (self.rundir / ready).exists() or not proc.alive(), 10, 0.05, what)
+        if not proc.alive():
+            raise RuntimeError(f"{daemon} died:\n{proc.log_tail()}")
 
     def vtysh(self, cmd: str) -> str:
         res = self.lab.run(self.host.ns, ["vtysh", "-N", self.pathspace, "-c", cmd])
