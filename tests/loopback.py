@@ -123,3 +123,26 @@ connect-retry = 1
 """
         + families
     )
+
+
+def peer_group(name: str, tables: str = "") -> str:
+    """A [[peer-groups]] entry in AS 64511 whose members are route-reflector clients;
+    `tables` (TOML) follows its [peer-groups.config] keys."""
+    return f"""
+[[peer-groups]]
+[peer-groups.config]
+peer-group-name = "{name}"
+peer-as = 64511
+{tables}[peer-groups.route-reflector.config]
+route-reflector-client = true
+"""
+
+
+def dynamic_neighbors(prefix: str, group: str) -> str:
+    """A [[dynamic-neighbors]] entry: peers from `prefix` get peer group `group`."""
+    return f"""
+[[dynamic-neighbors]]
+[dynamic-neighbors.config]
+prefix = "{prefix}"
+peer-group = "{group}"
+"""

@@ -29,6 +29,7 @@ from bgprr.wire.attributes import PathAttrs, encode_attribute
 from bgprr.wire.constants import IPV4_UNICAST, IPV6_UNICAST
 from bgprr.wire.messages import Notification
 from bgprr.wire.prefix import parse_prefix
+from tests.loopback import dynamic_neighbors, peer_group
 
 B, C, D = "127.0.6.2", "127.0.6.3", "127.0.6.4"
 
@@ -197,18 +198,11 @@ async def test_rib_prefix_queries(lab: Any, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 async def test_runtime_neighbors(lab: Any) -> None:
-    extra = """
-[[peer-groups]]
-[peer-groups.config]
-peer-group-name = "nodes"
-peer-as = 64511
-[peer-groups.timers.config]
-hold-time = 30
-[peer-groups.route-reflector.config]
-route-reflector-client = true
-[peer-groups.transport.config]
-passive-mode = true
-"""
+    extra = peer_group(
+        "nodes",
+        "[peer-groups.timers.config]\nhold-time = 30\n"
+        "[peer-groups.transport.config]\npassive-mode = true\n",
+    )
     rr: RouteReflector = await lab.reflector([C], extra)
     d = await lab.client(D)
     await asyncio.sleep(0.3)
@@ -369,19 +363,7 @@ async def test_async_context_manager_from_config_object(lab: Any) -> None:
 
 
 async def test_dynamic_neighbors_are_listed(lab: Any) -> None:
-    extra = """
-[[peer-groups]]
-[peer-groups.config]
-peer-group-name = "calico"
-peer-as = 64511
-[peer-groups.route-reflector.config]
-route-reflector-client = true
-
-[[dynamic-neighbors]]
-[dynamic-neighbors.config]
-prefix = "127.0.6.128/25"
-peer-group = "calico"
-"""
+    extra = peer_group("calico") + dynamic_neighbors("127.0.6.128/25", "calico")
     rr: RouteReflector = await lab.reflector([C], extra)
     await lab.client("127.0.6.200")
     await lab.wait(lambda: "127.0.6.200" in rr.daemon.peers and rr.is_established("127.0.6.200"))

@@ -368,20 +368,8 @@ async def test_tcp_md5_for_dynamic_neighbor_range(start: Start) -> None:
     port = free_port()
     rr = await start(
         loopback.global_config(RR, port, RR)
-        + """
-[[peer-groups]]
-[peer-groups.config]
-peer-group-name = "nodes"
-peer-as = 64511
-auth-password = "s3cret"
-[peer-groups.route-reflector.config]
-route-reflector-client = true
-
-[[dynamic-neighbors]]
-[dynamic-neighbors.config]
-prefix = "127.0.0.0/29"
-peer-group = "nodes"
-"""
+        + loopback.peer_group("nodes", 'auth-password = "s3cret"\n')
+        + loopback.dynamic_neighbors("127.0.0.0/29", "nodes")
     )
     await start(client_config("127.0.0.2", port, "s3cret"))
     await start(client_config("127.0.0.3", port, "wrong"))
