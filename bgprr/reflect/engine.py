@@ -173,6 +173,7 @@ class Reflector:
         self._tables: dict[Family, _Table] = {}
         self._peers: dict[str, _Peer] = {}
         self._events: list[Event] = []
+        self._dirty: set[str] = set()  # peers that had work at the last dirty_peers()
         self._cluster_ids: frozenset[int] = frozenset({cluster_id})
         self._next_index = 0
         self.gr = GrHelper(self, restarting, now + deferral_time, expected_peers)
@@ -541,13 +542,24 @@ class Reflector:
     # ------------------------------------------------------------------ output
 
     def dirty_peers(self) -> list[str]:
+        """Neighbors with something to pull. Only candidates are checked: the peers that had
+        work last time, and the members of groups touched since (not every peer)."""
         if self.gr.deferring:
             return []
-        return [
-            k
-            for k, p in self._peers.items()
-            if p.up and any(m.group.has_work(m) for m in p.members.values())
-        ]
+        cand = self._dirty
+        for t in self._tables.values():
+            for g in t.groups.values():
+                if g.touched:
+                    g.touched = False
+                    cand.update(m.key for m in g.members.values())
+        peers = self._peers
+        out = []
+        for k in cand:
+            p = peers.get(k)
+            if p is not None and p.up and any(m.group.has_work(m) for m in p.members.values()):
+                out.append(k)
+        self._dirty = set(out)
+        return out
 
     def pull(self, key: str, max_bytes: int) -> list[bytes]:
         peer = self._peers.get(key)

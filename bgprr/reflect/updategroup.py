@@ -124,6 +124,7 @@ class UpdateGroup:
         "sent",
         "snap",
         "state_fn",
+        "touched",
     )
 
     def __init__(
@@ -156,6 +157,9 @@ class UpdateGroup:
         # its entry is unchanged, so N late joiners cost N lookups, not N encodings.
         # Without ADD-PATH only (one entry per prefix); at most one message per prefix.
         self.one_cache: dict[int, tuple[Entry, list[bytes]]] = {}
+        # Some member may have new work (set on every change; the engine clears it when it
+        # collects the members to pull from, so idle groups cost nothing per flush).
+        self.touched = True
         for k in keys:
             self.mark(k)
 
@@ -163,6 +167,7 @@ class UpdateGroup:
 
     def mark(self, key: int) -> None:
         """The Loc-RIB state of ``key`` may have changed for this group."""
+        self.touched = True
         if key not in self.pending:
             self.mark_seq += 1
             self.pending[key] = self.mark_seq
@@ -170,6 +175,7 @@ class UpdateGroup:
 
     def join(self, key: str, index: int) -> Member:
         """A neighbor joins: detached, walking the whole table, then End-of-RIB."""
+        self.touched = True
         m = Member(key, index, self)
         m.eor_need = self.mark_seq
         self._start_walk(m, empty=True)
@@ -185,6 +191,7 @@ class UpdateGroup:
 
     def refresh(self, m: Member, borr: bytes | None) -> None:
         """ROUTE-REFRESH: re-send everything this member holds or should hold."""
+        self.touched = True
         if m.attached:
             self._detach(m)
         patch = m.patch
@@ -218,6 +225,7 @@ class UpdateGroup:
 
     def _encode_next(self) -> None:
         """Encode the next ``encode_keys`` pending prefixes into one batch (if anyone listens)."""
+        self.touched = True  # done_seq and maybe the log move: End-of-RIB may be due
         self._trim()
         batch = Batch(self.next_seq)
         sent = self.sent
