@@ -343,15 +343,24 @@ class UpdateGroup:
         wi: list[int] = []
         n = 0
         olds_out = m.outq_olds = {}
+        cache = None if addpath else self.one_cache
+        outq = m.outq
         walk = m.walk
         if walk is not None:
             pos = m.walk_pos
             end = min(len(walk), pos + self.encode_keys)
+            empty = m.walk_empty
             for k in walk[pos:end]:
                 if k in patch:
                     continue  # the patch knows what it holds
-                if m.walk_empty:
+                if empty:
                     olds_out[k] = EMPTY
+                    st = sent.get(k, EMPTY)
+                    if cache is not None and len(st) == 1:  # fast path: a cached UPDATE
+                        hit = cache.get(k)
+                        if hit is not None and hit[0] is st[0] and st[0][2] != idx:
+                            outq.extend(hit[1])
+                            continue
                 for e in view(sent.get(k, EMPTY), idx):
                     bkey = (id(e[1]), e[3], e[4])
                     b = ann.get(bkey)
@@ -383,8 +392,6 @@ class UpdateGroup:
                 wi.append(pid)
         if wk:
             m.outq.extend(pack_withdrawals(fam, wk, wi if addpath else None, max_len=g.max_len))
-        cache = None if addpath else self.one_cache
-        outq = m.outq
         for e, keys, ids in ann.values():
             if cache is not None and len(keys) == 1:
                 hit = cache.get(keys[0])
