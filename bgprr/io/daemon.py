@@ -2,12 +2,14 @@
 
 Output is pull-based: whenever input changed the engine, one ``_flush`` is scheduled with
 ``call_soon``, so it runs after the event loop has handled the input already read in
-this iteration (batching under load, immediate when idle). Under load the flushes are
-paced: the next one starts no earlier than one flush's duration after the last one ended,
-so output never takes more than about half the loop's time. Each flush costs a pull
-per dirty peer, so pacing lets a burst of input (2000 clients announcing at once) be
-packed into a few large UPDATEs per peer instead of thousands of small ones; when idle
-the previous flush was short and a change goes out at once. ``_flush`` asks the engine for
+this iteration (batching under load, immediate when idle). While input keeps coming
+the flushes are paced: the next one starts no earlier than one flush's duration after
+the last one ended, so output takes at most about half the loop's time and the rest
+goes to reading (connections, OPENs, UPDATEs). Each flush costs a pull per dirty peer,
+so pacing packs a burst of input (2000 clients announcing at once) into a few large
+UPDATEs per peer instead of thousands of small ones; when idle the previous flush was
+short and a change goes out at once. Output left over once input has stopped (a bulk
+table to slow readers) is not paced. ``_flush`` asks the engine for
 the bytes of each dirty peer whose transport can take more (write buffer under
 ``WRITE_HIGH``), writes them, and stops; a peer whose buffer is full gets nothing more
 until ``resume_writing``. The engine keeps pending state per peer (latest wins), never a
@@ -92,6 +94,7 @@ class Daemon:
         self.notifications: dict[tuple[str, int, int], int] = {}
         self._flush_scheduled = False
         self._flush_not_before = 0.0  # loop time: pacing of flushes under load
+        self.input_seen = False  # bytes arrived from some peer since the last flush began
         self._engine_timer: asyncio.TimerHandle | None = None
         self._engine_timer_at: float | None = None
         self._state_handle: asyncio.Handle | None = None
@@ -347,10 +350,13 @@ class Daemon:
     def _after_engine_change(self) -> None:
         self.schedule_flush()
 
-    def schedule_flush(self) -> None:
+    def schedule_flush(self, *, paced: bool = True) -> None:
+        """Flush at the end of this loop iteration; ``paced`` (new input): not before the
+        pacing deadline. Output-bound continuations (a transport that can take more) are
+        not paced: waiting would only leave the loop idle."""
         if not self._flush_scheduled:
             self._flush_scheduled = True
-            if self.loop.time() < self._flush_not_before:
+            if paced and self.loop.time() < self._flush_not_before:
                 self.loop.call_at(self._flush_not_before, self._flush)
             else:
                 self.loop.call_soon(self._flush)
@@ -359,13 +365,15 @@ class Daemon:
         self._flush_scheduled = False
         now = self.loop.time()
         more = False
+        self.input_seen = False
         try:
             more = self._flush_peers(now)
         finally:
             end = self.loop.time()
             self._flush_not_before = end + (end - now)
         if more and self.engine.dirty_peers():
-            self.schedule_flush()
+            # paced only while input keeps coming (the loop has other work then)
+            self.schedule_flush(paced=self.input_seen)
 
     def _flush_peers(self, now: float) -> bool:
         """One pull per dirty, writable peer; True if some peer may take more at once."""
@@ -385,7 +393,8 @@ class Daemon:
                 conn.writelines(msgs)
                 runner.msg_out["UPDATE"] = runner.msg_out.get("UPDATE", 0) + len(msgs)
                 runner.session.note_update_sent(now)
-                more = more or conn.writable
+                # output-bound (its budget ran out, it can take more): continue at once
+                more = more or (conn.writable and self.engine.has_work(key))
         if self._update_t0 is not None:
             if self.latency_observer is not None:
                 self.latency_observer(self.loop.time() - self._update_t0)

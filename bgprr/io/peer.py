@@ -128,6 +128,7 @@ class PeerRunner:
         conn.attach(self)
 
     def on_data(self, conn: BGPConnection, data: bytes) -> None:
+        self.daemon.input_seen = True
         self._call(lambda now: self.session.data_received(conn.conn_id, data, now))
 
     def on_lost(self, conn: BGPConnection, exc: Exception | None) -> None:
@@ -139,7 +140,7 @@ class PeerRunner:
 
     def on_writable(self, conn: BGPConnection) -> None:
         if conn is self.established:
-            self.daemon.schedule_flush()
+            self.daemon.schedule_flush(paced=False)
 
     async def _connect(self) -> None:
         settings = socket_settings(self.neighbor)

@@ -552,14 +552,19 @@ class Reflector:
                 if g.touched:
                     g.touched = False
                     cand.update(m.key for m in g.members.values())
-        peers = self._peers
-        out = []
-        for k in cand:
-            p = peers.get(k)
-            if p is not None and p.up and any(m.group.has_work(m) for m in p.members.values()):
-                out.append(k)
+        out = [k for k in cand if self.has_work(k)]
         self._dirty = set(out)
         return out
+
+    def has_work(self, key: str) -> bool:
+        """Whether the neighbor has something to pull (e.g. left over after a full pull)."""
+        p = self._peers.get(key)
+        return (
+            p is not None
+            and p.up
+            and not self.gr.deferring
+            and any(m.group.has_work(m) for m in p.members.values())
+        )
 
     def pull(self, key: str, max_bytes: int) -> list[bytes]:
         peer = self._peers.get(key)
