@@ -37,7 +37,12 @@ TABLE_ROWS: dict[str, list[tuple[str, str]]] = {
         ("reconnect_converge_s", "mass flap, reconnect: full mesh s"),
         ("reconnect_retries", "mass flap: retried connects"),
     ],
-    "latency": [("latency_p50_ms", "p50 ms"), ("latency_p99_ms", "p99 ms")],
+    "latency": [
+        ("latency_p50_ms", "p50 ms (kernel receipt)"),
+        ("latency_p99_ms", "p99 ms (kernel receipt)"),
+        ("latency_first_p50_ms", "p50 ms to the first receiver (kernel receipt)"),
+        ("latency_user_p50_ms", "p50 ms (tester parsed)"),
+    ],
 }
 COMMON_ROWS = [
     ("rr_cpu_s", "reflector CPU s"),

@@ -394,7 +394,7 @@ class Daemon:
                 runner.msg_out["UPDATE"] = runner.msg_out.get("UPDATE", 0) + len(msgs)
                 runner.session.note_update_sent(now)
                 # output-bound (its budget ran out, it can take more): continue at once
-                more = more or (conn.writable and self.engine.has_work(key))
+                more = more or (conn.writable and self.engine.pull_full)
         if self._update_t0 is not None:
             if self.latency_observer is not None:
                 self.latency_observer(self.loop.time() - self._update_t0)

@@ -174,6 +174,7 @@ class Reflector:
         self._peers: dict[str, _Peer] = {}
         self._events: list[Event] = []
         self._dirty: set[str] = set()  # peers that had work at the last dirty_peers()
+        self.pull_full = False  # the last pull() stopped at its budget
         self._cluster_ids: frozenset[int] = frozenset({cluster_id})
         self._next_index = 0
         self.gr = GrHelper(self, restarting, now + deferral_time, expected_peers)
@@ -557,27 +558,33 @@ class Reflector:
         return out
 
     def has_work(self, key: str) -> bool:
-        """Whether the neighbor has something to pull (e.g. left over after a full pull)."""
+        """Whether the neighbor has something to pull."""
         p = self._peers.get(key)
-        return (
-            p is not None
-            and p.up
-            and not self.gr.deferring
-            and any(m.group.has_work(m) for m in p.members.values())
-        )
+        if p is None or not p.up or self.gr.deferring:
+            return False
+        return any(m.group.has_work(m) for m in p.members.values())
 
     def pull(self, key: str, max_bytes: int) -> list[bytes]:
+        """The neighbor's next messages, up to about ``max_bytes`` (at least one message
+        if it has any). ``pull_full`` tells afterwards whether it stopped at the budget
+        with more to send (the transport may take more at once)."""
+        self.pull_full = False
         peer = self._peers.get(key)
         if peer is None or not peer.up or self.gr.deferring:
             return []
         out: list[bytes] = []
         size = 0
-        for fam in sorted(peer.members):
-            m = peer.members[fam]
+        members = peer.members
+        for fam in members if len(members) == 1 else sorted(members):
+            m = members[fam]
             size, notes = m.group.pull(m, max_bytes, out, size)
-            if "eor" in notes:
-                self._events.append(EndOfRibSent(key=key, family=fam))
+            if notes:
+                if "eor" in notes:
+                    self._events.append(EndOfRibSent(key=key, family=fam))
+                if "full" in notes:
+                    self.pull_full = True
             if size >= max_bytes:
+                self.pull_full = True
                 break
         return out
 

@@ -454,13 +454,15 @@ class UpdateGroup:
 
     def pull(self, m: Member, budget: int, out: list[bytes], size: int) -> tuple[int, list[str]]:
         """Append messages for ``m`` to ``out`` while ``size`` stays within ``budget`` (at
-        least one message). Returns the new size and notes ("eor" when End-of-RIB went)."""
+        least one message). Returns the new size and notes ("eor" when End-of-RIB went,
+        "full" when it stopped at the budget with more to send)."""
         notes: list[str] = []
         idx = m.index
         while True:
             if m.pre:
                 msg = m.pre[0]
                 if out and size + len(msg) > budget:
+                    notes.append("full")
                     break
                 m.pre.pop(0)
                 out.append(msg)
@@ -469,6 +471,7 @@ class UpdateGroup:
             if m.outq:
                 msg = m.outq[0]
                 if out and size + len(msg) > budget:
+                    notes.append("full")
                     break
                 m.outq.popleft()
                 out.append(msg)
@@ -499,6 +502,7 @@ class UpdateGroup:
                     size += len(msg)
                     m.pos += 1
                 if full:
+                    notes.append("full")
                     break
                 m.seq += 1
                 m.pos = 0
