@@ -40,17 +40,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from bgprr.reflect.export import (
-    EMPTY,
-    Entry,
     GroupKey,
     State,
-    entry_of,
-    exportable,
     out_block,
     route_refresh_message,
 )
 from bgprr.reflect.gr import GrHelper, StalePhase
 from bgprr.reflect.limits import check_limit
+from bgprr.reflect.tables import StateFn, _Dest, _Table
 from bgprr.reflect.types import (
     BestPathChanged,
     EndOfRibReceived,
@@ -67,48 +64,11 @@ from bgprr.reflect.types import (
 from bgprr.reflect.updategroup import DEFAULT_LOG_LIMIT, ENCODE_KEYS, Member, UpdateGroup
 from bgprr.rib.intern import InternTable
 from bgprr.rib.path import Path, PeerRef, select_best
-from bgprr.rib.trie import RadixTrie
-from bgprr.wire.constants import ADDRESS_BITS, IPV4_UNICAST, LLGR_STALE, RouteRefreshSubtype
+from bgprr.wire.constants import IPV4_UNICAST, LLGR_STALE, RouteRefreshSubtype
 from bgprr.wire.errors import Action
 from bgprr.wire.update import Update, eor_family
 
 __all__ = ["Reflector"]
-
-
-class _Dest:
-    __slots__ = ("best", "ids", "key", "paths")
-
-    def __init__(self, key: int) -> None:
-        self.key = key
-        self.paths: list[Path] = []
-        self.best: Path | None = None
-        # ADD-PATH local path ids, (peer index, received id) -> id; created on first use
-        self.ids: dict[tuple[int, int], int] | None = None
-
-    def local_id(self, pk: tuple[int, int]) -> int:
-        """The stable local path id of path ``pk`` (the lowest free id >= 1 when new)."""
-        ids = self.ids
-        if ids is None:
-            ids = self.ids = {}
-        lid = ids.get(pk)
-        if lid is None:
-            used = set(ids.values())
-            lid = 1
-            while lid in used:
-                lid += 1
-            ids[pk] = lid
-        return lid
-
-
-class _Table:
-    __slots__ = ("dests", "family", "groups", "local", "trie")
-
-    def __init__(self, family: Family) -> None:
-        self.family = family
-        self.dests: dict[int, _Dest] = {}
-        self.trie: RadixTrie[_Dest] = RadixTrie(ADDRESS_BITS[family[0]])
-        self.groups: dict[GroupKey, UpdateGroup] = {}
-        self.local: dict[int, Path] = {}
 
 
 class _Peer:
@@ -175,6 +135,8 @@ class Reflector:
         self._events: list[Event] = []
         self._dirty: set[str] = set()  # peers that had work at the last dirty_peers()
         self.pull_full = False  # the last pull() stopped at its budget
+        # shared one-entry export states, see tables.StateFn (pruned by prune_states)
+        self.states: dict[tuple[int, int, int, bool], State] = {}
         self._cluster_ids: frozenset[int] = frozenset({cluster_id})
         self._next_index = 0
         self.gr = GrHelper(self, restarting, now + deferral_time, expected_peers)
@@ -340,6 +302,7 @@ class Reflector:
         peer.counts[0] += len(keys)
         intern = self._intern
         attrs = intern.intern(raw, next_hop)
+        created = 0  # new paths, each holding a reference on attrs (taken at the end)
         try:
             if attrs.originator_id == self.router_id or not self._cluster_ids.isdisjoint(
                 attrs.cluster_list
@@ -348,7 +311,10 @@ class Reflector:
                 self._withdraw(peer, fam, keys, ids, count=False)
                 return
             table = self.table(fam)
+            dests = table.dests
             ref = peer.ref
+            marks: list[int] = []  # prefixes whose best path changed: marked per UPDATE
+            events = self._events if self._best_events else None
             # RFC 9494 §4.3: a path received with LLGR_STALE is least preferred too
             llgr = LLGR_STALE in attrs.communities
             for i, k in enumerate(keys):
@@ -360,10 +326,24 @@ class Reflector:
                     peer.counts[2] += 1
                     continue
                 path = Path(peer=ref, path_id=pid, attrs=attrs, since=now, llgr_stale=llgr)
-                intern.intern(raw, next_hop)  # the path's own reference
+                created += 1
                 rib[rk] = path
-                self.set_path(table, k, (ref.index, pid), path, old)
+                if old is None and k not in dests:  # a new destination: this is its best
+                    d = dests[k] = _Dest(k)
+                    d.paths.append(path)
+                    d.best = path
+                    table.trie.insert(k, d)
+                    marks.append(k)
+                    if events is not None:
+                        events.append(BestPathChanged(family=fam, key=k, best=path))
+                else:
+                    self.set_path(table, k, (ref.index, pid), path, old, marks)
+            if marks:
+                for g in table.groups.values():
+                    g.mark_many(marks)
         finally:
+            if created:
+                intern.retain(attrs, created)
             intern.release(attrs)
 
     def _withdraw(
@@ -382,11 +362,15 @@ class Reflector:
             peer.counts[1] += len(keys)
         table = self.table(fam)
         index = peer.ref.index
+        marks: list[int] = []
         for i, k in enumerate(keys):
             pid = ids[i] if ids is not None else 0
             old = rib.pop((k << 32) | pid, None)
             if old is not None:
-                self.set_path(table, k, (index, pid), None, old)
+                self.set_path(table, k, (index, pid), None, old, marks)
+        if marks:
+            for g in table.groups.values():
+                g.mark_many(marks)
 
     def _check_limit(self, peer: _Peer, fam: Family) -> None:
         limit = peer.settings.prefix_limits.get(fam)
@@ -461,10 +445,18 @@ class Reflector:
         return t
 
     def set_path(
-        self, table: _Table, k: int, pk: tuple[int, int], new: Path | None, old: Path | None
+        self,
+        table: _Table,
+        k: int,
+        pk: tuple[int, int],
+        new: Path | None,
+        old: Path | None,
+        marks: list[int] | None = None,
     ) -> None:
         """Replace ``old`` by ``new`` (either may be None) at prefix ``k``; ``pk`` is the
-        path's (peer index, received path id). Releases ``old``'s attributes."""
+        path's (peer index, received path id). Releases ``old``'s attributes. A change of
+        best path marks ``k`` in every update group, or is appended to ``marks`` (the
+        caller then marks the whole batch with ``mark_many``)."""
         d = table.dests.get(k)
         if d is None:
             if new is None:
@@ -493,8 +485,11 @@ class Reflector:
             del table.dests[k]
             table.trie.delete(k)
         if best is not prev:
-            for g in table.groups.values():
-                g.mark(k)
+            if marks is not None:
+                marks.append(k)
+            else:
+                for g in table.groups.values():
+                    g.mark(k)
             if self._best_events:
                 self._events.append(BestPathChanged(family=table.family, key=k, best=best))
         else:
@@ -510,9 +505,13 @@ class Reflector:
         table = self.table(fam)
         index = peer.ref.index
         gone = [rk for rk, p in rib.items() if p.stale or not only_stale]
+        marks: list[int] = []
         for rk in gone:
             old = rib.pop(rk)
-            self.set_path(table, rk >> 32, (index, rk & 0xFFFFFFFF), None, old)
+            self.set_path(table, rk >> 32, (index, rk & 0xFFFFFFFF), None, old, marks)
+        if marks:
+            for g in table.groups.values():
+                g.mark_many(marks)
         return len(gone)
 
     def replace_path(self, peer: _Peer, fam: Family, rk: int, new: Path) -> None:
@@ -526,8 +525,8 @@ class Reflector:
     def intern_table(self) -> InternTable:
         return self._intern
 
-    def _state_fn(self, table: _Table, g: GroupKey) -> _StateFn:
-        return _StateFn(self, table, g)
+    def _state_fn(self, table: _Table, g: GroupKey) -> StateFn:
+        return StateFn(self, table, g)
 
     def ranked(self, paths: list[Path]) -> list[Path]:
         """Paths in best-path order (repeated selection; path counts per prefix are small)."""
@@ -556,6 +555,11 @@ class Reflector:
         out = [k for k in cand if self.has_work(k)]
         self._dirty = set(out)
         return out
+
+    def prune_states(self) -> None:
+        """Drop shared export states whose attribute set left the intern table."""
+        live = self._intern
+        self.states = {k: st for k, st in self.states.items() if st[0][1] in live}
 
     def has_work(self, key: str) -> bool:
         """Whether the neighbor has something to pull."""
@@ -656,38 +660,3 @@ class Reflector:
 
     def stale_phase(self, key: str, family: Family) -> StalePhase | None:
         return self.gr.phase(key, family)
-
-
-class _StateFn:
-    """``state_fn`` of an update group: the Loc-RIB state of a prefix for that group."""
-
-    __slots__ = ("g", "r", "table")
-
-    def __init__(self, r: Reflector, table: _Table, g: GroupKey) -> None:
-        self.r = r
-        self.table = table
-        self.g = g
-
-    def __call__(self, k: int) -> State:
-        d = self.table.dests.get(k)
-        if d is None:
-            return EMPTY
-        g = self.g
-        if not g.addpath:
-            b = d.best
-            if b is None or not exportable(b, g):
-                return EMPTY
-            return (entry_of(b, 0),)
-        elig = [p for p in d.paths if exportable(p, g)]
-        if len(elig) > g.addpath:
-            elig = self.r.ranked(elig)[: g.addpath]
-        out: list[Entry] = []
-        for p in elig:
-            ref = p.peer
-            out.append(entry_of(p, d.local_id((ref.index if ref is not None else -1, p.path_id))))
-        out.sort(key=_first)
-        return tuple(out)
-
-
-def _first(e: Entry) -> int:
-    return e[0]

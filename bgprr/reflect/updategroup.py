@@ -173,6 +173,19 @@ class UpdateGroup:
             self.pending[key] = self.mark_seq
             self.pq.append(key)
 
+    def mark_many(self, keys: list[int]) -> None:
+        """:meth:`mark` for each of ``keys`` (one call per UPDATE, not per prefix)."""
+        self.touched = True
+        pending = self.pending
+        pq = self.pq
+        seq = self.mark_seq
+        for k in keys:
+            if k not in pending:
+                seq += 1
+                pending[k] = seq
+                pq.append(k)
+        self.mark_seq = seq
+
     def join(self, key: str, index: int) -> Member:
         """A neighbor joins: detached, walking the whole table, then End-of-RIB."""
         self.touched = True

@@ -729,3 +729,25 @@ def test_late_joiners_share_cached_single_prefix_updates() -> None:
     assert set(c) == set(keys)
     assert c[keys[3]] is not a[keys[3]] and decode_update(c[keys[3]], as4=True).nlri
     assert all(c[k] is a[k] for k in keys if k != keys[3])
+
+
+def test_export_states_shared_and_pruned() -> None:
+    """Prefixes with the same attribute set and source share one export state tuple (the
+    memory of an Internet table); states of attribute sets gone from the intern table are
+    pruned."""
+    net = Net()
+    net.add("src", 1)
+    net.add("dst", 2)
+    keys = [make_key(0x0A000000 + (i << 8), 24) for i in range(300)]
+    net.send("src", announce(keys, bl(1, med=1)))
+    net.drain()
+    g = net.r.peer("dst").members[F].group
+    states = {id(g.sent[k]) for k in keys}
+    assert len(states) == 1 and len(net.table("dst")) == 300
+    net.send("src", announce(keys, bl(1, med=2)))  # a new set: the old one is reclaimed
+    net.drain()
+    assert len({id(g.sent[k]) for k in keys}) == 1
+    assert all(g.sent[k][0][1].med == 2 for k in keys[:3])
+    net.r.prune_states()
+    assert len(net.r.states) == 1  # only the live set's state is left
+    assert net.table("dst")[keys[0]][0].med == 2
