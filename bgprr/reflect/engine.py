@@ -332,7 +332,7 @@ class Reflector:
                     d = dests[k] = _Dest(k)
                     d.paths.append(path)
                     d.best = path
-                    table.trie.insert(k, d)
+                    table.trie.added(k)  # the trie shares table.dests
                     marks.append(k)
                     if events is not None:
                         events.append(BestPathChanged(family=fam, key=k, best=path))
@@ -462,7 +462,7 @@ class Reflector:
             if new is None:
                 return
             d = table.dests[k] = _Dest(k)
-            table.trie.insert(k, d)
+            table.trie.added(k)  # the trie shares table.dests
         paths = d.paths
         replaced = False
         if old is not None:
@@ -483,7 +483,7 @@ class Reflector:
         d.best = best = select_best(paths, router_id=self.router_id)
         if not paths:
             del table.dests[k]
-            table.trie.delete(k)
+            table.trie.removed(k)
         if best is not prev:
             if marks is not None:
                 marks.append(k)

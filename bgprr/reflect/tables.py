@@ -52,7 +52,9 @@ class _Table:
     def __init__(self, family: Family) -> None:
         self.family = family
         self.dests: dict[int, _Dest] = {}
-        self.trie: RadixTrie[_Dest] = RadixTrie(ADDRESS_BITS[family[0]])
+        # the trie shares ``dests`` (no second dict): the engine reports keys that
+        # appear and go with ``added`` / ``removed``
+        self.trie: RadixTrie[_Dest] = RadixTrie(ADDRESS_BITS[family[0]], index=self.dests)
         self.groups: dict[GroupKey, UpdateGroup] = {}
         self.local: dict[int, Path] = {}
 

@@ -48,6 +48,7 @@ V = TypeVar("V")
 _FREE_MAX = 4096  # freed nodes kept for reuse, per trie
 # rebuild instead of applying changes one by one when changes * this > len (0: never)
 _REBUILD_DIV = 4
+_PENDING_MIN = 1024  # pending changes always tracked (small tries, small bursts)
 
 
 class _Node:
@@ -78,6 +79,7 @@ class RadixTrie(Generic[V]):
         "_map",
         "_nodes",
         "_root",
+        "_stale",
         "_version",
     )
 
@@ -95,6 +97,10 @@ class RadixTrie(Generic[V]):
         self._bad = [~(((1 << plen) - 1) << (bits - plen)) for plen in range(bits + 1)]
         self._adds: set[int] = set()  # keys stored, not yet in the trie
         self._dels: set[int] = set()  # keys in the trie, no longer stored
+        # Pending changes beyond len / _REBUILD_DIV make the next sync rebuild the trie
+        # from the sorted keys anyway: from then on they are not tracked (a bulk load of
+        # 500,000 prefixes would otherwise hold a 500,000-key set until the first query).
+        self._stale = False
         self._root: _Node | None = None
         self._held = 0  # keys in the trie (its non-glue nodes)
         self._nodes = 0  # nodes in the trie, glue included
@@ -138,11 +144,15 @@ class RadixTrie(Generic[V]):
             if bad:
                 raise ValueError(f"invalid prefix key {key:#x} for a {self._bits}-bit trie")
             self._version += 1
-            dels = self._dels
-            if key in dels:  # still in the trie: live again
-                dels.discard(key)
-            else:
-                self._adds.add(key)
+            if not self._stale:
+                dels = self._dels
+                if key in dels:  # still in the trie: live again
+                    dels.discard(key)
+                else:
+                    adds = self._adds
+                    adds.add(key)
+                    if len(adds) > _PENDING_MIN and len(adds) * _REBUILD_DIV > len(table):
+                        self._go_stale()
         table[key] = value
 
     def delete(self, key: int) -> V | None:
@@ -151,12 +161,7 @@ class RadixTrie(Generic[V]):
         if key not in table:
             return None
         value = table.pop(key)
-        self._version += 1  # what ``removed`` does, inline
-        adds = self._adds
-        if key in adds:  # never reached the trie
-            adds.discard(key)
-        else:
-            self._dels.add(key)
+        self.removed(key)
         return value
 
     def added(self, key: int) -> None:
@@ -170,20 +175,36 @@ class RadixTrie(Generic[V]):
         if bad:
             raise ValueError(f"invalid prefix key {key:#x} for a {self._bits}-bit trie")
         self._version += 1
+        if self._stale:
+            return
         dels = self._dels
         if key in dels:
             dels.discard(key)
         else:
-            self._adds.add(key)
+            adds = self._adds
+            adds.add(key)
+            if len(adds) > _PENDING_MIN and len(adds) * _REBUILD_DIV > len(self._map):
+                self._go_stale()
 
     def removed(self, key: int) -> None:
         """``key``, stored before, is no longer in the shared index."""
         self._version += 1
+        if self._stale:
+            return
         adds = self._adds
         if key in adds:
             adds.discard(key)
         else:
-            self._dels.add(key)
+            dels = self._dels
+            dels.add(key)
+            if len(dels) > _PENDING_MIN and len(dels) * _REBUILD_DIV > len(self._map):
+                self._go_stale()
+
+    def _go_stale(self) -> None:
+        """Stop tracking pending changes: the next sync rebuilds from the sorted keys."""
+        self._stale = True
+        self._adds.clear()
+        self._dels.clear()
 
     def clear(self) -> None:
         """Drop every entry (up to ``_FREE_MAX`` trie nodes kept for reuse)."""
@@ -191,6 +212,7 @@ class RadixTrie(Generic[V]):
         self._map.clear()
         self._adds.clear()
         self._dels.clear()
+        self._stale = False
         self._recycle_all()
         del self._free[_FREE_MAX:]
 
@@ -200,7 +222,12 @@ class RadixTrie(Generic[V]):
         """Apply the pending adds and deletes to the trie; return its root."""
         adds = self._adds
         dels = self._dels
-        if adds or dels:
+        if self._stale:
+            self._stale = False
+            self._recycle_all()
+            self._build(sorted(self._map))
+            del self._free[_FREE_MAX:]
+        elif adds or dels:
             if self._root is None or (len(adds) + len(dels)) * _REBUILD_DIV > len(self._map):
                 self._recycle_all()
                 self._build(sorted(self._map))

@@ -456,3 +456,49 @@ def test_shared_index_against_dict(keys: list[int], ops: list[tuple[bool, int]])
         assert list(shared.longer(k)) == list(plain.longer(k))
     with pytest.raises(ValueError):
         shared.added((0x0A000001 << 8) | 24)  # host bits set
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_bulk_changes_stop_tracking_and_rebuild(shared: bool) -> None:
+    """Beyond len / 4 pending changes the trie stops tracking them (no 500,000-key set
+    held until the first query) and the next query rebuilds it from the sorted keys."""
+    import random
+
+    rng = random.Random(7)
+    index: dict[int, int] = {}
+    trie: RadixTrie[int] = RadixTrie(32, index=index) if shared else RadixTrie(32)
+    oracle: dict[int, int] = {}
+    keys = sorted({key_of(rng.getrandbits(32), rng.randint(8, 32), 32) for _ in range(6000)})
+
+    def put(k: int) -> None:
+        if shared:
+            if k not in index:
+                index[k] = k
+                trie.added(k)
+        else:
+            trie.insert(k, k)
+        oracle[k] = k
+
+    def drop(k: int) -> None:
+        if shared:
+            if index.pop(k, None) is not None:
+                trie.removed(k)
+        else:
+            trie.delete(k)
+        oracle.pop(k, None)
+
+    for k in keys:
+        put(k)
+    assert trie._stale and not trie._adds  # bulk load: nothing tracked per key
+    check_against(trie, oracle)
+    check_structure(trie)
+    assert not trie._stale
+    for k in keys[:200]:  # a small change after the sync: tracked again
+        drop(k)
+    assert not trie._stale and len(trie._dels) == 200
+    check_against(trie, oracle)
+    for k in keys[200:5000]:  # a bulk withdrawal
+        drop(k)
+    assert trie._stale and not trie._dels
+    check_against(trie, oracle)
+    check_structure(trie)
