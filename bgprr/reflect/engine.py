@@ -61,7 +61,13 @@ from bgprr.reflect.types import (
     SelectionDeferralEnded,
     StaleFlushed,
 )
-from bgprr.reflect.updategroup import DEFAULT_LOG_LIMIT, ENCODE_KEYS, Member, UpdateGroup
+from bgprr.reflect.updategroup import (
+    DEFAULT_LOG_LIMIT,
+    ENCODE_KEYS,
+    TRIM_BYTES,
+    Member,
+    UpdateGroup,
+)
 from bgprr.rib.intern import InternTable
 from bgprr.rib.path import Path, PeerRef, select_best
 from bgprr.wire.constants import IPV4_UNICAST, LLGR_STALE, RouteRefreshSubtype
@@ -330,7 +336,7 @@ class Reflector:
                 rib[rk] = path
                 if old is None and k not in dests:  # a new destination: this is its best
                     d = dests[k] = _Dest(k)
-                    d.paths.append(path)
+                    d.paths = [path]  # exact size (append would over-allocate)
                     d.best = path
                     table.trie.added(k)  # the trie shares table.dests
                     marks.append(k)
@@ -549,6 +555,8 @@ class Reflector:
         cand = self._dirty
         for t in self._tables.values():
             for g in t.groups.values():
+                if g.log_bytes > TRIM_BYTES:
+                    g.trim()
                 if g.touched:
                     g.touched = False
                     cand.update(m.key for m in g.members.values())

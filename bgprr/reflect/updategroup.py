@@ -47,6 +47,7 @@ ONLY = 2
 Msg = tuple[int, int, bytes]  # (tag mode, peer index, encoded message)
 
 DEFAULT_LOG_LIMIT = 1 << 25  # bytes of encoded messages kept for lagging members (32 MiB)
+TRIM_BYTES = 1 << 20  # a log beyond this is trimmed once per flush (its batches' dicts too)
 ENCODE_KEYS = 2000  # prefixes per encode round
 
 
@@ -269,6 +270,8 @@ class UpdateGroup:
                 by_src[e[2]] -= 1
             for e in new:
                 by_src[e[2]] = by_src.get(e[2], 0) + 1
+        if not pq:  # a dict keeps the table of its largest content: give it back
+            self.pending = {}  # (52 bytes per prefix after a 500k-prefix burst)
         if not batch.olds:
             return
         for m in self.members.values():
@@ -447,6 +450,11 @@ class UpdateGroup:
                 if m.attached and m.seq == oldest:
                     self._detach(m)
             self._trim()
+
+    def trim(self) -> None:
+        """Drop the log batches every attached member has passed (O(members): the engine
+        calls it once per flush for groups whose log is large, see ``TRIM_BYTES``)."""
+        self._trim()
 
     def _trim(self) -> None:
         attached = [m.seq for m in self.members.values() if m.attached]
