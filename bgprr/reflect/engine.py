@@ -318,6 +318,7 @@ class Reflector:
                 return
             table = self.table(fam)
             dests = table.dests
+            added = table.trie.added
             ref = peer.ref
             marks: list[int] = []  # prefixes whose best path changed: marked per UPDATE
             events = self._events if self._best_events else None
@@ -331,14 +332,13 @@ class Reflector:
                     old.stale = False  # refreshed after a graceful restart
                     peer.counts[2] += 1
                     continue
-                path = Path(peer=ref, path_id=pid, attrs=attrs, since=now, llgr_stale=llgr)
+                # positional: (peer, path_id, attrs, stale, llgr_stale, since), the hot path
+                path = Path(ref, pid, attrs, False, llgr, now)
                 created += 1
                 rib[rk] = path
                 if old is None and k not in dests:  # a new destination: this is its best
-                    d = dests[k] = _Dest(k)
-                    d.paths = [path]  # exact size (append would over-allocate)
-                    d.best = path
-                    table.trie.added(k)  # the trie shares table.dests
+                    dests[k] = _Dest(k, path)
+                    added(k)  # the trie shares table.dests
                     marks.append(k)
                     if events is not None:
                         events.append(BestPathChanged(family=fam, key=k, best=path))

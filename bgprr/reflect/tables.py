@@ -24,10 +24,11 @@ if TYPE_CHECKING:
 class _Dest:
     __slots__ = ("best", "ids", "key", "paths")
 
-    def __init__(self, key: int) -> None:
+    def __init__(self, key: int, first: Path | None = None) -> None:
+        """A destination, with its ``first`` path (then also its best) if given."""
         self.key = key
-        self.paths: list[Path] = []
-        self.best: Path | None = None
+        self.paths: list[Path] = [] if first is None else [first]
+        self.best: Path | None = first
         # ADD-PATH local path ids, (peer index, received id) -> id; created on first use
         self.ids: dict[tuple[int, int], int] | None = None
 

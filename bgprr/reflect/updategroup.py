@@ -303,8 +303,30 @@ class UpdateGroup:
     def _encode_batch(self, batch: Batch) -> None:
         ann: dict[tuple[int, int, int, int, int], tuple[Entry, list[int], list[int]]] = {}
         wd: dict[tuple[int, int], tuple[list[int], list[int]]] = {}
+        news = batch.news
         for k, old in batch.olds.items():
-            new = batch.news[k]
+            new = news[k]
+            if len(new) + len(old) == 1 or (len(new) == 1 == len(old) and new[0][0] == old[0][0]):
+                # one path in, one path out, same path id (no ADD-PATH): the common case
+                if new:
+                    e = new[0]
+                    src = e[2]
+                    bkey = (EXCEPT if src >= 0 else ALL, src, id(e[1]), e[3], e[4])
+                    b = ann.get(bkey)
+                    if b is None:
+                        b = ann[bkey] = (e, [], [])
+                    b[1].append(k)
+                    b[2].append(e[0])
+                    if old and old[0][2] != src and src >= 0:
+                        w = wd.setdefault((ONLY, src), ([], []))
+                        w[0].append(k)
+                        w[1].append(e[0])
+                else:
+                    gone = old[0]
+                    w = wd.setdefault((EXCEPT if gone[2] >= 0 else ALL, gone[2]), ([], []))
+                    w[0].append(k)
+                    w[1].append(gone[0])
+                continue
             olds = {e[0]: e for e in old}
             for e in new:
                 pid, attrs, src = e[0], e[1], e[2]

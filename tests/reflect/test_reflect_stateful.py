@@ -14,6 +14,7 @@ gracefully or not, come back, send End-of-RIB; the clock jumps past every pendin
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 
 from hypothesis import settings
@@ -322,6 +323,8 @@ class ReflectorMachine(RuleBasedStateMachine):
 
 
 ReflectorMachine.TestCase.settings = settings(
-    max_examples=40, stateful_step_count=40, deadline=None
+    max_examples=int(os.environ.get("BGPRR_STATEFUL_EXAMPLES", "40")),
+    stateful_step_count=40,
+    deadline=None,
 )
 TestReflectorModel = ReflectorMachine.TestCase
