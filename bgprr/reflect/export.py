@@ -44,7 +44,10 @@ from bgprr.wire.constants import (
 KIND_LOCAL = 0
 KIND_EBGP = 1
 KIND_IBGP = 2
-KIND_UNKNOWN = -1  # "the peer may or may not hold this": always re-sent / withdrawn
+# A flag on a kind: "the peer may or may not hold this" (after a ROUTE-REFRESH): such an
+# entry never equals a real one, so it is always re-sent or withdrawn; the kind under the
+# flag still tells how the entry was sent (adj_rib_out shows the right attributes).
+KIND_UNKNOWN = 4
 
 Entry = tuple[int, AttrSet, int, int, int]
 State = tuple[Entry, ...]
@@ -100,18 +103,18 @@ def view(state: State, index: int) -> State:
 
 
 def unknown(*states: State) -> State:
-    """Union (by path id) of states, every entry marked KIND_UNKNOWN."""
+    """Union (by path id) of states, every entry flagged KIND_UNKNOWN."""
     ids: dict[int, Entry] = {}
     for st in states:
         for e in st:
-            ids[e[0]] = (e[0], e[1], e[2], e[3], KIND_UNKNOWN)
+            ids[e[0]] = (e[0], e[1], e[2], e[3], e[4] | KIND_UNKNOWN)
     return tuple(ids[i] for i in sorted(ids))
 
 
 def out_block(entry: Entry, g: GroupKey, local_as: int) -> bytes:
     """The attribute block sent to the group for ``entry`` (next hop: ``entry[1].next_hop``)."""
     attrs = entry[1]
-    kind = entry[4]
+    kind = entry[4] & ~KIND_UNKNOWN
     if g.ebgp:
         block = ebgp_block(attrs.raw, local_as, keep_med=kind == KIND_LOCAL)
     elif kind == KIND_IBGP:

@@ -245,14 +245,22 @@ class UpdateGroup:
         sent = self.sent
         pending = self.pending
         pq = self.pq
+        popleft = pq.popleft
+        state_fn = self.state_fn
+        olds = batch.olds
+        news = batch.news
+        by_src = self.by_src
+        one_cache = self.one_cache
         n = 0
-        while pq and n < self.encode_keys:
-            k = pq.popleft()
-            self.done_seq = pending.pop(k)
+        last = self.done_seq
+        limit = min(len(pq), self.encode_keys)
+        while n < limit:
+            k = popleft()
+            last = pending.pop(k)
             n += 1
-            new = self.state_fn(k)
+            new = state_fn(k)
             old = sent.get(k, EMPTY)
-            if new == old:
+            if new is old or new == old:  # states are shared tuples: identity is common
                 continue
             if new:
                 if not old:
@@ -262,14 +270,16 @@ class UpdateGroup:
                 del sent[k]
                 self.snap = None
             if old:
-                self.one_cache.pop(k, None)
-            batch.olds[k] = old
-            batch.news[k] = new
-            by_src = self.by_src
+                one_cache.pop(k, None)
+            olds[k] = old
+            news[k] = new
+            if len(old) == 1 == len(new) and old[0][2] == new[0][2]:
+                continue  # same source: its count does not change
             for e in old:
                 by_src[e[2]] -= 1
             for e in new:
                 by_src[e[2]] = by_src.get(e[2], 0) + 1
+        self.done_seq = last
         if not pq:  # a dict keeps the table of its largest content: give it back
             self.pending = {}  # (52 bytes per prefix after a 500k-prefix burst)
         if not batch.olds:

@@ -328,3 +328,17 @@ ReflectorMachine.TestCase.settings = settings(
     deadline=None,
 )
 TestReflectorModel = ReflectorMachine.TestCase
+
+
+def test_adj_rib_out_mid_transfer_after_route_refresh() -> None:
+    """Found by the machine above (3000 examples): after a ROUTE-REFRESH during a partial
+    pull, adj_rib_out showed a reflected route with the attribute block of a locally
+    originated one (the refresh's "unknown" marking replaced the entry's kind)."""
+    m = ReflectorMachine()
+    m.start()
+    m.announce(k=PREFIXES[1], noexp=False, p="C1", pid=1, v=0)
+    m.originate(k=PREFIXES[0], v=0)
+    m.pull_some(budget=30, p="C2")
+    m.route_refresh(p="C2")
+    m.pull_some(budget=30, p="C2")  # asserts adj_rib_out == what C2 holds
+    m.teardown()
