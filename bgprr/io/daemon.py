@@ -364,14 +364,13 @@ class Daemon:
     def _flush(self) -> None:
         self._flush_scheduled = False
         now = self.loop.time()
-        more = False
         self.input_seen = False
         try:
             more = self._flush_peers(now)
         finally:
             end = self.loop.time()
             self._flush_not_before = end + (end - now)
-        if more and self.engine.dirty_peers():
+        if more:  # some peer stopped at its budget with more to send
             # paced only while input keeps coming (the loop has other work then)
             self.schedule_flush(paced=self.input_seen)
 

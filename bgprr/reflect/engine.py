@@ -317,11 +317,8 @@ class Reflector:
                 self._withdraw(peer, fam, keys, ids, count=False)
                 return
             table = self.table(fam)
-            dests = table.dests
-            added = table.trie.added
             ref = peer.ref
             marks: list[int] = []  # prefixes whose best path changed: marked per UPDATE
-            events = self._events if self._best_events else None
             # RFC 9494 §4.3: a path received with LLGR_STALE is least preferred too
             llgr = LLGR_STALE in attrs.communities
             for i, k in enumerate(keys):
@@ -336,17 +333,8 @@ class Reflector:
                 path = Path(ref, pid, attrs, False, llgr, now)
                 created += 1
                 rib[rk] = path
-                if old is None and k not in dests:  # a new destination: this is its best
-                    dests[k] = _Dest(k, path)
-                    added(k)  # the trie shares table.dests
-                    marks.append(k)
-                    if events is not None:
-                        events.append(BestPathChanged(family=fam, key=k, best=path))
-                else:
-                    self.set_path(table, k, (ref.index, pid), path, old, marks)
-            if marks:
-                for g in table.groups.values():
-                    g.mark_many(marks)
+                self.set_path(table, k, (ref.index, pid), path, old, marks)
+            self._mark_all(table, marks)
         finally:
             if created:
                 intern.retain(attrs, created)
@@ -374,9 +362,7 @@ class Reflector:
             old = rib.pop((k << 32) | pid, None)
             if old is not None:
                 self.set_path(table, k, (index, pid), None, old, marks)
-        if marks:
-            for g in table.groups.values():
-                g.mark_many(marks)
+        self._mark_all(table, marks)
 
     def _check_limit(self, peer: _Peer, fam: Family) -> None:
         limit = peer.settings.prefix_limits.get(fam)
@@ -464,11 +450,13 @@ class Reflector:
         best path marks ``k`` in every update group, or is appended to ``marks`` (the
         caller then marks the whole batch with ``mark_many``)."""
         d = table.dests.get(k)
-        if d is None:
+        if d is None:  # a new destination (``old`` is None): ``new`` is its best path
             if new is None:
                 return
-            d = table.dests[k] = _Dest(k)
+            table.dests[k] = _Dest(k, new)
             table.trie.added(k)  # the trie shares table.dests
+            self._best_changed(table, k, new, marks)
+            return
         paths = d.paths
         replaced = False
         if old is not None:
@@ -491,17 +479,29 @@ class Reflector:
             del table.dests[k]
             table.trie.removed(k)
         if best is not prev:
-            if marks is not None:
-                marks.append(k)
-            else:
-                for g in table.groups.values():
-                    g.mark(k)
-            if self._best_events:
-                self._events.append(BestPathChanged(family=table.family, key=k, best=best))
+            self._best_changed(table, k, best, marks)
         else:
             for g in table.groups.values():
                 if g.gkey.addpath:
                     g.mark(k)
+
+    def _best_changed(
+        self, table: _Table, k: int, best: Path | None, marks: list[int] | None
+    ) -> None:
+        if marks is not None:
+            marks.append(k)
+        else:
+            for g in table.groups.values():
+                g.mark(k)
+        if self._best_events:
+            self._events.append(BestPathChanged(family=table.family, key=k, best=best))
+
+    @staticmethod
+    def _mark_all(table: _Table, marks: list[int]) -> None:
+        """Mark a batch of prefixes (collected by ``set_path``) in every update group."""
+        if marks:
+            for g in table.groups.values():
+                g.mark_many(marks)
 
     def flush(self, peer: _Peer, fam: Family, *, only_stale: bool) -> int:
         """Withdraw the neighbor's paths of a family (only the stale ones); returns count."""
@@ -515,9 +515,7 @@ class Reflector:
         for rk in gone:
             old = rib.pop(rk)
             self.set_path(table, rk >> 32, (index, rk & 0xFFFFFFFF), None, old, marks)
-        if marks:
-            for g in table.groups.values():
-                g.mark_many(marks)
+        self._mark_all(table, marks)
         return len(gone)
 
     def replace_path(self, peer: _Peer, fam: Family, rk: int, new: Path) -> None:
@@ -549,7 +547,8 @@ class Reflector:
 
     def dirty_peers(self) -> list[str]:
         """Neighbors with something to pull. Only candidates are checked: the peers that had
-        work last time, and the members of groups touched since (not every peer)."""
+        work last time, and the members of groups touched since (not every peer). Called
+        once per flush, it also trims update-group logs beyond ``TRIM_BYTES``."""
         if self.gr.deferring:
             return []
         cand = self._dirty

@@ -161,20 +161,15 @@ class UpdateGroup:
         # Some member may have new work (set on every change; the engine clears it when it
         # collects the members to pull from, so idle groups cost nothing per flush).
         self.touched = True
-        for k in keys:
-            self.mark(k)
+        self.mark_many(keys)
 
     # ----------------------------------------------------------------- input side
 
     def mark(self, key: int) -> None:
         """The Loc-RIB state of ``key`` may have changed for this group."""
-        self.touched = True
-        if key not in self.pending:
-            self.mark_seq += 1
-            self.pending[key] = self.mark_seq
-            self.pq.append(key)
+        self.mark_many((key,))
 
-    def mark_many(self, keys: list[int]) -> None:
+    def mark_many(self, keys: Iterable[int]) -> None:
         """:meth:`mark` for each of ``keys`` (one call per UPDATE, not per prefix)."""
         self.touched = True
         pending = self.pending
@@ -201,7 +196,7 @@ class UpdateGroup:
 
     def leave(self, m: Member) -> None:
         self.members.pop(m.index, None)
-        self._trim()
+        self.trim()
 
     def refresh(self, m: Member, borr: bytes | None) -> None:
         """ROUTE-REFRESH: re-send everything this member holds or should hold."""
@@ -240,7 +235,7 @@ class UpdateGroup:
     def _encode_next(self) -> None:
         """Encode the next ``encode_keys`` pending prefixes into one batch (if anyone listens)."""
         self.touched = True  # done_seq and maybe the log move: End-of-RIB may be due
-        self._trim()
+        self.trim()
         batch = Batch(self.next_seq)
         sent = self.sent
         pending = self.pending
@@ -404,10 +399,10 @@ class UpdateGroup:
                 if empty:
                     olds_out[k] = EMPTY
                     st = sent.get(k, EMPTY)
-                    if cache is not None and len(st) == 1:  # fast path: a cached UPDATE
-                        hit = cache.get(k)
-                        if hit is not None and hit[0] is st[0] and st[0][2] != idx:
-                            outq.extend(hit[1])
+                    if cache is not None and len(st) == 1 and st[0][2] != idx:
+                        hit = self._cached(k, st[0])  # fast path: a cached UPDATE
+                        if hit is not None:
+                            outq.extend(hit)
                             continue
                 for e in view(sent.get(k, EMPTY), idx):
                     bkey = (id(e[1]), e[3], e[4])
@@ -442,9 +437,9 @@ class UpdateGroup:
             m.outq.extend(pack_withdrawals(fam, wk, wi if addpath else None, max_len=g.max_len))
         for e, keys, ids in ann.values():
             if cache is not None and len(keys) == 1:
-                hit = cache.get(keys[0])
-                if hit is not None and hit[0] is e:
-                    outq.extend(hit[1])
+                hit = self._cached(keys[0], e)
+                if hit is not None:
+                    outq.extend(hit)
                     continue
             block = out_block(e, g, self.local_as)
             msgs = pack_updates(
@@ -453,6 +448,11 @@ class UpdateGroup:
             if cache is not None and len(keys) == 1:
                 cache[keys[0]] = (e, msgs)
             outq.extend(msgs)
+
+    def _cached(self, k: int, e: Entry) -> list[bytes] | None:
+        """The cached UPDATE of prefix ``k`` if it was encoded for entry ``e`` itself."""
+        hit = self.one_cache.get(k)
+        return hit[1] if hit is not None and hit[0] is e else None
 
     # ----------------------------------------------------------------- members
 
@@ -481,14 +481,12 @@ class UpdateGroup:
             for m in self.members.values():
                 if m.attached and m.seq == oldest:
                     self._detach(m)
-            self._trim()
+            self.trim()
 
     def trim(self) -> None:
-        """Drop the log batches every attached member has passed (O(members): the engine
-        calls it once per flush for groups whose log is large, see ``TRIM_BYTES``)."""
-        self._trim()
-
-    def _trim(self) -> None:
+        """Drop the log batches every attached member has passed. O(members), so it runs
+        on encoding, under memory pressure, and once per flush (the engine) for groups
+        whose log is beyond ``TRIM_BYTES``, never per pull."""
         attached = [m.seq for m in self.members.values() if m.attached]
         low = min(attached) if attached else self.next_seq
         log = self.log
@@ -579,7 +577,7 @@ class UpdateGroup:
         # N members cost O(N^2). Old batches are dropped when the next batch is encoded,
         # and here only once the log is large.
         if self.log_bytes > self.log_limit // 2:
-            self._trim()
+            self.trim()
         return size, notes
 
     def advertised(self, m: Member) -> int:

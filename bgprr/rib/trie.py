@@ -136,23 +136,7 @@ class RadixTrie(Generic[V]):
         """Store ``value`` under ``key``, replacing any previous value."""
         table = self._map
         if key not in table:  # a new key (replacing a value is no change of the key set)
-            # what ``added`` does, inline (the engine's hot path)
-            try:
-                bad = (key >> 8) & self._bad[key & 0xFF]
-            except IndexError:  # a length beyond the address width
-                bad = 1
-            if bad:
-                raise ValueError(f"invalid prefix key {key:#x} for a {self._bits}-bit trie")
-            self._version += 1
-            if not self._stale:
-                dels = self._dels
-                if key in dels:  # still in the trie: live again
-                    dels.discard(key)
-                else:
-                    adds = self._adds
-                    adds.add(key)
-                    if len(adds) > _PENDING_MIN and len(adds) * _REBUILD_DIV > len(table):
-                        self._go_stale()
+            self.added(key)  # validates the key before it is stored
         table[key] = value
 
     def delete(self, key: int) -> V | None:

@@ -60,18 +60,17 @@ def build_transitions(p: type[Peer]) -> dict[tuple[State, Event], Transition]:
         add(state, (e.HOLD_TIMER_EXPIRES,), p._hold_expired, s.IDLE)
         add(state, notif, p._notified, s.IDLE)
         add(state, (e.BGP_HEADER_ERR,), p._error, s.IDLE)
+    # OpenSent and OpenConfirm: a second connection, OPEN errors, collisions
+    for state in (s.OPENSENT, s.OPENCONFIRM):
+        add(state, tcp_up, p._track_second, state)
+        add(state, (e.BGP_OPEN_MSG_ERR,), p._error, s.IDLE)
+        add(state, (e.OPEN_COLLISION_DUMP,), p._collision_dump, s.IDLE)
     # OpenSent
-    add(s.OPENSENT, tcp_up, p._track_second, s.OPENSENT)
     add(s.OPENSENT, (e.TCP_CONNECTION_FAILS,), p._opensent_tcp_fails, s.ACTIVE)
     add(s.OPENSENT, (e.BGP_OPEN,), p._open_received, s.OPENCONFIRM)
-    add(s.OPENSENT, (e.BGP_OPEN_MSG_ERR,), p._error, s.IDLE)
-    add(s.OPENSENT, (e.OPEN_COLLISION_DUMP,), p._collision_dump, s.IDLE)
     # OpenConfirm
-    add(s.OPENCONFIRM, tcp_up, p._track_second, s.OPENCONFIRM)
     add(s.OPENCONFIRM, (e.KEEPALIVE_TIMER_EXPIRES,), p._send_keepalive, s.OPENCONFIRM)
     add(s.OPENCONFIRM, (e.TCP_CONNECTION_FAILS,), p._tcp_lost, s.IDLE)
-    add(s.OPENCONFIRM, (e.BGP_OPEN_MSG_ERR,), p._error, s.IDLE)
-    add(s.OPENCONFIRM, (e.OPEN_COLLISION_DUMP,), p._collision_dump, s.IDLE)
     add(s.OPENCONFIRM, (e.KEEPALIVE_MSG,), p._establish, s.ESTABLISHED)
     # Established
     add(s.ESTABLISHED, tcp_up, p._second_while_established, s.ESTABLISHED)
