@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from bgprr.config import Config, ConfigError, Neighbor, PeerGroup, load_config, load_config_text
 from bgprr.config.model import canonical_address
 from bgprr.io.daemon import Daemon
-from bgprr.io.peer import PeerRunner
+from bgprr.io.runner import SessionRunner
 from bgprr.reflect import types as rt
 from bgprr.session import State, StateChanged
 from bgprr.wire.attributes import PathAttrs, encode_as_path, encode_attribute
@@ -232,7 +232,7 @@ class RouteReflector:
 
     # ------------------------------------------------------------------ neighbors: queries
 
-    def _runner(self, address: str) -> PeerRunner:
+    def _runner(self, address: str) -> SessionRunner:
         canon = canonical_address(address)
         runner = self.daemon.peers.get(canon or address)
         if runner is None:

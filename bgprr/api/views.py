@@ -19,8 +19,8 @@ from bgprr.wire.constants import AFI, IPV4_UNICAST, IPV6_UNICAST
 from bgprr.wire.prefix import key_to_str
 
 if TYPE_CHECKING:
-    from bgprr.io.peer import PeerRunner
-    from bgprr.reflect.engine import Reflector
+    from bgprr.io.runner import SessionRunner
+    from bgprr.reflect.engine import ReflectionEngine
 
 JSON = dict[str, Any]
 
@@ -149,7 +149,7 @@ def _since(t: float | None, now: float) -> int | None:
     return None if t is None else max(0, int(now - t))
 
 
-def short_state(runner: PeerRunner) -> str:
+def short_state(runner: SessionRunner) -> str:
     state = runner.session.state
     if state is State.IDLE:
         if runner.admin_down:
@@ -159,7 +159,9 @@ def short_state(runner: PeerRunner) -> str:
     return SHORT_STATES[state]
 
 
-def neighbor_view(runner: PeerRunner, engine: Reflector, now: float, *, detail: bool) -> JSON:
+def neighbor_view(
+    runner: SessionRunner, engine: ReflectionEngine, now: float, *, detail: bool
+) -> JSON:
     n = runner.neighbor
     state = runner.session.state
     up = state is State.ESTABLISHED and runner.uptime is not None
@@ -250,7 +252,7 @@ def _negotiated_view(neg: Negotiated) -> JSON:
 def adj_in_item(
     item: tuple[int, int, Path], afi: int, now: float, cache: AttrCache | None = None
 ) -> JSON:
-    """One entry of ``Reflector.adj_rib_in``."""
+    """One entry of ``ReflectionEngine.adj_rib_in``."""
     k, pid, path = item
     view = path_view(path, best=False, now=now, cache=cache)
     view["prefix"] = key_to_str(k, afi)
@@ -261,7 +263,7 @@ def adj_in_item(
 def adj_out_item(
     item: tuple[int, int, bytes, bytes], afi: int, cache: dict[tuple[bytes, bytes], JSON]
 ) -> JSON:
-    """One entry of ``Reflector.adj_rib_out`` (attributes as sent)."""
+    """One entry of ``ReflectionEngine.adj_rib_out`` (attributes as sent)."""
     k, pid, block, nh = item
     base = cache.get((block, nh))
     if base is None:

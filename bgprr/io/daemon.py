@@ -35,7 +35,7 @@ from bgprr.config import (
     load_config,
     neighbor_for_dynamic,
 )
-from bgprr.reflect.engine import Reflector
+from bgprr.reflect.engine import ReflectionEngine
 from bgprr.reflect.types import PeerCaps, PeerReset, PrefixLimitWarning, SelectionDeferralEnded
 from bgprr.session import RouteRefreshReceived, SessionDown, StateChanged
 from bgprr.wire.errors import CeaseSub, ErrorCode
@@ -46,7 +46,7 @@ from . import loop as loops
 from .connection import WRITE_HIGH, BGPConnection
 from .logs import setup_logging
 from .outbound import listen
-from .peer import PeerRunner
+from .runner import SessionRunner
 from .settings import deferral_time, gr_enabled, ip_int, peer_settings, reflector_cluster_id
 from .sockopts import set_md5, set_md5_prefix
 from .state import REWRITE_DELAY, PeerStateFile, load_expected_peers
@@ -78,7 +78,7 @@ class Daemon:
             expected = frozenset(static | set(saved))
         self.expected_peers = expected
         g = config.global_
-        self.engine = Reflector(
+        self.engine = ReflectionEngine(
             router_id=ip_int(g.router_id),
             local_as=g.asn,
             cluster_id=ip_int(reflector_cluster_id(config)),
@@ -88,7 +88,7 @@ class Daemon:
             now=self.loop.time(),
             best_path_events=best_path_events,
         )
-        self.peers: dict[str, PeerRunner] = {}
+        self.peers: dict[str, SessionRunner] = {}
         self.servers: list[asyncio.Server] = []
         self.stopped = asyncio.Event()
         self.notifications: dict[tuple[str, int, int], int] = {}
@@ -178,13 +178,13 @@ class Daemon:
             self._engine_timer.cancel()
         self.stopped.set()
 
-    def _add_peer(self, n: Neighbor) -> PeerRunner:
-        runner = PeerRunner(self, n)
+    def _add_peer(self, n: Neighbor) -> SessionRunner:
+        runner = SessionRunner(self, n)
         self.peers[n.address] = runner
         self.engine.configure_peer(peer_settings(self.config, n))
         return runner
 
-    def add_neighbor(self, n: Neighbor) -> PeerRunner:
+    def add_neighbor(self, n: Neighbor) -> SessionRunner:
         """Configure and start a neighbor at run time (``n`` joins ``config.neighbors``
         unless it is dynamic)."""
         if n.address in self.peers:
@@ -309,32 +309,34 @@ class Daemon:
 
     # ------------------------------------------------------------------ session callbacks
 
-    def on_state_change(self, runner: PeerRunner, out: StateChanged) -> None:
+    def on_state_change(self, runner: SessionRunner, out: StateChanged) -> None:
         for listener in self.listeners:
             listener(runner.key, out)
 
-    def on_notification(self, runner: PeerRunner, data: bytes, *, sent: bool) -> None:
+    def on_notification(self, runner: SessionRunner, data: bytes, *, sent: bool) -> None:
         if len(data) >= 21:
             key = ("sent" if sent else "received", data[19], data[20])
             self.notifications[key] = self.notifications.get(key, 0) + 1
 
-    def on_established(self, runner: PeerRunner, caps: PeerCaps, now: float) -> None:
+    def on_established(self, runner: SessionRunner, caps: PeerCaps, now: float) -> None:
         self.engine.peer_established(runner.key, caps, now)
         self._state_added.add(runner.key)
         self._save_state_soon()
         self._after_engine_change()
 
-    def on_update(self, runner: PeerRunner, update: Update, now: float) -> None:
+    def on_update(self, runner: SessionRunner, update: Update, now: float) -> None:
         if self._update_t0 is None and self.latency_observer is not None:
             self._update_t0 = self.loop.time()
         self.engine.update_received(runner.key, update, now)
         self._after_engine_change()
 
-    def on_route_refresh(self, runner: PeerRunner, out: RouteRefreshReceived, now: float) -> None:
+    def on_route_refresh(
+        self, runner: SessionRunner, out: RouteRefreshReceived, now: float
+    ) -> None:
         self.engine.route_refresh_received(runner.key, out.afi, out.safi, out.subtype, now)
         self._after_engine_change()
 
-    def on_down(self, runner: PeerRunner, out: SessionDown, now: float) -> None:
+    def on_down(self, runner: SessionRunner, out: SessionDown, now: float) -> None:
         got = out.notification_received
         if got is not None:
             nkey = ("received", got.code, got.subcode)

@@ -1,7 +1,7 @@
 """Pure route-reflection engine (RFC 4456) with update groups, ADD-PATH, GR/LLGR helper,
 restarting-speaker deferral and prefix limits. See :mod:`bgprr.reflect.engine`."""
 
-from bgprr.reflect.engine import Reflector
+from bgprr.reflect.engine import ReflectionEngine
 from bgprr.reflect.types import (
     BestPathChanged,
     EndOfRibReceived,
@@ -28,7 +28,7 @@ __all__ = [
     "PeerSettings",
     "PrefixLimit",
     "PrefixLimitWarning",
-    "Reflector",
+    "ReflectionEngine",
     "SelectionDeferralEnded",
     "StaleFlushed",
 ]

@@ -2,7 +2,7 @@
 
 API (driven by the asyncio layer; every call that can depend on time takes ``now``)::
 
-    r = Reflector(router_id=..., local_as=..., cluster_id=..., restarting=False,
+    r = ReflectionEngine(router_id=..., local_as=..., cluster_id=..., restarting=False,
                   deferral_time=360.0, expected_peers=frozenset(), now=now,
                   best_path_events=False, log_limit=1 << 20, encode_keys=2000)
     r.configure_peer(PeerSettings(...))          # add or replace (replace: peer must be down)
@@ -69,15 +69,15 @@ from bgprr.reflect.updategroup import (
     UpdateGroup,
 )
 from bgprr.rib.intern import InternTable
-from bgprr.rib.path import Path, PeerRef, select_best
+from bgprr.rib.path import Path, Source, select_best
 from bgprr.wire.constants import IPV4_UNICAST, LLGR_STALE, RouteRefreshSubtype
 from bgprr.wire.errors import Action
 from bgprr.wire.update import Update, eor_family
 
-__all__ = ["Reflector"]
+__all__ = ["ReflectionEngine"]
 
 
-class _Peer:
+class NeighborState:
     __slots__ = (
         "caps",
         "counts",
@@ -93,7 +93,7 @@ class _Peer:
 
     def __init__(self, settings: PeerSettings, index: int) -> None:
         self.settings = settings
-        self.ref = PeerRef(
+        self.ref = Source(
             key=settings.key,
             address=settings.address,
             asn=settings.asn,
@@ -112,7 +112,7 @@ class _Peer:
         self.counts = [0, 0, 0, 0, 0]
 
 
-class Reflector:
+class ReflectionEngine:
     """A route reflector's tables and output state (see the module docstring)."""
 
     def __init__(
@@ -137,7 +137,7 @@ class Reflector:
         self._encode_keys = encode_keys
         self._intern = InternTable()
         self._tables: dict[Family, _Table] = {}
-        self._peers: dict[str, _Peer] = {}
+        self._peers: dict[str, NeighborState] = {}
         self._events: list[Event] = []
         self._dirty: set[str] = set()  # peers that had work at the last dirty_peers()
         self.pull_full = False  # the last pull() stopped at its budget
@@ -160,7 +160,7 @@ class Reflector:
             ref.ebgp, ref.client = settings.ebgp, settings.client
         else:
             # never reused: group states may still name a removed neighbor's index
-            self._peers[settings.key] = _Peer(settings, self._next_index)
+            self._peers[settings.key] = NeighborState(settings, self._next_index)
             self._next_index += 1
         self._update_cluster_ids()
 
@@ -294,7 +294,7 @@ class Reflector:
 
     def _announce(
         self,
-        peer: _Peer,
+        peer: NeighborState,
         fam: Family,
         keys: list[int],
         ids: list[int] | None,
@@ -342,7 +342,7 @@ class Reflector:
 
     def _withdraw(
         self,
-        peer: _Peer,
+        peer: NeighborState,
         fam: Family,
         keys: list[int],
         ids: list[int] | None,
@@ -364,7 +364,7 @@ class Reflector:
                 self.set_path(table, k, (index, pid), None, old, marks)
         self._mark_all(table, marks)
 
-    def _check_limit(self, peer: _Peer, fam: Family) -> None:
+    def _check_limit(self, peer: NeighborState, fam: Family) -> None:
         limit = peer.settings.prefix_limits.get(fam)
         if limit is None:
             return
@@ -503,7 +503,7 @@ class Reflector:
             for g in table.groups.values():
                 g.mark_many(marks)
 
-    def flush(self, peer: _Peer, fam: Family, *, only_stale: bool) -> int:
+    def flush(self, peer: NeighborState, fam: Family, *, only_stale: bool) -> int:
         """Withdraw the neighbor's paths of a family (only the stale ones); returns count."""
         rib = peer.rib_in.get(fam)
         if not rib:
@@ -518,7 +518,7 @@ class Reflector:
         self._mark_all(table, marks)
         return len(gone)
 
-    def replace_path(self, peer: _Peer, fam: Family, rk: int, new: Path) -> None:
+    def replace_path(self, peer: NeighborState, fam: Family, rk: int, new: Path) -> None:
         """Put ``new`` in place of the neighbor's path ``rk`` (GR/LLGR marking)."""
         rib = peer.rib_in[fam]
         old = rib[rk]
@@ -659,10 +659,10 @@ class Reflector:
             advertised=advertised,
         )
 
-    def peer(self, key: str) -> _Peer:
+    def peer(self, key: str) -> NeighborState:
         return self._peers[key]
 
-    def peers(self) -> list[_Peer]:
+    def peers(self) -> list[NeighborState]:
         return list(self._peers.values())
 
     def stale_phase(self, key: str, family: Family) -> StalePhase | None:

@@ -4,7 +4,7 @@ The state a group has sent for one prefix is a tuple of :data:`Entry`, sorted by
 (one entry with id 0 without ADD-PATH; empty: nothing sent). An entry is an immutable
 snapshot ``(path_id, attrs, source_index, source_bgp_id, kind)`` so that states compare
 with ``==`` and never change when a Path object is updated in place. ``source_index`` is
-the sending neighbor's :attr:`PeerRef.index` (-1: locally originated): a member of a group
+the sending neighbor's :attr:`Source.index` (-1: locally originated): a member of a group
 never receives (and never holds) entries whose source is itself.
 
 Routes to eBGP neighbors (rare with Calico; kept minimal): LOCAL_PREF, ORIGINATOR_ID and

@@ -18,7 +18,7 @@ Helper, per neighbor and family:
   if it does not come within ``PeerSettings.stale_path_time``, they are flushed then.
 * Going down again while stale paths are held restarts the procedure (all paths stale).
 
-Restarting speaker (``Reflector(restarting=True)``): no output to anyone until every
+Restarting speaker (``ReflectionEngine(restarting=True)``): no output to anyone until every
 expected neighbor and every neighbor that reached Established with the GR (or LLGR)
 capability has sent End-of-RIB for all its families (RFC 4724 §4.1: neighbors without
 the GR capability are not waited for), or ``deferral_time`` passed; then every neighbor
@@ -37,7 +37,7 @@ from bgprr.wire.attributes import add_community
 from bgprr.wire.constants import LLGR_STALE, NO_LLGR
 
 if TYPE_CHECKING:
-    from bgprr.reflect.engine import Reflector, _Peer
+    from bgprr.reflect.engine import NeighborState, ReflectionEngine
 
 
 class StalePhase(enum.Enum):
@@ -55,12 +55,12 @@ class _Stale:
 
 
 class GrHelper:
-    """GR/LLGR helper state and restarting-speaker deferral of one :class:`Reflector`."""
+    """GR/LLGR helper state and restarting-speaker deferral of one :class:`ReflectionEngine`."""
 
     __slots__ = ("_defer_deadline", "_expected", "_r", "_stale", "_wait", "deferring")
 
     def __init__(
-        self, r: Reflector, restarting: bool, defer_deadline: float, expected: frozenset[str]
+        self, r: ReflectionEngine, restarting: bool, defer_deadline: float, expected: frozenset[str]
     ) -> None:
         self._r = r
         self.deferring = restarting
@@ -76,7 +76,7 @@ class GrHelper:
 
     # ------------------------------------------------------------------ session events
 
-    def down(self, peer: _Peer, graceful: bool, now: float) -> None:
+    def down(self, peer: NeighborState, graceful: bool, now: float) -> None:
         key = peer.settings.key
         caps = peer.caps
         if self.deferring and key not in self._expected:
@@ -100,7 +100,7 @@ class GrHelper:
             else:
                 self._enter_llgr(peer, fam, now)
 
-    def established(self, peer: _Peer, fams: frozenset[Family], now: float) -> None:
+    def established(self, peer: NeighborState, fams: frozenset[Family], now: float) -> None:
         key = peer.settings.key
         caps = peer.caps
         assert caps is not None
@@ -123,7 +123,7 @@ class GrHelper:
             self._wait[key] = set(fams) if has_gr else set()
             self._check_deferral()
 
-    def eor_received(self, peer: _Peer, fam: Family, now: float) -> None:
+    def eor_received(self, peer: NeighborState, fam: Family, now: float) -> None:
         key = peer.settings.key
         st = self._stale.get((key, fam))
         if st is not None:  # phase WAIT_EOR (the session is up)
@@ -170,14 +170,14 @@ class GrHelper:
             self.deferring = False
             self._r.deferral_ended("eor")
 
-    def _flush(self, peer: _Peer, fam: Family, reason: str, *, all_: bool = False) -> None:
+    def _flush(self, peer: NeighborState, fam: Family, reason: str, *, all_: bool = False) -> None:
         key = peer.settings.key
         had = self._stale.pop((key, fam), None)
         n = self._r.flush(peer, fam, only_stale=not all_)
         if had is not None or (n and not all_):
             self._r.emit(StaleFlushed(key=key, family=fam, count=n, reason=reason))
 
-    def _enter_llgr(self, peer: _Peer, fam: Family, now: float) -> None:
+    def _enter_llgr(self, peer: NeighborState, fam: Family, now: float) -> None:
         caps = peer.caps
         stale_time = caps.llgr.get(fam, 0.0) if caps is not None else 0.0
         cap = peer.settings.llgr_max_stale_time

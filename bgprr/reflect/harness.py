@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from bgprr.reflect.engine import Reflector
+from bgprr.reflect.engine import ReflectionEngine
 from bgprr.reflect.types import Family
 from bgprr.wire.attributes import encode_as_path, encode_attribute
 from bgprr.wire.constants import IPV4_UNICAST, AttrType, MsgType
@@ -146,7 +146,9 @@ class Node:
         return self.rib.get(family, {})
 
 
-def drain(r: Reflector, nodes: dict[str, Node], max_bytes: int = 65536, rounds: int = 10000) -> int:
+def drain(
+    r: ReflectionEngine, nodes: dict[str, Node], max_bytes: int = 65536, rounds: int = 10000
+) -> int:
     """Pull until nothing is dirty (only neighbors in ``nodes``); returns messages moved."""
     moved = 0
     for _ in range(rounds):

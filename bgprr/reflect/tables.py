@@ -18,7 +18,7 @@ from bgprr.rib.trie import RadixTrie
 from bgprr.wire.constants import ADDRESS_BITS
 
 if TYPE_CHECKING:
-    from bgprr.reflect.engine import Reflector
+    from bgprr.reflect.engine import ReflectionEngine
 
 
 class _Dest:
@@ -65,7 +65,7 @@ class StateFn:
 
     __slots__ = ("g", "r", "table")
 
-    def __init__(self, r: Reflector, table: _Table, g: GroupKey) -> None:
+    def __init__(self, r: ReflectionEngine, table: _Table, g: GroupKey) -> None:
         self.r = r
         self.table = table
         self.g = g

@@ -121,7 +121,7 @@ class EndOfRibReceived:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BestPathChanged:
-    """Only emitted when the Reflector was built with ``best_path_events=True``."""
+    """Only emitted when the ReflectionEngine was built with ``best_path_events=True``."""
 
     family: Family
     key: int

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 
 from bgprr.rib.intern import AttrSet
 
-__all__ = ["DEFAULT_LOCAL_PREF", "Path", "PeerRef", "best_path_steps", "select_best"]
+__all__ = ["DEFAULT_LOCAL_PREF", "Path", "Source", "best_path_steps", "select_best"]
 
 DEFAULT_LOCAL_PREF = 100
 _ORIGIN_WORST = 2  # INCOMPLETE; used when ORIGIN is missing
 
 
 @dataclass(slots=True, eq=False)
-class PeerRef:
+class Source:
     """The parts of a configured neighbor the RIB needs; one object per neighbor.
 
     ``bgp_id`` is filled in (by the session owner) when the session reaches Established.
@@ -42,7 +42,7 @@ class Path:
     """One path to a destination: who sent it (``peer`` None: locally originated), its
     ADD-PATH id (0 without ADD-PATH), attributes, graceful-restart flags and arrival time."""
 
-    peer: PeerRef | None
+    peer: Source | None
     path_id: int
     attrs: AttrSet
     stale: bool = False

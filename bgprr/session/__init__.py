@@ -1,6 +1,6 @@
 """Pure (sans-IO) per-peer BGP session: RFC 4271 §8 FSM, OPEN negotiation, timers.
 
-One :class:`Peer` per configured neighbor, built from a frozen :class:`SessionConfig`.
+One :class:`Session` per configured neighbor, built from a frozen :class:`SessionConfig`.
 It never touches a socket or a clock: every call takes ``now`` (monotonic seconds) and
 queues outputs that the IO layer drains with ``poll()`` after each call, in order
 (what each output asks for: :mod:`bgprr.session.events`).
@@ -76,7 +76,7 @@ from .events import (
     UpdateReceived,
     describe_notification,
 )
-from .fsm import TRANSITIONS, Peer
+from .fsm import TRANSITIONS, Session
 from .negotiate import Negotiated, build_open, keep_outbound, negotiate
 from .table import Transition
 from .timers import Timer
@@ -92,9 +92,9 @@ __all__ = [
     "GracefulRestartConfig",
     "Negotiated",
     "Output",
-    "Peer",
     "RouteRefreshReceived",
     "Send",
+    "Session",
     "SessionConfig",
     "SessionDown",
     "State",

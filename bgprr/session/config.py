@@ -1,7 +1,7 @@
 """Per-peer session settings: what we advertise in our OPEN and how the FSM times out.
 
 Everything here is immutable and validated on construction (``ValueError``), so a
-:class:`bgprr.session.fsm.Peer` never has to second-guess its configuration.
+:class:`bgprr.session.fsm.Session` never has to second-guess its configuration.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
-"""FSM states and events (RFC 4271 §8.1) and the outputs a :class:`~bgprr.session.fsm.Peer`
+"""FSM states and events (RFC 4271 §8.1) and the outputs a :class:`~bgprr.session.fsm.Session`
 queues for the IO layer.
 
 Outputs are frozen, slotted, keyword-only dataclasses. After every call into a
-:class:`~bgprr.session.fsm.Peer` the IO layer takes them in order from ``Peer.poll()``
+:class:`~bgprr.session.fsm.Session` the IO layer takes them in order from ``Session.poll()``
 and acts on each:
 
 ========================  ================================================================
@@ -178,7 +178,7 @@ class SessionDown:
     helper): the peer negotiated Graceful Restart and the session ended without a
     NOTIFICATION (TCP loss), or, RFC 8538 with the N bit sent by both, by a NOTIFICATION
     (sent or received, hold timer expiry included) other than Cease / Hard Reset (6/9).
-    ``Peer.stop`` (and ``Peer.reset`` unless ``hard=False``) wrap their Cease in Hard
+    ``Session.stop`` (and ``Session.reset`` unless ``hard=False``) wrap their Cease in Hard
     Reset when the N bit was negotiated, so they are never graceful.
     """
 

@@ -1,6 +1,6 @@
 """The pure per-peer BGP session: RFC 4271 §8 FSM with connection collision handling.
 
-A :class:`Peer` owns no socket and no clock: the IO layer feeds it calls, each with
+A :class:`Session` owns no socket and no clock: the IO layer feeds it calls, each with
 ``now`` (monotonic seconds), and after every call drains ``poll()`` and acts on each
 output in order (the outputs and what to do with them: :mod:`bgprr.session.events`).
 
@@ -111,7 +111,7 @@ def _notification(err: BGPError) -> Notification:
     return Notification(code=err.code, subcode=err.subcode, data=err.data)
 
 
-class Peer:
+class Session:
     """One configured BGP neighbor (see the module docstring for the IO contract)."""
 
     def __init__(self, config: SessionConfig) -> None:
@@ -689,5 +689,5 @@ def _collision() -> Notification:
 # ---------------------------------------------------------------------------- the table
 
 
-TRANSITIONS: Mapping[tuple[State, Event], Transition] = build_transitions(Peer)
+TRANSITIONS: Mapping[tuple[State, Event], Transition] = build_transitions(Session)
 """The FSM: ``(state, event) -> Transition``. Missing rows are FSM errors (5/x)."""

@@ -1,4 +1,4 @@
-"""Two :class:`~bgprr.session.fsm.Peer` objects wired together in memory (tests, demos).
+"""Two :class:`~bgprr.session.fsm.Session` objects wired together in memory (tests, demos).
 
 Like h11's ``ConnectionPair``: ``Connect`` from one side opens a connection that the
 other side sees as inbound, ``Send`` bytes arrive at the other side, ``Close`` makes the
@@ -9,11 +9,13 @@ Every output each side produced is kept in ``log[side]`` in order.
 from __future__ import annotations
 
 from .events import AbortConnect, Close, Connect, Output, Send
-from .fsm import Peer
+from .fsm import Session
 
 
 class PeerPair:
-    def __init__(self, a: Peer, b: Peer, *, now: float = 0.0, auto_connect: bool = True) -> None:
+    def __init__(
+        self, a: Session, b: Session, *, now: float = 0.0, auto_connect: bool = True
+    ) -> None:
         self.peers = (a, b)
         self.now = now
         self.auto_connect = auto_connect
@@ -23,11 +25,11 @@ class PeerPair:
         self._next_id = 1
 
     @property
-    def a(self) -> Peer:
+    def a(self) -> Session:
         return self.peers[0]
 
     @property
-    def b(self) -> Peer:
+    def b(self) -> Session:
         return self.peers[1]
 
     def connect(self, side: int) -> int:

@@ -1,4 +1,4 @@
-"""The RFC 4271 §8 transition table of :class:`~bgprr.session.fsm.Peer`.
+"""The RFC 4271 §8 transition table of :class:`~bgprr.session.fsm.Session`.
 
 ``(state, event) -> Transition(handler, target)``. In Idle, Connect and Active every event
 has a row (RFC 4271 lists "any other event" there); in OpenSent, OpenConfirm and
@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 from .events import Event, State
 
 if TYPE_CHECKING:
-    from .fsm import Peer, _Arg
+    from .fsm import Session, _Arg
 
-Handler = Callable[["Peer", float, "_Arg"], None]
+Handler = Callable[["Session", float, "_Arg"], None]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -27,8 +27,8 @@ class Transition:
     target: State
 
 
-def build_transitions(p: type[Peer]) -> dict[tuple[State, Event], Transition]:
-    """The table for :class:`~bgprr.session.fsm.Peer` (its handlers are Peer methods)."""
+def build_transitions(p: type[Session]) -> dict[tuple[State, Event], Transition]:
+    """The table for :class:`~bgprr.session.fsm.Session` (its handlers are Session methods)."""
     s, e = State, Event
     starts = (e.MANUAL_START, e.AUTOMATIC_START, e.MANUAL_START_PASSIVE, e.AUTOMATIC_START_PASSIVE)
     tcp_up = (e.TCP_CR_ACKED, e.TCP_CONNECTION_CONFIRMED)

@@ -1,7 +1,7 @@
 """The session's timers as named deadlines (absolute ``now`` values, never wall clock).
 
-The IO layer asks for the earliest deadline (``Peer.next_timer()``) and calls
-``Peer.handle_timer(now)`` when it passes; tests drive the same calls with a fake clock.
+The IO layer asks for the earliest deadline (``Session.next_timer()``) and calls
+``Session.handle_timer(now)`` when it passes; tests drive the same calls with a fake clock.
 """
 
 from __future__ import annotations

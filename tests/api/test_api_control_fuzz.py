@@ -17,7 +17,7 @@ from bgprr.api import schema
 from bgprr.api.control import METHODS, handle_request
 from bgprr.api.library import RouteReflector
 from bgprr.config import Neighbor, load_config_text
-from bgprr.io.peer import PeerRunner
+from bgprr.io.runner import SessionRunner
 
 CONFIG = """
 [global.config]
@@ -104,7 +104,7 @@ async def _start(monkeypatch: pytest.MonkeyPatch) -> RouteReflector:
     daemon = rr.daemon
     real_add = daemon.add_neighbor
 
-    def loopback_only(n: Neighbor) -> PeerRunner:
+    def loopback_only(n: Neighbor) -> SessionRunner:
         # Team rule: never connect anywhere but loopback. A fuzzed neighbor.add of another
         # address is validated as usual, then started passive (it never connects out).
         if not ipaddress.ip_address(n.address).is_loopback:

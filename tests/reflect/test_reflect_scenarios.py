@@ -11,7 +11,7 @@ from bgprr.reflect import (
     PeerSettings,
     PrefixLimit,
     PrefixLimitWarning,
-    Reflector,
+    ReflectionEngine,
     SelectionDeferralEnded,
     StaleFlushed,
 )
@@ -43,7 +43,9 @@ class Net:
 
     def __init__(self, rid: int = 0xC0000001, cluster: int | None = None, **kw: Any) -> None:
         self.now = 0.0
-        self.r = Reflector(router_id=rid, local_as=65000, cluster_id=cluster or rid, now=0.0, **kw)
+        self.r = ReflectionEngine(
+            router_id=rid, local_as=65000, cluster_id=cluster or rid, now=0.0, **kw
+        )
         self.nodes: dict[str, Node] = {}
 
     def add(
@@ -273,7 +275,7 @@ class Fabric:
     """Reflectors and client Nodes; sessions are (reflector, neighbor key) pairs."""
 
     def __init__(self) -> None:
-        self.rrs: dict[str, Reflector] = {}
+        self.rrs: dict[str, ReflectionEngine] = {}
         self.links: dict[tuple[str, str], str] = {}  # (rr, key on rr) -> other rr
         self.clients: dict[str, Node] = {}  # "rr/client" -> Node
 
@@ -295,11 +297,11 @@ class Fabric:
         raise AssertionError("no convergence")
 
 
-def _rr(rid: int, cluster: int) -> Reflector:
-    return Reflector(router_id=rid, local_as=65000, cluster_id=cluster, now=0.0)
+def _rr(rid: int, cluster: int) -> ReflectionEngine:
+    return ReflectionEngine(router_id=rid, local_as=65000, cluster_id=cluster, now=0.0)
 
 
-def _peer(r: Reflector, key: str, n: int, client: bool) -> None:
+def _peer(r: ReflectionEngine, key: str, n: int, client: bool) -> None:
     r.configure_peer(PeerSettings(key=key, address=ip(n), asn=65000, client=client))
     r.peer_established(key, PeerCaps(bgp_id=ip(n), families=frozenset({F})), 0.0)
 

@@ -21,7 +21,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from bgprr.reflect import PeerCaps, PeerSettings, Reflector
+from bgprr.reflect import PeerCaps, PeerSettings, ReflectionEngine
 from bgprr.reflect.harness import Node, announce, block, drain, withdraw
 from bgprr.wire.constants import IPV4_UNICAST, LLGR_STALE, NO_EXPORT
 from bgprr.wire.prefix import make_key
@@ -113,7 +113,7 @@ class ReflectorMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.now = 0.0
-        self.r = Reflector(
+        self.r = ReflectionEngine(
             router_id=RID, local_as=65000, cluster_id=CID, now=0.0, log_limit=400, encode_keys=2
         )
         self.model = Model()

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bgprr.rib.intern import InternTable
-from bgprr.rib.path import Path, PeerRef, best_path_steps, select_best
+from bgprr.rib.path import Path, Source, best_path_steps, select_best
 from bgprr.wire.attributes import PathAttrs
 from tests.rib.attrblock import block
 
@@ -23,8 +23,8 @@ ROUTER_ID = 0x0A0000FE
 TABLE = InternTable()
 
 
-def peer(n: int, *, bgp_id: int | None = None, ebgp: bool = False, asn: int = 65000) -> PeerRef:
-    return PeerRef(
+def peer(n: int, *, bgp_id: int | None = None, ebgp: bool = False, asn: int = 65000) -> Source:
+    return Source(
         key=f"10.0.0.{n}",
         address=0x0A000000 + n,
         bgp_id=n if bgp_id is None else bgp_id,
@@ -35,7 +35,7 @@ def peer(n: int, *, bgp_id: int | None = None, ebgp: bool = False, asn: int = 65
     )
 
 
-def path(p: PeerRef | None, path_id: int = 0, *, llgr: bool = False, **attrs: Any) -> Path:
+def path(p: Source | None, path_id: int = 0, *, llgr: bool = False, **attrs: Any) -> Path:
     """A path from `p` whose attribute block is block(**attrs) (next hop 10.0.0.1)."""
     return Path(peer=p, path_id=path_id, attrs=TABLE.intern(block(**attrs)), llgr_stale=llgr)
 
@@ -172,10 +172,10 @@ def test_step_cluster_list_length() -> None:
 
 
 def test_step_peer_address() -> None:
-    a = path(PeerRef(key="10.0.0.9", address=0x0A000009, bgp_id=5, index=1))
-    b = path(PeerRef(key="10.0.0.3", address=0x0A000003, bgp_id=5, index=2))
+    a = path(Source(key="10.0.0.9", address=0x0A000009, bgp_id=5, index=1))
+    b = path(Source(key="10.0.0.3", address=0x0A000003, bgp_id=5, index=2))
     assert best(a, b) is b
-    v6 = path(PeerRef(key="2001:db8::1", address=0x20010DB8 << 96 | 1, bgp_id=5, index=3))
+    v6 = path(Source(key="2001:db8::1", address=0x20010DB8 << 96 | 1, bgp_id=5, index=3))
     assert best(v6, a) is a
 
 
@@ -253,7 +253,7 @@ PEERS = [
     peer(1, bgp_id=30),
     peer(2, bgp_id=20, ebgp=True),
     peer(3, bgp_id=20),
-    PeerRef(key="10.0.0.4", address=0x0A000004, bgp_id=30, ebgp=True, index=4),
+    Source(key="10.0.0.4", address=0x0A000004, bgp_id=30, ebgp=True, index=4),
 ]
 spec = st.tuples(
     st.sampled_from([None, 1, 2, 3, 4]),  # peer (None: local)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bgprr.session import GracefulRestartConfig, Peer, SessionConfig, State, Timer, keep_outbound
+from bgprr.session import GracefulRestartConfig, Session, SessionConfig, State, Timer, keep_outbound
 from bgprr.session.events import Close, Output, Send, SessionDown, StateChanged
 from bgprr.session.pair import PeerPair
 from bgprr.wire.capabilities import Capability, FourOctetAS, GracefulRestart
@@ -14,8 +14,8 @@ KA = encode_message(Keepalive())
 COLLISION = Notification(code=6, subcode=7)
 
 
-def state_of(p: Peer) -> State:
-    """The Peer's state, read through a function so mypy does not narrow it across calls."""
+def state_of(p: Session) -> State:
+    """The Session's state, read through a function so mypy does not narrow it across calls."""
     return p.state
 
 
@@ -36,9 +36,9 @@ def notes(outs: list[Output], conn_id: int) -> list[Notification]:
 
 def opensent(
     rid: int = 1, asn: int = 65000, graceful_restart: GracefulRestartConfig | None = None
-) -> Peer:
-    """A Peer in OpenSent on outbound connection 1."""
-    p = Peer(
+) -> Session:
+    """A Session in OpenSent on outbound connection 1."""
+    p = Session(
         SessionConfig(local_as=asn, peer_as=65001, router_id=rid, graceful_restart=graceful_restart)
     )
     p.start(0.0)
@@ -98,7 +98,7 @@ def test_our_higher_id_keeps_our_connection(open_first_on: str) -> None:
 
 
 def test_outbound_arriving_while_inbound_in_opensent() -> None:
-    p = Peer(SessionConfig(local_as=65000, peer_as=65001, router_id=9, passive=True))
+    p = Session(SessionConfig(local_as=65000, peer_as=65001, router_id=9, passive=True))
     p.start(0.0)
     p.connection_made(4, 0.0, inbound=True)
     p.connection_made(5, 0.0, inbound=False)  # e.g. a race with our own attempt
@@ -108,7 +108,7 @@ def test_outbound_arriving_while_inbound_in_opensent() -> None:
     assert notes(outs, 4) == [COLLISION] and p.conn_id == 5 and state_of(p) is State.OPENCONFIRM
 
 
-def openconfirm_collision() -> Peer:
+def openconfirm_collision() -> Session:
     """Our outbound 1 in OpenConfirm (KEEPALIVE sent: the peer may be Established on it);
     the peer (higher id) opened 2 and its OPEN came: 1 loses by RFC 4271 §6.8."""
     p = opensent(rid=1)
@@ -265,8 +265,8 @@ def test_connection_while_established_with_gr_probes_with_keepalive() -> None:
 @pytest.mark.parametrize(("id_a", "id_b"), [(1, 2), (2, 1)])
 def test_simultaneous_open_pair(id_a: int, id_b: int) -> None:
     """Both sides connect at once; both keep the same connection (the higher id's)."""
-    a = Peer(SessionConfig(local_as=65000, peer_as=65001, router_id=id_a))
-    b = Peer(SessionConfig(local_as=65001, peer_as=65000, router_id=id_b))
+    a = Session(SessionConfig(local_as=65000, peer_as=65001, router_id=id_a))
+    b = Session(SessionConfig(local_as=65001, peer_as=65000, router_id=id_b))
     pair = PeerPair(a, b, auto_connect=False)
     a.start(0.0)
     b.start(0.0)

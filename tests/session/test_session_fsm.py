@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bgprr.session import TRANSITIONS, Event, Peer, SessionConfig, State, Timer
+from bgprr.session import TRANSITIONS, Event, Session, SessionConfig, State, Timer
 from bgprr.session.events import (
     AbortConnect,
     Close,
@@ -41,8 +41,8 @@ BAD_RR = b"\xff" * 16 + b"\x00\x18\x05\x00\x01\x00\x01\x00"  # 24 octets: 7/1
 BAD_MARKER = b"\x00" * 16 + b"\x00\x13\x04"
 
 
-def state_of(p: Peer) -> State:
-    """The Peer's state, read through a function so mypy does not narrow it across calls."""
+def state_of(p: Session) -> State:
+    """The Session's state, read through a function so mypy does not narrow it across calls."""
     return p.state
 
 
@@ -61,10 +61,10 @@ def sent_notifications(outs: list[Output], conn_id: int | None = None) -> list[N
 
 
 class Driver:
-    """One Peer, a scripted remote end and a fake clock."""
+    """One Session, a scripted remote end and a fake clock."""
 
     def __init__(self, config: SessionConfig = LOCAL) -> None:
-        self.peer = Peer(config)
+        self.peer = Session(config)
         self.now = 0.0
         self.outs: list[Output] = []
         self.next_id = 100

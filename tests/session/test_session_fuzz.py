@@ -1,5 +1,5 @@
 """Fuzz invariant (as h11's): any bytes, whole or in any chunking, either make progress or
-end the session with a NOTIFICATION and a Close; the Peer never raises."""
+end the session with a NOTIFICATION and a Close; the Session never raises."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bgprr.session import Peer, SessionConfig, State
+from bgprr.session import Session, SessionConfig, State
 from bgprr.session.events import Close, Output, Send, StateChanged
 from bgprr.wire.capabilities import FourOctetAS
 from bgprr.wire.messages import Keepalive, Notification, Open, decode_message, encode_message
@@ -22,8 +22,8 @@ STATES = [State.OPENSENT, State.OPENCONFIRM, State.ESTABLISHED]
 HEADERS = [b"\xff" * 16 + bytes([0, n, t]) for n in (19, 23, 29, 40) for t in range(1, 6)]
 
 
-def peer_in(state: State) -> Peer:
-    p = Peer(CFG)
+def peer_in(state: State) -> Session:
+    p = Session(CFG)
     p.start(0.0)
     p.connection_made(1, 0.0, inbound=False)
     if state is not State.OPENSENT:
@@ -34,7 +34,7 @@ def peer_in(state: State) -> Peer:
     return p
 
 
-def check(p: Peer, outs: list[Output]) -> None:
+def check(p: Session, outs: list[Output]) -> None:
     if p.state is State.IDLE:
         assert Close(conn_id=1) in outs
         sends = [o for o in outs if isinstance(o, Send)]

@@ -1,4 +1,4 @@
-"""OPEN negotiation, mostly through two Peer objects wired together in memory."""
+"""OPEN negotiation, mostly through two Session objects wired together in memory."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from bgprr.session import (
     GracefulRestartConfig,
     Negotiated,
-    Peer,
+    Session,
     SessionConfig,
     SessionDown,
     State,
@@ -39,8 +39,8 @@ from bgprr.wire.messages import Notification, Open, decode_message
 V4, V6 = IPV4_UNICAST, IPV6_UNICAST
 
 
-def state_of(p: Peer) -> State:
-    """The Peer's state, read through a function so mypy does not narrow it across calls."""
+def state_of(p: Session) -> State:
+    """The Session's state, read through a function so mypy does not narrow it across calls."""
     return p.state
 
 
@@ -51,7 +51,7 @@ def cfg(
 
 
 def up(a_cfg: SessionConfig, b_cfg: SessionConfig) -> tuple[PeerPair, Negotiated, Negotiated]:
-    pair = PeerPair(Peer(a_cfg), Peer(replace(b_cfg, passive=True)))
+    pair = PeerPair(Session(a_cfg), Session(replace(b_cfg, passive=True)))
     pair.b.start(0.0)
     pair.a.start(0.0)
     pair.pump()
@@ -66,7 +66,7 @@ def up(a_cfg: SessionConfig, b_cfg: SessionConfig) -> tuple[PeerPair, Negotiated
 
 def failed(a_cfg: SessionConfig, b_cfg: SessionConfig) -> tuple[PeerPair, Notification]:
     """Connect a to (passive) b; return the NOTIFICATION b sent back."""
-    pair = PeerPair(Peer(a_cfg), Peer(replace(b_cfg, passive=True)))
+    pair = PeerPair(Session(a_cfg), Session(replace(b_cfg, passive=True)))
     pair.b.start(0.0)
     pair.a.start(0.0)
     pair.pump()

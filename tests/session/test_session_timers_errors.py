@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from bgprr.session import GracefulRestartConfig, Peer, SessionConfig, State, Timer
+from bgprr.session import GracefulRestartConfig, Session, SessionConfig, State, Timer
 from bgprr.session.events import (
     AbortConnect,
     Close,
@@ -32,8 +32,8 @@ CFG = SessionConfig(local_as=65000, peer_as=65001, router_id=1)
 H = b"\xff" * 16
 
 
-def state_of(p: Peer) -> State:
-    """The Peer's state, read through a function so mypy does not narrow it across calls."""
+def state_of(p: Session) -> State:
+    """The Session's state, read through a function so mypy does not narrow it across calls."""
     return p.state
 
 
@@ -65,8 +65,8 @@ def notes(outs: list[Output]) -> list[Notification]:
     return found
 
 
-def peer_in(state: State, config: SessionConfig = CFG, open_bytes: bytes | None = None) -> Peer:
-    p = Peer(config)
+def peer_in(state: State, config: SessionConfig = CFG, open_bytes: bytes | None = None) -> Session:
+    p = Session(config)
     p.start(0.0)
     p.connection_made(1, 0.0, inbound=False)
     if state is not State.OPENSENT:
@@ -82,8 +82,8 @@ def peer_in(state: State, config: SessionConfig = CFG, open_bytes: bytes | None 
 
 
 def test_keepalives_keep_a_pair_up() -> None:
-    a = Peer(CFG)
-    b = Peer(SessionConfig(local_as=65001, peer_as=65000, router_id=2, passive=True))
+    a = Session(CFG)
+    b = Session(SessionConfig(local_as=65001, peer_as=65000, router_id=2, passive=True))
     pair = PeerPair(a, b)
     b.start(0.0)
     a.start(0.0)
@@ -124,7 +124,7 @@ def test_hold_timer_expiry(state: State) -> None:
 
 
 def test_connect_retry_timer() -> None:
-    p = Peer(CFG)
+    p = Session(CFG)
     p.start(0.0)
     p.poll()
     p.handle_timer(120.0)
@@ -139,8 +139,8 @@ def test_connect_retry_timer() -> None:
     assert state_of(p) is State.CONNECT and Connect() in p.poll()
 
 
-def _flap(p: Peer, now: float, lasting: float = 1.0) -> float:
-    """Bring the Peer up at ``now`` (it must be in Connect), then lose the connection."""
+def _flap(p: Session, now: float, lasting: float = 1.0) -> float:
+    """Bring the Session up at ``now`` (it must be in Connect), then lose the connection."""
     assert state_of(p) is State.CONNECT
     p.connection_made(1, now, inbound=False)
     p.data_received(1, peer_open() + KA, now)
@@ -154,7 +154,7 @@ def _flap(p: Peer, now: float, lasting: float = 1.0) -> float:
 
 
 def test_idle_hold_backoff_grows_and_resets() -> None:
-    p = Peer(replace(CFG, idle_hold_time=30.0, idle_hold_max=300.0, idle_hold_reset=600.0))
+    p = Session(replace(CFG, idle_hold_time=30.0, idle_hold_max=300.0, idle_hold_reset=600.0))
     p.start(0.0)
     now, waits = 0.0, []
     for _ in range(6):
@@ -177,7 +177,7 @@ def test_idle_hold_backoff_grows_and_resets() -> None:
 
 
 def test_stop_cancels_automatic_restart() -> None:
-    p = Peer(CFG)
+    p = Session(CFG)
     p.start(0.0)
     p.connection_failed(5, 1.0)
     assert p.deadline(Timer.CONNECT_RETRY) is not None
@@ -303,7 +303,7 @@ def test_stop_sends_administrative_shutdown() -> None:
     q = peer_in(State.OPENSENT)
     q.stop(1.0)
     assert notes(q.poll()) == [make_shutdown_notification(2, "")]
-    r = Peer(CFG)
+    r = Session(CFG)
     r.start(0.0)
     r.poll()
     r.stop(1.0)
@@ -315,13 +315,13 @@ def test_stop_sends_administrative_shutdown() -> None:
 GR = GracefulRestartConfig(restart_time=120, notification=True)
 
 
-def gr_peer(*, ours_n: bool = True, theirs_n: bool = True) -> Peer:
+def gr_peer(*, ours_n: bool = True, theirs_n: bool = True) -> Session:
     theirs = GracefulRestart(restart=False, notification=theirs_n, time=120, families=())
     cfg = replace(CFG, graceful_restart=replace(GR, notification=ours_n))
     return peer_in(State.ESTABLISHED, cfg, peer_open(caps=(theirs,)))
 
 
-def down_of(p: Peer) -> SessionDown:
+def down_of(p: Session) -> SessionDown:
     return next(o for o in p.poll() if isinstance(o, SessionDown))
 
 
@@ -400,7 +400,7 @@ def test_route_refresh_unknown_subtype_ignored() -> None:
 def test_failed_connect_goes_active_and_accepts_the_peer() -> None:
     """A refused outbound connect must not lock the peer out (Idle refuses connections):
     Active, the peer's own connection is accepted, our retry waits for ConnectRetry."""
-    p = Peer(replace(CFG, connect_retry=120.0))
+    p = Session(replace(CFG, connect_retry=120.0))
     p.start(0.0)
     p.poll()
     p.connection_failed(1, 1.0)

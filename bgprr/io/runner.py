@@ -1,6 +1,6 @@
 """Drives one neighbor's pure session over asyncio connections.
 
-The runner owns the neighbor's :class:`~bgprr.session.Peer` (FSM), its connections and
+The runner owns the neighbor's :class:`~bgprr.session.Session` (FSM), its connections and
 its timer handle. After every call into the session it drains the session's outputs and
 acts on each through the dispatch table ``_HANDLERS``; routes go to the engine through
 the daemon. Any unexpected exception is contained here: the peer is reset, others are
@@ -21,9 +21,9 @@ from bgprr.session import (
     Connect,
     Established,
     Output,
-    Peer,
     RouteRefreshReceived,
     Send,
+    Session,
     SessionDown,
     State,
     StateChanged,
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("bgprr.peer")
 
 
-class PeerRunner:
+class SessionRunner:
     """One neighbor: its session FSM, connections and timers."""
 
     def __init__(self, daemon: Daemon, neighbor: Neighbor) -> None:
@@ -51,7 +51,8 @@ class PeerRunner:
         self.neighbor = neighbor
         self.key = neighbor.address
         self.loop = daemon.loop
-        self.session = Peer(session_config(daemon.config, neighbor, restarting=daemon.restarting))
+        config = session_config(daemon.config, neighbor, restarting=daemon.restarting)
+        self.session = Session(config)
         self.conns: dict[int, BGPConnection] = {}
         self.established: BGPConnection | None = None
         self.uptime: float | None = None  # loop time of the last Established / down
@@ -299,14 +300,14 @@ class PeerRunner:
 
 _MSG_NAMES = {1: "OPEN", 2: "UPDATE", 3: "NOTIFICATION", 4: "KEEPALIVE", 5: "ROUTE_REFRESH"}
 
-_HANDLERS: dict[type[Output], Callable[[PeerRunner, Any, float], None]] = {
-    Connect: PeerRunner._on_connect,
-    AbortConnect: PeerRunner._on_abort_connect,
-    Send: PeerRunner._on_send,
-    Close: PeerRunner._on_close,
-    StateChanged: PeerRunner._on_state,
-    Established: PeerRunner._on_established,
-    UpdateReceived: PeerRunner._on_update,
-    RouteRefreshReceived: PeerRunner._on_refresh,
-    SessionDown: PeerRunner._on_down,
+_HANDLERS: dict[type[Output], Callable[[SessionRunner, Any, float], None]] = {
+    Connect: SessionRunner._on_connect,
+    AbortConnect: SessionRunner._on_abort_connect,
+    Send: SessionRunner._on_send,
+    Close: SessionRunner._on_close,
+    StateChanged: SessionRunner._on_state,
+    Established: SessionRunner._on_established,
+    UpdateReceived: SessionRunner._on_update,
+    RouteRefreshReceived: SessionRunner._on_refresh,
+    SessionDown: SessionRunner._on_down,
 }
