@@ -15,7 +15,7 @@ from bgprr.rib.intern import AttrSet
 from bgprr.rib.path import Path
 from bgprr.session import Negotiated, State
 from bgprr.wire.attributes import PathAttrs
-from bgprr.wire.constants import AFI, IPV4_UNICAST, IPV6_UNICAST
+from bgprr.wire.constants import AFI, FAMILY_NAMES, IPV4_UNICAST, IPV6_UNICAST, Family
 from bgprr.wire.prefix import key_to_str
 
 if TYPE_CHECKING:
@@ -24,11 +24,7 @@ if TYPE_CHECKING:
 
 JSON = dict[str, Any]
 
-FAMILIES: dict[str, tuple[int, int]] = {"ipv4": IPV4_UNICAST, "ipv6": IPV6_UNICAST}
-FAMILY_NAMES: dict[tuple[int, int], str] = {
-    IPV4_UNICAST: "ipv4-unicast",
-    IPV6_UNICAST: "ipv6-unicast",
-}
+FAMILIES: dict[str, Family] = {"ipv4": IPV4_UNICAST, "ipv6": IPV6_UNICAST}
 ORIGIN_CODES = {0: "i", 1: "e", 2: "?"}
 
 # GoBGP's short state names (`gobgp neighbor`).
@@ -42,7 +38,7 @@ SHORT_STATES = {
 }
 
 
-def family_name(fam: tuple[int, int]) -> str:
+def family_name(fam: Family) -> str:
     return FAMILY_NAMES.get(fam, f"{fam[0]}/{fam[1]}")
 
 

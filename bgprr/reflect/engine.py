@@ -53,7 +53,6 @@ from bgprr.reflect.types import (
     EndOfRibReceived,
     EndOfRibSent,
     Event,
-    Family,
     PeerCaps,
     PeerCounters,
     PeerReset,
@@ -70,7 +69,7 @@ from bgprr.reflect.updategroup import (
 )
 from bgprr.rib.intern import InternTable
 from bgprr.rib.path import Path, Source, select_best
-from bgprr.wire.constants import IPV4_UNICAST, LLGR_STALE, RouteRefreshSubtype
+from bgprr.wire.constants import IPV4_UNICAST, LLGR_STALE, Family, RouteRefreshSubtype
 from bgprr.wire.errors import Action
 from bgprr.wire.update import Update, eor_family
 

@@ -37,6 +37,7 @@ from bgprr.wire.constants import (
     NO_EXPORT,
     NO_EXPORT_SUBCONFED,
     AttrType,
+    Family,
     MsgType,
     SegmentType,
 )
@@ -53,7 +54,6 @@ Entry = tuple[int, AttrSet, int, int, int]
 State = tuple[Entry, ...]
 EMPTY: State = ()
 
-Family = tuple[int, int]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

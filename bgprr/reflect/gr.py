@@ -31,10 +31,10 @@ from __future__ import annotations
 import enum
 from typing import TYPE_CHECKING
 
-from bgprr.reflect.types import Family, StaleFlushed
+from bgprr.reflect.types import StaleFlushed
 from bgprr.rib.path import Path
 from bgprr.wire.attributes import add_community
-from bgprr.wire.constants import LLGR_STALE, NO_LLGR
+from bgprr.wire.constants import LLGR_STALE, NO_LLGR, Family
 
 if TYPE_CHECKING:
     from bgprr.reflect.engine import NeighborState, ReflectionEngine

@@ -12,9 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from bgprr.reflect.engine import ReflectionEngine
-from bgprr.reflect.types import Family
 from bgprr.wire.attributes import encode_as_path, encode_attribute
-from bgprr.wire.constants import IPV4_UNICAST, AttrType, MsgType
+from bgprr.wire.constants import IPV4_UNICAST, AttrType, Family, MsgType
 from bgprr.wire.update import Update, decode_update, eor_family, pack_updates, pack_withdrawals
 
 

@@ -3,7 +3,8 @@ Reached, with its data: AFI (2 octets), SAFI (1), the limit (4))."""
 
 from __future__ import annotations
 
-from bgprr.reflect.types import Family, PeerReset, PrefixLimit, PrefixLimitWarning
+from bgprr.reflect.types import PeerReset, PrefixLimit, PrefixLimitWarning
+from bgprr.wire.constants import Family
 from bgprr.wire.errors import CeaseSub, ErrorCode
 
 

@@ -11,11 +11,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bgprr.reflect.export import EMPTY, Entry, GroupKey, State, entry_of, exportable
-from bgprr.reflect.types import Family
 from bgprr.reflect.updategroup import UpdateGroup
 from bgprr.rib.path import Path
 from bgprr.rib.trie import RadixTrie
-from bgprr.wire.constants import ADDRESS_BITS
+from bgprr.wire.constants import ADDRESS_BITS, Family
 
 if TYPE_CHECKING:
     from bgprr.reflect.engine import ReflectionEngine

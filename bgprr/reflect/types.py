@@ -10,8 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bgprr.rib.path import Path
-
-Family = tuple[int, int]
+from bgprr.wire.constants import Family
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -60,7 +60,9 @@ A minimal asyncio side (one ``call_at`` handle per peer)::
 :class:`~bgprr.session.pair.PeerPair` wires two Peers together in memory for tests.
 """
 
-from .config import Family, GracefulRestartConfig, SessionConfig
+from bgprr.wire.constants import Family
+
+from .config import GracefulRestartConfig, SessionConfig
 from .events import (
     AbortConnect,
     Close,

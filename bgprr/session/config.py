@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from bgprr.wire.constants import IPV4_UNICAST, AddPathMode
+from bgprr.wire.constants import IPV4_UNICAST, AddPathMode, Family
 
-Family = tuple[int, int]
 """An ``(afi, safi)`` pair."""
 
 

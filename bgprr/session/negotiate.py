@@ -47,11 +47,12 @@ from bgprr.wire.constants import (
     MAX_EXTENDED_MESSAGE_LEN,
     MAX_MESSAGE_LEN,
     AddPathMode,
+    Family,
 )
 from bgprr.wire.errors import BGPError, ErrorCode, OpenSub
 from bgprr.wire.messages import Open
 
-from .config import Family, SessionConfig
+from .config import SessionConfig
 
 _CISCO_ROUTE_REFRESH = 128
 

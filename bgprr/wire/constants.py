@@ -107,11 +107,13 @@ GRACEFUL_SHUTDOWN = 0xFFFF0000
 LLGR_STALE = 0xFFFF0006
 NO_LLGR = 0xFFFF0007
 
-# Address family pairs used everywhere as (afi, safi) tuples.
-IPV4_UNICAST: tuple[int, int] = (AFI.IPV4, SAFI.UNICAST)
-IPV6_UNICAST: tuple[int, int] = (AFI.IPV6, SAFI.UNICAST)
+# An address family as (AFI, SAFI): the one definition, used by every layer.
+Family = tuple[int, int]
 
-FAMILY_NAMES: dict[tuple[int, int], str] = {
+IPV4_UNICAST: Family = (AFI.IPV4, SAFI.UNICAST)
+IPV6_UNICAST: Family = (AFI.IPV6, SAFI.UNICAST)
+
+FAMILY_NAMES: dict[Family, str] = {
     IPV4_UNICAST: "ipv4-unicast",
     IPV6_UNICAST: "ipv6-unicast",
 }
