@@ -15,7 +15,6 @@ from bgprr.reflect import (
     SelectionDeferralEnded,
     StaleFlushed,
 )
-from bgprr.reflect.harness import Node, announce, block, drain, withdraw
 from bgprr.wire.attributes import PathAttrs
 from bgprr.wire.constants import (
     IPV4_UNICAST,
@@ -27,6 +26,7 @@ from bgprr.wire.constants import (
 )
 from bgprr.wire.prefix import make_key
 from bgprr.wire.update import Update, decode_update, end_of_rib
+from tests.support.harness import Node, announce, block, drain, withdraw
 
 F = IPV4_UNICAST
 P1 = make_key(0xC0A80100, 24)
