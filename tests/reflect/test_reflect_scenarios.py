@@ -750,6 +750,6 @@ def test_export_states_shared_and_pruned() -> None:
     net.drain()
     assert len({id(g.sent[k]) for k in keys}) == 1
     assert all(g.sent[k][0][1].med == 2 for k in keys[:3])
-    net.r.prune_states()
-    assert len(net.r.states) == 1  # only the live set's state is left
+    net.r.shared_states.prune()
+    assert len(net.r.shared_states) == 1  # only the live set's state is left
     assert net.table("dst")[keys[0]][0].med == 2
