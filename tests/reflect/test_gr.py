@@ -132,7 +132,10 @@ def test_restart_time_zero_enters_llgr_at_once() -> None:
     caps = GrCaps(families=BOTH, restart_time=0.0, forwarding=BOTH, llgr={V4: 60.0})
     m = helper(caps)
     out = down(m)
-    assert out[:2] == [MarkStale(key="a", family=V4), EnterLlgr(key="a", family=V4, stale_time=60.0)]
+    assert out[:2] == [
+        MarkStale(key="a", family=V4),
+        EnterLlgr(key="a", family=V4, stale_time=60.0),
+    ]
     assert m.phase("a", V4) is StalePhase.LLGR
 
 
