@@ -489,7 +489,7 @@ class Daemon:
     def _state_peers(self) -> set[str]:
         """Established peers, and while deferring (restarting) the peers still owed."""
         up = {k for k, r in self.peers.items() if r.established is not None}
-        if self.engine.gr.deferring:
+        if self.engine.deferring:
             up |= self.expected_peers
         return up
 

@@ -17,37 +17,47 @@ API (driven by the asyncio layer; every call that can depend on time takes ``now
     r.poll_events() -> list[Event]
     r.loc_rib(family) ; r.adj_rib_in(key, family) ; r.adj_rib_out(key, family) ; r.counters(key)
 
-Tables: per family a dict ``prefix key -> _Dest`` (exact match, the hot path) and a
-RadixTrie holding the same destinations, touched only when a destination appears or
-disappears (ordered walks). Adj-RIB-In per neighbor and family: ``(key << 32 | path_id)
--> Path``. Attributes are interned (one reference per path, released when it goes).
+Tables (:mod:`bgprr.reflect.tables`): per family a dict ``prefix key -> Destination``
+(exact match, the hot path) and a RadixTrie holding the same destinations, touched only
+when a destination appears or disappears (ordered walks). Adj-RIB-In per neighbor: an
+:class:`~bgprr.rib.adj.AdjRibIn`, whose changes the engine applies to the Loc-RIB.
+Attributes are interned (one reference per path, released when it goes).
 
 Reflection (RFC 4456): see :mod:`bgprr.reflect.export` (who gets what, attributes) and
 :mod:`bgprr.reflect.updategroup` (encode once, pull-based output). A received path whose
 ORIGINATOR_ID is our router id or whose CLUSTER_LIST holds any cluster id we use (global or
 per neighbor) is treated as withdrawn and counted (``looped``).
 
-Graceful restart helper (RFC 4724, RFC 9494) and the restarting speaker: see
-:mod:`bgprr.reflect.gr`. Dynamic neighbors and the restarting speaker: ``expected_peers``
-is what the IO layer saved (state file) of neighbors that were Established before the
-restart, dynamic ones included; any neighbor that reaches Established during the deferral
-is waited for as well; a dynamic neighbor that does not come back is waited for until
-``deferral_time``.
+Graceful restart helper (RFC 4724, RFC 9494) and the restarting speaker: the pure machine
+of :mod:`bgprr.reflect.gr` decides, the engine applies its actions. Dynamic neighbors and
+the restarting speaker: ``expected_peers`` is what the IO layer saved (state file) of
+neighbors that were Established before the restart, dynamic ones included; any neighbor
+that reaches Established during the deferral is waited for as well; a dynamic neighbor
+that does not come back is waited for until ``deferral_time``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from bgprr.reflect.export import (
     GroupKey,
-    State,
     out_block,
     route_refresh_message,
 )
-from bgprr.reflect.gr import GrHelper, StalePhase
+from bgprr.reflect.gr import (
+    DeferralEnded,
+    DropPaths,
+    EnterLlgr,
+    GrAction,
+    GrCaps,
+    GrMachine,
+    MarkStale,
+)
 from bgprr.reflect.limits import check_limit
-from bgprr.reflect.tables import StateFn, _Dest, _Table
+from bgprr.reflect.neighbor import NeighborState
+from bgprr.reflect.tables import Destination, FamilyTable, SharedStates, StateFn
 from bgprr.reflect.types import (
     BestPathChanged,
     EndOfRibReceived,
@@ -64,51 +74,17 @@ from bgprr.reflect.updategroup import (
     DEFAULT_LOG_LIMIT,
     ENCODE_KEYS,
     TRIM_BYTES,
-    Member,
     UpdateGroup,
 )
-from bgprr.rib.intern import InternTable
-from bgprr.rib.path import Path, Source, select_best
+from bgprr.rib.adj import Change
+from bgprr.rib.intern import AttrSet, InternTable
+from bgprr.rib.path import Path, select_best
+from bgprr.wire.attributes import add_community
 from bgprr.wire.constants import IPV4_UNICAST, LLGR_STALE, Family, RouteRefreshSubtype
 from bgprr.wire.errors import Action
 from bgprr.wire.update import Update, eor_family
 
 __all__ = ["ReflectionEngine"]
-
-
-class NeighborState:
-    __slots__ = (
-        "caps",
-        "counts",
-        "members",
-        "ref",
-        "refreshing",
-        "reset_pending",
-        "rib_in",
-        "settings",
-        "up",
-        "warned",
-    )
-
-    def __init__(self, settings: PeerSettings, index: int) -> None:
-        self.settings = settings
-        self.ref = Source(
-            key=settings.key,
-            address=settings.address,
-            asn=settings.asn,
-            ebgp=settings.ebgp,
-            client=settings.client,
-            index=index,
-        )
-        self.caps: PeerCaps | None = None
-        self.up = False
-        self.reset_pending = False
-        self.rib_in: dict[Family, dict[int, Path]] = {}
-        self.members: dict[Family, Member] = {}
-        self.warned: set[Family] = set()
-        self.refreshing: set[Family] = set()  # BoRR received, EoRR not yet
-        # received, withdrawn, duplicates, looped, treat_as_withdraw
-        self.counts = [0, 0, 0, 0, 0]
 
 
 class ReflectionEngine:
@@ -135,16 +111,28 @@ class ReflectionEngine:
         self._log_limit = log_limit
         self._encode_keys = encode_keys
         self._intern = InternTable()
-        self._tables: dict[Family, _Table] = {}
+        self._tables: dict[Family, FamilyTable] = {}
         self._peers: dict[str, NeighborState] = {}
         self._events: list[Event] = []
         self._dirty: set[str] = set()  # peers that had work at the last dirty_peers()
         self.pull_full = False  # the last pull() stopped at its budget
-        # shared one-entry export states, see tables.StateFn (pruned by prune_states)
-        self.states: dict[tuple[int, int, int, bool], State] = {}
+        self.shared_states = SharedStates(self._intern)  # see tables.StateFn
         self._cluster_ids: frozenset[int] = frozenset({cluster_id})
         self._next_index = 0
-        self.gr = GrHelper(self, restarting, now + deferral_time, expected_peers)
+        self.gr = GrMachine(
+            restarting=restarting, defer_deadline=now + deferral_time, expected=expected_peers
+        )
+        self._gr_apply: dict[type, Callable[[Any], None]] = {
+            MarkStale: self._mark_stale,
+            DropPaths: self._drop_paths,
+            EnterLlgr: self._enter_llgr,
+            DeferralEnded: self._deferral_ended,
+        }
+
+    @property
+    def deferring(self) -> bool:
+        """Restarting speaker: no output until the selection deferral ends."""
+        return self.gr.deferring
 
     # ------------------------------------------------------------------ configuration
 
@@ -161,6 +149,11 @@ class ReflectionEngine:
             # never reused: group states may still name a removed neighbor's index
             self._peers[settings.key] = NeighborState(settings, self._next_index)
             self._next_index += 1
+        self.gr.configure(
+            settings.key,
+            stale_path_time=settings.stale_path_time,
+            llgr_max_stale_time=settings.llgr_max_stale_time,
+        )
         self._update_cluster_ids()
 
     def remove_peer(self, key: str, now: float) -> None:
@@ -168,9 +161,9 @@ class ReflectionEngine:
         if peer is None:
             return
         self.peer_down(key, now, graceful=False)
-        for fam in list(peer.rib_in):
-            self.flush(peer, fam, only_stale=False)
-        self.gr.forget(key)
+        for fam in peer.rib_in.families():
+            self._apply_changes(fam, peer.ref.index, peer.rib_in.take(fam, only_stale=False))
+        self._apply(self.gr.forget(key))
         del self._peers[key]
         self._update_cluster_ids()
 
@@ -217,8 +210,19 @@ class ReflectionEngine:
                     self._encode_keys,
                 )
             peer.members[fam] = group.join(key, peer.ref.index)
-            peer.rib_in.setdefault(fam, {})
-        self.gr.established(peer, fams, now)
+            peer.rib_in.enable(fam)
+        gr_caps = GrCaps(
+            families=caps.families,
+            restart_time=caps.gr_restart_time,
+            gr_families=caps.gr_families,
+            forwarding=caps.gr_forwarding,
+            llgr=caps.llgr,
+        )
+        held = peer.rib_in.families()
+        self._apply(self.gr.peer_established(key, gr_caps, families=fams, held=held, now=now))
+        for fam in held:
+            if fam not in fams:
+                peer.rib_in.disable(fam)
 
     def peer_down(self, key: str, now: float, *, graceful: bool) -> None:
         peer = self._peers[key]
@@ -232,7 +236,9 @@ class ReflectionEngine:
             if not group.members:
                 del self._tables[fam].groups[group.gkey]
         peer.members.clear()
-        self.gr.down(peer, graceful, now)
+        self._apply(
+            self.gr.peer_down(key, graceful=graceful, families=peer.rib_in.families(), now=now)
+        )
 
     def families(self, key: str) -> list[Family]:
         """Families in which the neighbor's session exchanges routes (while up)."""
@@ -248,7 +254,7 @@ class ReflectionEngine:
         if fam is not None:
             if fam in peer.members:
                 self._events.append(EndOfRibReceived(key=key, family=fam))
-                self.gr.eor_received(peer, fam, now)
+                self._apply(self.gr.eor_received(key, fam, now))
             return
         for err in update.errors:
             if err.action >= Action.AFISAFI_DISABLE:
@@ -272,7 +278,7 @@ class ReflectionEngine:
             self._withdraw(peer, (mu.afi, mu.safi), mu.withdrawn, mu.withdrawn_ids)
         if update.nlri:
             if taw:
-                peer.counts[4] += len(update.nlri)
+                peer.counts.treat_as_withdraw += len(update.nlri)
                 self._withdraw(peer, IPV4_UNICAST, update.nlri, update.nlri_ids, count=False)
             else:
                 self._announce(
@@ -283,7 +289,7 @@ class ReflectionEngine:
         if mr is not None and mr.nlri:
             mfam = (mr.afi, mr.safi)
             if taw:
-                peer.counts[4] += len(mr.nlri)
+                peer.counts.treat_as_withdraw += len(mr.nlri)
                 self._withdraw(peer, mfam, mr.nlri, mr.nlri_ids, count=False)
             else:
                 self._announce(peer, mfam, mr.nlri, mr.nlri_ids, update.attrs, mr.next_hop, now)
@@ -301,10 +307,11 @@ class ReflectionEngine:
         next_hop: bytes,
         now: float,
     ) -> None:
-        rib = peer.rib_in.get(fam)
-        if rib is None:
+        rib = peer.rib_in
+        if fam not in rib:
             return  # family not negotiated with this neighbor: ignored
-        peer.counts[0] += len(keys)
+        counts = peer.counts
+        counts.received += len(keys)
         intern = self._intern
         attrs = intern.intern(raw, next_hop)
         created = 0  # new paths, each holding a reference on attrs (taken at the end)
@@ -312,28 +319,16 @@ class ReflectionEngine:
             if attrs.originator_id == self.router_id or not self._cluster_ids.isdisjoint(
                 attrs.cluster_list
             ):
-                peer.counts[3] += len(keys)
+                counts.looped += len(keys)
                 self._withdraw(peer, fam, keys, ids, count=False)
                 return
-            table = self.table(fam)
-            ref = peer.ref
-            marks: list[int] = []  # prefixes whose best path changed: marked per UPDATE
             # RFC 9494 §4.3: a path received with LLGR_STALE is least preferred too
-            llgr = LLGR_STALE in attrs.communities
-            for i, k in enumerate(keys):
-                pid = ids[i] if ids is not None else 0
-                rk = (k << 32) | pid
-                old = rib.get(rk)
-                if old is not None and old.attrs is attrs and old.llgr_stale == llgr:
-                    old.stale = False  # refreshed after a graceful restart
-                    peer.counts[2] += 1
-                    continue
-                # positional: (peer, path_id, attrs, stale, llgr_stale, since), the hot path
-                path = Path(ref, pid, attrs, False, llgr, now)
-                created += 1
-                rib[rk] = path
-                self.set_path(table, k, (ref.index, pid), path, old, marks)
-            self._mark_all(table, marks)
+            changes, dups = rib.announce(
+                fam, peer.ref, keys, ids, attrs, LLGR_STALE in attrs.communities, now
+            )
+            counts.duplicates += dups
+            created = len(changes)
+            self._apply_changes(fam, peer.ref.index, changes)
         finally:
             if created:
                 intern.retain(attrs, created)
@@ -348,26 +343,33 @@ class ReflectionEngine:
         *,
         count: bool = True,
     ) -> None:
-        rib = peer.rib_in.get(fam)
-        if rib is None:
+        if fam not in peer.rib_in:
             return
         if count:
-            peer.counts[1] += len(keys)
+            peer.counts.withdrawn += len(keys)
+        self._apply_changes(fam, peer.ref.index, peer.rib_in.withdraw(fam, keys, ids))
+
+    def _apply_changes(
+        self, fam: Family, index: int, changes: list[Change], *, batch: bool = True
+    ) -> None:
+        """Apply changes of the Adj-RIB-In of neighbor ``index`` to the Loc-RIB. With
+        ``batch``, update groups are marked once for all prefixes whose best path changed;
+        otherwise each change marks them at once."""
+        if not changes:
+            return
         table = self.table(fam)
-        index = peer.ref.index
-        marks: list[int] = []
-        for i, k in enumerate(keys):
-            pid = ids[i] if ids is not None else 0
-            old = rib.pop((k << 32) | pid, None)
-            if old is not None:
-                self.set_path(table, k, (index, pid), None, old, marks)
-        self._mark_all(table, marks)
+        set_path = self.set_path
+        marks: list[int] | None = [] if batch else None
+        for k, pid, old, new in changes:
+            set_path(table, k, (index, pid), new, old, marks)
+        if marks:
+            self._mark_all(table, marks)
 
     def _check_limit(self, peer: NeighborState, fam: Family) -> None:
         limit = peer.settings.prefix_limits.get(fam)
         if limit is None:
             return
-        ev = check_limit(peer.settings.key, fam, limit, len(peer.rib_in[fam]), peer.warned)
+        ev = check_limit(peer.settings.key, fam, limit, peer.rib_in.count(fam), peer.warned)
         if ev is not None:
             self._events.append(ev)
             if isinstance(ev, PeerReset):
@@ -383,16 +385,13 @@ class ReflectionEngine:
         fam = (afi, safi)
         peer = self._peers[key]
         if subtype == RouteRefreshSubtype.BORR:
-            rib = peer.rib_in.get(fam)
-            if rib is not None and peer.up:
-                for p in rib.values():
-                    p.stale = True
+            if peer.up and peer.rib_in.mark_stale(fam):
                 peer.refreshing.add(fam)
             return
         if subtype == RouteRefreshSubtype.EORR:
             if fam in peer.refreshing:
                 peer.refreshing.discard(fam)
-                n = self.flush(peer, fam, only_stale=True)
+                n = self.drop_paths(peer, fam, only_stale=True)
                 self._events.append(
                     StaleFlushed(key=key, family=fam, count=n, reason="Enhanced Route Refresh")
                 )
@@ -429,15 +428,15 @@ class ReflectionEngine:
 
     # ------------------------------------------------------------------ Loc-RIB core
 
-    def table(self, fam: Family) -> _Table:
+    def table(self, fam: Family) -> FamilyTable:
         t = self._tables.get(fam)
         if t is None:
-            t = self._tables[fam] = _Table(fam)
+            t = self._tables[fam] = FamilyTable(fam)
         return t
 
     def set_path(
         self,
-        table: _Table,
+        table: FamilyTable,
         k: int,
         pk: tuple[int, int],
         new: Path | None,
@@ -452,7 +451,7 @@ class ReflectionEngine:
         if d is None:  # a new destination (``old`` is None): ``new`` is its best path
             if new is None:
                 return
-            table.dests[k] = _Dest(k, new)
+            table.dests[k] = Destination(k, new)
             table.trie.added(k)  # the trie shares table.dests
             self._best_changed(table, k, new, marks)
             return
@@ -485,7 +484,7 @@ class ReflectionEngine:
                     g.mark(k)
 
     def _best_changed(
-        self, table: _Table, k: int, best: Path | None, marks: list[int] | None
+        self, table: FamilyTable, k: int, best: Path | None, marks: list[int] | None
     ) -> None:
         if marks is not None:
             marks.append(k)
@@ -496,40 +495,51 @@ class ReflectionEngine:
             self._events.append(BestPathChanged(family=table.family, key=k, best=best))
 
     @staticmethod
-    def _mark_all(table: _Table, marks: list[int]) -> None:
+    def _mark_all(table: FamilyTable, marks: list[int]) -> None:
         """Mark a batch of prefixes (collected by ``set_path``) in every update group."""
         if marks:
             for g in table.groups.values():
                 g.mark_many(marks)
 
-    def flush(self, peer: NeighborState, fam: Family, *, only_stale: bool) -> int:
+    def drop_paths(self, peer: NeighborState, fam: Family, *, only_stale: bool) -> int:
         """Withdraw the neighbor's paths of a family (only the stale ones); returns count."""
-        rib = peer.rib_in.get(fam)
-        if not rib:
-            return 0
-        table = self.table(fam)
-        index = peer.ref.index
-        gone = [rk for rk, p in rib.items() if p.stale or not only_stale]
-        marks: list[int] = []
-        for rk in gone:
-            old = rib.pop(rk)
-            self.set_path(table, rk >> 32, (index, rk & 0xFFFFFFFF), None, old, marks)
-        self._mark_all(table, marks)
-        return len(gone)
+        changes = peer.rib_in.take(fam, only_stale=only_stale)
+        self._apply_changes(fam, peer.ref.index, changes)
+        return len(changes)
 
-    def replace_path(self, peer: NeighborState, fam: Family, rk: int, new: Path) -> None:
-        """Put ``new`` in place of the neighbor's path ``rk`` (GR/LLGR marking)."""
-        rib = peer.rib_in[fam]
-        old = rib[rk]
-        rib[rk] = new
-        self.set_path(self.table(fam), rk >> 32, (peer.ref.index, rk & 0xFFFFFFFF), new, old)
+    # ------------------------------------------------------------------ GR actions
+
+    def _apply(self, actions: list[GrAction]) -> None:
+        for a in actions:
+            self._gr_apply[type(a)](a)
+
+    def _mark_stale(self, a: MarkStale) -> None:
+        self._peers[a.key].rib_in.mark_stale(a.family)
+
+    def _drop_paths(self, a: DropPaths) -> None:
+        n = self.drop_paths(self._peers[a.key], a.family, only_stale=a.only_stale)
+        if a.report or (n and a.only_stale):
+            self._events.append(StaleFlushed(key=a.key, family=a.family, count=n, reason=a.reason))
+
+    def _enter_llgr(self, a: EnterLlgr) -> None:
+        peer = self._peers[a.key]
+        intern = self._intern
+
+        def derive(attrs: AttrSet) -> AttrSet:
+            return intern.derive(attrs, add_community(attrs.raw, LLGR_STALE))
+
+        changes = peer.rib_in.mark_llgr(a.family, derive)
+        self._apply_changes(a.family, peer.ref.index, changes, batch=False)
+
+    def _deferral_ended(self, a: DeferralEnded) -> None:
+        self._events.append(SelectionDeferralEnded(reason=a.reason))
 
     @property
     def intern_table(self) -> InternTable:
         return self._intern
 
-    def _state_fn(self, table: _Table, g: GroupKey) -> StateFn:
-        return StateFn(self, table, g)
+    def _state_fn(self, table: FamilyTable, g: GroupKey) -> StateFn:
+        return StateFn(table, g, self.shared_states, self.ranked)
 
     def ranked(self, paths: list[Path]) -> list[Path]:
         """Paths in best-path order (repeated selection; path counts per prefix are small)."""
@@ -561,11 +571,6 @@ class ReflectionEngine:
         out = [k for k in cand if self.has_work(k)]
         self._dirty = set(out)
         return out
-
-    def prune_states(self) -> None:
-        """Drop shared export states whose attribute set left the intern table."""
-        live = self._intern
-        self.states = {k: st for k, st in self.states.items() if st[0][1] in live}
 
     def has_work(self, key: str) -> bool:
         """Whether the neighbor has something to pull."""
@@ -603,17 +608,11 @@ class ReflectionEngine:
         self._events = []
         return ev
 
-    def emit(self, event: Event) -> None:
-        self._events.append(event)
-
     def next_timer(self) -> float | None:
         return self.gr.next_timer()
 
     def handle_timer(self, now: float) -> None:
-        self.gr.handle_timer(now)
-
-    def deferral_ended(self, reason: str) -> None:
-        self._events.append(SelectionDeferralEnded(reason=reason))
+        self._apply(self.gr.handle_timer(now))
 
     # ------------------------------------------------------------------ queries
 
@@ -627,8 +626,7 @@ class ReflectionEngine:
 
     def adj_rib_in(self, key: str, family: Family) -> list[tuple[int, int, Path]]:
         """(prefix key, received path id, Path), in prefix order."""
-        rib = self._peers[key].rib_in.get(family, {})
-        return [(rk >> 32, rk & 0xFFFFFFFF, p) for rk, p in sorted(rib.items())]
+        return list(self._peers[key].rib_in.items(family))
 
     def adj_rib_out(self, key: str, family: Family) -> list[tuple[int, int, bytes, bytes]]:
         """What the neighbor was sent (as pulled so far): (prefix key, path id (0 without
@@ -641,7 +639,7 @@ class ReflectionEngine:
         res: list[tuple[int, int, bytes, bytes]] = []
         for k, st in sorted(g.held(m).items()):
             for e in st:
-                res.append((k, e[0], out_block(e, g.gkey, self.local_as), e[1].next_hop))
+                res.append((k, e.path_id, out_block(e, g.gkey, self.local_as), e.attrs.next_hop))
         return res
 
     def counters(self, key: str) -> PeerCounters:
@@ -649,20 +647,14 @@ class ReflectionEngine:
         c = peer.counts
         advertised = sum(m.group.advertised(m) for m in peer.members.values())
         return PeerCounters(
-            received=c[0],
-            withdrawn=c[1],
-            accepted=sum(len(r) for r in peer.rib_in.values()),
-            duplicates=c[2],
-            looped=c[3],
-            treat_as_withdraw=c[4],
+            received=c.received,
+            withdrawn=c.withdrawn,
+            accepted=peer.rib_in.total(),
+            duplicates=c.duplicates,
+            looped=c.looped,
+            treat_as_withdraw=c.treat_as_withdraw,
             advertised=advertised,
         )
 
     def peer(self, key: str) -> NeighborState:
         return self._peers[key]
-
-    def peers(self) -> list[NeighborState]:
-        return list(self._peers.values())
-
-    def stale_phase(self, key: str, family: Family) -> StalePhase | None:
-        return self.gr.phase(key, family)

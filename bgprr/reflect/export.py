@@ -1,11 +1,11 @@
 """Export policy (RFC 4456 §6/§8, RFC 1997, RFC 9494) and the per-group output state.
 
-The state a group has sent for one prefix is a tuple of :data:`Entry`, sorted by path id
+The state a group has sent for one prefix is a tuple of :class:`Entry`, sorted by path id
 (one entry with id 0 without ADD-PATH; empty: nothing sent). An entry is an immutable
-snapshot ``(path_id, attrs, source_index, source_bgp_id, kind)`` so that states compare
-with ``==`` and never change when a Path object is updated in place. ``source_index`` is
-the sending neighbor's :attr:`Source.index` (-1: locally originated): a member of a group
-never receives (and never holds) entries whose source is itself.
+snapshot ``(path_id, attrs, source, source_bgp_id, kind)`` so that states compare with
+``==`` and never change when a Path object is updated in place. ``source`` is the sending
+neighbor's :attr:`Source.index` (-1: locally originated): a member of a group never
+receives (and never holds) entries whose source is itself.
 
 Routes to eBGP neighbors (rare with Calico; kept minimal): LOCAL_PREF, ORIGINATOR_ID and
 CLUSTER_LIST are stripped, MULTI_EXIT_DISC too unless locally originated (RFC 4271 §5.1.4),
@@ -20,6 +20,7 @@ reflected).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from bgprr.rib.intern import AttrSet
 from bgprr.rib.path import Path
@@ -50,10 +51,20 @@ KIND_IBGP = 2
 # flag still tells how the entry was sent (adj_rib_out shows the right attributes).
 KIND_UNKNOWN = 4
 
-Entry = tuple[int, AttrSet, int, int, int]
+
+
+class Entry(NamedTuple):
+    """What a group sends (or has sent) for one path of a prefix."""
+
+    path_id: int  # as sent (0 without ADD-PATH)
+    attrs: AttrSet
+    source: int  # index of the neighbor it came from (-1: locally originated)
+    source_bgp_id: int  # its BGP identifier (ORIGINATOR_ID when reflected)
+    kind: int  # KIND_LOCAL, KIND_EBGP or KIND_IBGP, possibly with KIND_UNKNOWN
+
+
 State = tuple[Entry, ...]
 EMPTY: State = ()
-
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -74,8 +85,10 @@ class GroupKey:
 def entry_of(path: Path, path_id: int) -> Entry:
     peer = path.peer
     if peer is None:
-        return (path_id, path.attrs, -1, 0, KIND_LOCAL)
-    return (path_id, path.attrs, peer.index, peer.bgp_id, KIND_EBGP if peer.ebgp else KIND_IBGP)
+        return Entry(path_id, path.attrs, -1, 0, KIND_LOCAL)
+    return Entry(
+        path_id, path.attrs, peer.index, peer.bgp_id, KIND_EBGP if peer.ebgp else KIND_IBGP
+    )
 
 
 def exportable(path: Path, g: GroupKey) -> bool:
@@ -97,8 +110,8 @@ def exportable(path: Path, g: GroupKey) -> bool:
 def view(state: State, index: int) -> State:
     """What a member with peer index ``index`` holds of a group state."""
     for e in state:
-        if e[2] == index:
-            return tuple(x for x in state if x[2] != index)
+        if e.source == index:
+            return tuple(x for x in state if x.source != index)
     return state
 
 
@@ -107,18 +120,18 @@ def unknown(*states: State) -> State:
     ids: dict[int, Entry] = {}
     for st in states:
         for e in st:
-            ids[e[0]] = (e[0], e[1], e[2], e[3], e[4] | KIND_UNKNOWN)
+            ids[e.path_id] = e._replace(kind=e.kind | KIND_UNKNOWN)
     return tuple(ids[i] for i in sorted(ids))
 
 
 def out_block(entry: Entry, g: GroupKey, local_as: int) -> bytes:
-    """The attribute block sent to the group for ``entry`` (next hop: ``entry[1].next_hop``)."""
-    attrs = entry[1]
-    kind = entry[4] & ~KIND_UNKNOWN
+    """The attribute block sent to the group for ``entry`` (next hop: its ``attrs.next_hop``)."""
+    attrs = entry.attrs
+    kind = entry.kind & ~KIND_UNKNOWN
     if g.ebgp:
         block = ebgp_block(attrs.raw, local_as, keep_med=kind == KIND_LOCAL)
     elif kind == KIND_IBGP:
-        block = attrs.reflected(entry[3], g.cluster_id)
+        block = attrs.reflected(entry.source_bgp_id, g.cluster_id)
     else:
         block = with_local_pref(attrs.raw)
     if not g.as4:

@@ -1,26 +1,27 @@
 """The engine's per-family tables and the export state function of an update group.
 
-``_Table``: per family a dict ``prefix key -> _Dest`` (exact match, the hot path), the
-RadixTrie over the same destinations (ordered walks, covering queries), the update groups
-and locally originated paths. :class:`StateFn` computes what an update group should hold
-for a prefix (its :data:`~bgprr.reflect.export.State`).
+:class:`FamilyTable`: per family a dict ``prefix key -> Destination`` (exact match, the
+hot path), the RadixTrie over the same destinations (ordered walks, covering queries),
+the update groups and locally originated paths. :class:`StateFn` computes what an update
+group should hold for a prefix (its :data:`~bgprr.reflect.export.State`), sharing
+one-entry states through :class:`SharedStates`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from bgprr.reflect.export import EMPTY, Entry, GroupKey, State, entry_of, exportable
 from bgprr.reflect.updategroup import UpdateGroup
+from bgprr.rib.intern import InternTable
 from bgprr.rib.path import Path
 from bgprr.rib.trie import RadixTrie
 from bgprr.wire.constants import ADDRESS_BITS, Family
 
-if TYPE_CHECKING:
-    from bgprr.reflect.engine import ReflectionEngine
+__all__ = ["Destination", "FamilyTable", "SharedStates", "StateFn"]
 
 
-class _Dest:
+class Destination:
     __slots__ = ("best", "ids", "key", "paths")
 
     def __init__(self, key: int, first: Path | None = None) -> None:
@@ -46,28 +47,65 @@ class _Dest:
         return lid
 
 
-class _Table:
+class FamilyTable:
     __slots__ = ("dests", "family", "groups", "local", "trie")
 
     def __init__(self, family: Family) -> None:
         self.family = family
-        self.dests: dict[int, _Dest] = {}
+        self.dests: dict[int, Destination] = {}
         # the trie shares ``dests`` (no second dict): the engine reports keys that
         # appear and go with ``added`` / ``removed``
-        self.trie: RadixTrie[_Dest] = RadixTrie(ADDRESS_BITS[family[0]], index=self.dests)
+        self.trie: RadixTrie[Destination] = RadixTrie(ADDRESS_BITS[family[0]], index=self.dests)
         self.groups: dict[GroupKey, UpdateGroup] = {}
         self.local: dict[int, Path] = {}
 
 
+StateKey = tuple[int, int, int, bool]  # (id(attrs), source index, bgp id, ebgp)
+
+
+class SharedStates:
+    """One-entry export states shared by every prefix with the same attribute set and
+    source (an Internet table has a few thousand for hundreds of thousands of prefixes).
+    Entries whose attribute set left the intern table are pruned when the cache grows
+    beyond twice the intern table."""
+
+    __slots__ = ("intern", "states")
+
+    def __init__(self, intern: InternTable) -> None:
+        self.intern = intern
+        self.states: dict[StateKey, State] = {}
+
+    def __len__(self) -> int:
+        return len(self.states)
+
+    def store(self, ck: StateKey, st: State) -> None:
+        if len(self.states) > 2 * len(self.intern) + 1024:
+            self.prune()
+        self.states[ck] = st
+
+    def prune(self) -> None:
+        """Drop the states whose attribute set left the intern table."""
+        live = self.intern
+        self.states = {k: st for k, st in self.states.items() if st[0].attrs in live}
+
+
 class StateFn:
-    """``state_fn`` of an update group: the Loc-RIB state of a prefix for that group."""
+    """``state_fn`` of an update group: the Loc-RIB state of a prefix for that group.
+    ``rank`` orders paths by preference (ADD-PATH: the first ``addpath`` are sent)."""
 
-    __slots__ = ("g", "r", "table")
+    __slots__ = ("g", "rank", "shared", "table")
 
-    def __init__(self, r: ReflectionEngine, table: _Table, g: GroupKey) -> None:
-        self.r = r
+    def __init__(
+        self,
+        table: FamilyTable,
+        g: GroupKey,
+        shared: SharedStates,
+        rank: Callable[[list[Path]], list[Path]],
+    ) -> None:
         self.table = table
         self.g = g
+        self.shared = shared
+        self.rank = rank
 
     def __call__(self, k: int) -> State:
         d = self.table.dests.get(k)
@@ -81,26 +119,23 @@ class StateFn:
             ref = b.peer
             if ref is None:
                 return (entry_of(b, 0),)
-            # The state depends only on the attribute set and the source: one tuple shared
-            # by every prefix with both (an Internet table: ~5,000 for 500,000 prefixes).
             ck = (id(b.attrs), ref.index, ref.bgp_id, ref.ebgp)
-            cache = self.r.states
-            st = cache.get(ck)
-            if st is None or st[0][1] is not b.attrs:
-                if len(cache) > 2 * len(self.r.intern_table) + 1024:
-                    self.r.prune_states()
-                st = cache[ck] = (entry_of(b, 0),)
+            shared = self.shared
+            st = shared.states.get(ck)
+            if st is None or st[0].attrs is not b.attrs:
+                st = (entry_of(b, 0),)
+                shared.store(ck, st)
             return st
         elig = [p for p in d.paths if exportable(p, g)]
         if len(elig) > g.addpath:
-            elig = self.r.ranked(elig)[: g.addpath]
+            elig = self.rank(elig)[: g.addpath]
         out: list[Entry] = []
         for p in elig:
             ref = p.peer
             out.append(entry_of(p, d.local_id((ref.index if ref is not None else -1, p.path_id))))
-        out.sort(key=_first)
+        out.sort(key=_path_id)
         return tuple(out)
 
 
-def _first(e: Entry) -> int:
-    return e[0]
+def _path_id(e: Entry) -> int:
+    return e.path_id

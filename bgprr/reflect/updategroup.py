@@ -1,4 +1,4 @@
-"""Update groups: encode once, pull-based, bounded output (style rule 9).
+"""Update groups: encode once, pull-based, bounded output (as BIRD's ``bgp_fire_tx``).
 
 Neighbors with the same :class:`GroupKey` form one group. A group keeps
 
@@ -268,15 +268,15 @@ class UpdateGroup:
                 one_cache.pop(k, None)
             olds[k] = old
             news[k] = new
-            if len(old) == 1 == len(new) and old[0][2] == new[0][2]:
+            if len(old) == 1 == len(new) and old[0].source == new[0].source:
                 continue  # same source: its count does not change
             for e in old:
-                by_src[e[2]] -= 1
+                by_src[e.source] -= 1
             for e in new:
-                by_src[e[2]] = by_src.get(e[2], 0) + 1
+                by_src[e.source] = by_src.get(e.source, 0) + 1
         self.done_seq = last
         if not pq:  # a dict keeps the table of its largest content: give it back
-            self.pending = {}  # (52 bytes per prefix after a 500k-prefix burst)
+            self.pending = {}
         if not batch.olds:
             return
         for m in self.members.values():
@@ -311,46 +311,50 @@ class UpdateGroup:
         news = batch.news
         for k, old in batch.olds.items():
             new = news[k]
-            if len(new) + len(old) == 1 or (len(new) == 1 == len(old) and new[0][0] == old[0][0]):
+            if len(new) + len(old) == 1 or (
+                len(new) == 1 == len(old) and new[0].path_id == old[0].path_id
+            ):
                 # one path in, one path out, same path id (no ADD-PATH): the common case
                 if new:
                     e = new[0]
-                    src = e[2]
-                    bkey = (EXCEPT if src >= 0 else ALL, src, id(e[1]), e[3], e[4])
+                    pid, attrs, src, bgp_id, kind = e
+                    bkey = (EXCEPT if src >= 0 else ALL, src, id(attrs), bgp_id, kind)
                     b = ann.get(bkey)
                     if b is None:
                         b = ann[bkey] = (e, [], [])
                     b[1].append(k)
-                    b[2].append(e[0])
-                    if old and old[0][2] != src and src >= 0:
+                    b[2].append(pid)
+                    if old and old[0].source != src and src >= 0:
                         w = wd.setdefault((ONLY, src), ([], []))
                         w[0].append(k)
-                        w[1].append(e[0])
+                        w[1].append(pid)
                 else:
                     gone = old[0]
-                    w = wd.setdefault((EXCEPT if gone[2] >= 0 else ALL, gone[2]), ([], []))
+                    src = gone.source
+                    w = wd.setdefault((EXCEPT if src >= 0 else ALL, src), ([], []))
                     w[0].append(k)
-                    w[1].append(gone[0])
+                    w[1].append(gone.path_id)
                 continue
-            olds = {e[0]: e for e in old}
+            olds = {e.path_id: e for e in old}
             for e in new:
-                pid, attrs, src = e[0], e[1], e[2]
+                pid, attrs, src, bgp_id, kind = e
                 o = olds.pop(pid, None)
                 if o == e:
                     continue
                 mode = EXCEPT if src >= 0 else ALL
-                bkey = (mode, src, id(attrs), e[3], e[4])
+                bkey = (mode, src, id(attrs), bgp_id, kind)
                 b = ann.get(bkey)
                 if b is None:
                     b = ann[bkey] = (e, [], [])
                 b[1].append(k)
                 b[2].append(pid)
-                if o is not None and o[2] != src and src >= 0:
+                if o is not None and o.source != src and src >= 0:
                     w = wd.setdefault((ONLY, src), ([], []))
                     w[0].append(k)
                     w[1].append(pid)
             for pid, o in olds.items():
-                w = wd.setdefault((EXCEPT if o[2] >= 0 else ALL, o[2]), ([], []))
+                src = o.source
+                w = wd.setdefault((EXCEPT if src >= 0 else ALL, src), ([], []))
                 w[0].append(k)
                 w[1].append(pid)
         g = self.gkey
@@ -367,7 +371,7 @@ class UpdateGroup:
             if block is None:
                 block = blocks[bk] = out_block(e, g, self.local_as)
             for msg in pack_updates(
-                fam, block, e[1].next_hop, keys, ids if addpath else None, max_len=g.max_len
+                fam, block, e.attrs.next_hop, keys, ids if addpath else None, max_len=g.max_len
             ):
                 msgs.append((mode, src, msg))
         batch.nbytes = sum(len(x[2]) for x in msgs)
@@ -399,18 +403,19 @@ class UpdateGroup:
                 if empty:
                     olds_out[k] = EMPTY
                     st = sent.get(k, EMPTY)
-                    if cache is not None and len(st) == 1 and st[0][2] != idx:
+                    if cache is not None and len(st) == 1 and st[0].source != idx:
                         hit = self._cached(k, st[0])  # fast path: a cached UPDATE
                         if hit is not None:
                             outq.extend(hit)
                             continue
                 for e in view(sent.get(k, EMPTY), idx):
-                    bkey = (id(e[1]), e[3], e[4])
+                    pid, attrs, _src, bgp_id, kind = e
+                    bkey = (id(attrs), bgp_id, kind)
                     b = ann.get(bkey)
                     if b is None:
                         b = ann[bkey] = (e, [], [])
                     b[1].append(k)
-                    b[2].append(e[0])
+                    b[2].append(pid)
             n = end - pos
             m.walk_pos = end
             if end == len(walk):
@@ -420,16 +425,17 @@ class UpdateGroup:
             olds_out[k] = held
             n += 1
             new = view(sent.get(k, EMPTY), idx)
-            olds = {e[0]: e for e in held}
+            olds = {e.path_id: e for e in held}
             for e in new:
-                if olds.pop(e[0], None) == e:
+                pid, attrs, _src, bgp_id, kind = e
+                if olds.pop(pid, None) == e:
                     continue
-                bkey = (id(e[1]), e[3], e[4])
+                bkey = (id(attrs), bgp_id, kind)
                 b = ann.get(bkey)
                 if b is None:
                     b = ann[bkey] = (e, [], [])
                 b[1].append(k)
-                b[2].append(e[0])
+                b[2].append(pid)
             for pid in olds:
                 wk.append(k)
                 wi.append(pid)
@@ -443,7 +449,7 @@ class UpdateGroup:
                     continue
             block = out_block(e, g, self.local_as)
             msgs = pack_updates(
-                fam, block, e[1].next_hop, keys, ids if addpath else None, max_len=g.max_len
+                fam, block, e.attrs.next_hop, keys, ids if addpath else None, max_len=g.max_len
             )
             if cache is not None and len(keys) == 1:
                 cache[keys[0]] = (e, msgs)
@@ -573,9 +579,8 @@ class UpdateGroup:
                 size += len(out[-1])
                 continue
             break
-        # Trimming scans every member: doing it on each pull made one change fanned out to
-        # N members cost O(N^2). Old batches are dropped when the next batch is encoded,
-        # and here only once the log is large.
+        # Trimming scans every member, so a pull trims only once the log is large (old
+        # batches are also dropped when the next batch is encoded).
         if self.log_bytes > self.log_limit // 2:
             self.trim()
         return size, notes
@@ -650,8 +655,8 @@ class UpdateGroup:
 
 def _mix(old: State, new: State, k: int, pending: set[tuple[int, int]]) -> State:
     """Per path id: ``old`` where the change of ``(k, id)`` is still pending, else ``new``."""
-    o = {e[0]: e for e in old}
-    n = {e[0]: e for e in new}
+    o = {e.path_id: e for e in old}
+    n = {e.path_id: e for e in new}
     out: list[Entry] = []
     for pid in sorted(o.keys() | n.keys()):
         e = o.get(pid) if (k, pid) in pending else n.get(pid)

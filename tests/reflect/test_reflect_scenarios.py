@@ -15,7 +15,6 @@ from bgprr.reflect import (
     SelectionDeferralEnded,
     StaleFlushed,
 )
-from bgprr.reflect.harness import Node, announce, block, drain, withdraw
 from bgprr.wire.attributes import PathAttrs
 from bgprr.wire.constants import (
     IPV4_UNICAST,
@@ -27,6 +26,7 @@ from bgprr.wire.constants import (
 )
 from bgprr.wire.prefix import make_key
 from bgprr.wire.update import Update, decode_update, end_of_rib
+from tests.support.harness import Node, announce, block, drain, withdraw
 
 F = IPV4_UNICAST
 P1 = make_key(0xC0A80100, 24)
@@ -750,6 +750,6 @@ def test_export_states_shared_and_pruned() -> None:
     net.drain()
     assert len({id(g.sent[k]) for k in keys}) == 1
     assert all(g.sent[k][0][1].med == 2 for k in keys[:3])
-    net.r.prune_states()
-    assert len(net.r.states) == 1  # only the live set's state is left
+    net.r.shared_states.prune()
+    assert len(net.r.shared_states) == 1  # only the live set's state is left
     assert net.table("dst")[keys[0]][0].med == 2

@@ -22,10 +22,10 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from bgprr.reflect import PeerCaps, PeerSettings, ReflectionEngine
-from bgprr.reflect.harness import Node, announce, block, drain, withdraw
 from bgprr.wire.constants import IPV4_UNICAST, LLGR_STALE, NO_EXPORT
 from bgprr.wire.prefix import make_key
 from bgprr.wire.update import decode_update, end_of_rib
+from tests.support.harness import Node, announce, block, drain, withdraw
 
 F = IPV4_UNICAST
 CID = 0xC0000001

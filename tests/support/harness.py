@@ -1,4 +1,4 @@
-"""In-memory test harness for the engine (style rule 11): attribute blocks, simulated
+"""In-memory test harness for the engine: attribute blocks, simulated
 neighbors that decode what they pulled, and a drain loop. Pure; used by tests/reflect.
 
 A :class:`Node` is the far end of one session: it applies every UPDATE it is handed to its
