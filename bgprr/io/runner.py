@@ -200,14 +200,16 @@ class SessionRunner:
 
     def send_updates(self, msgs: Sequence[bytes]) -> bool:
         """Write engine output (``msgs``, handed over) through the session; False unless
-        Established."""
+        Established. The output path of every flush: ``_call`` without its closure."""
+        now = self.loop.time()
         sent = False
-
-        def send(now: float) -> None:
-            nonlocal sent
+        try:
             sent = self.session.send_updates(msgs, now)
-
-        self._call(send)
+            self._drain(now)
+        except Exception:  # a bug must cost this peer its session, never the daemon
+            log.exception("peer %s: internal error; resetting the session", self.key)
+            self._internal_error()
+        self._reschedule()
         return sent
 
     def route_refresh(self, afi: int, safi: int) -> bool:

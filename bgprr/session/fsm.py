@@ -48,6 +48,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 
 from bgprr.wire.attrcheck import ScanCache
 from bgprr.wire.constants import MsgType
@@ -108,6 +109,8 @@ class _Arg:
 
 
 _KEEPALIVE = Keepalive()
+_TYPE_OCTET = itemgetter(18)  # a message's type, after the marker and the length
+_UPDATE = int(MsgType.UPDATE)
 
 
 def _notification(err: BGPError) -> Notification:
@@ -267,9 +270,13 @@ class Session:
         if self._state is not State.ESTABLISHED or conn is None or neg is None or not msgs:
             return False
         sent = self.sent
-        for msg in msgs:
-            mtype = msg[18]
-            sent[mtype] = sent.get(mtype, 0) + 1
+        if neg.enhanced_route_refresh:
+            # BoRR/EoRR markers may be among them (RFC 7313 §4): count each type, in C.
+            types = bytes(map(_TYPE_OCTET, msgs))
+            for mtype in set(types):
+                sent[mtype] = sent.get(mtype, 0) + types.count(mtype)
+        else:  # without Enhanced Route Refresh the engine sends UPDATEs only
+            sent[_UPDATE] = sent.get(_UPDATE, 0) + len(msgs)
         self._out.append(SendMany(conn_id=conn.conn_id, messages=msgs))
         if neg.keepalive:
             self._timers.start(Timer.KEEPALIVE, now, neg.keepalive)

@@ -188,3 +188,9 @@ def test_route_refresh_needs_the_capability_and_the_family() -> None:
     assert q.send_route_refresh(1, 1, 1.0, subtype=2)  # Enhanced Route Refresh: EoRR
     eorr = encode_message(RouteRefresh(afi=1, safi=1, subtype=2))
     assert q.poll() == [Send(conn_id=1, data=eorr)]
+
+
+def test_counters_without_enhanced_route_refresh() -> None:
+    p = established(caps=False)
+    assert p.send_updates([update(1), update(2)], 1.0)
+    assert p.sent == {MsgType.OPEN: 1, MsgType.KEEPALIVE: 1, MsgType.UPDATE: 2}
