@@ -19,15 +19,12 @@ import logging
 import os
 import socket
 import stat
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol
 
-from bgprr import __version__
+from bgprr._version import __version__
 
 from .errors import ApiError, BadRequest
-
-if TYPE_CHECKING:
-    from .library import RouteReflector
 
 log = logging.getLogger("bgprr.api")
 
@@ -41,8 +38,46 @@ _DICT = (dict,)
 _OPT_INT = (int, type(None))
 _OPT_STR = (str, type(None))
 
+
+
+class Reflector(Protocol):
+    """What the control API calls: the methods of
+    :class:`~bgprr.api.library.RouteReflector` (docs/api.md) that it serves."""
+
+    def neighbors(self) -> list[dict[str, Any]]: ...
+    def neighbor(self, address: str) -> dict[str, Any]: ...
+    def add_neighbor(self, address: str, peer_as: int, **options: Any) -> dict[str, Any]: ...
+    def remove_neighbor(self, address: str) -> None: ...
+    def reset_neighbor(self, address: str, *, message: str = "") -> None: ...
+    def soft_reset_in(self, address: str, family: str | None = None) -> None: ...
+    def soft_reset_out(self, address: str, family: str | None = None) -> None: ...
+    def shutdown_neighbor(self, address: str, *, message: str = "") -> None: ...
+    def disable_neighbor(self, address: str, *, message: str = "") -> None: ...
+    def enable_neighbor(self, address: str) -> None: ...
+    async def adj_rib_in_async(self, address: str, family: str = "ipv4") -> list[Any]: ...
+    async def adj_rib_out_async(self, address: str, family: str = "ipv4") -> list[Any]: ...
+    async def rib_async(
+        self, family: str = "ipv4", prefix: str | None = None, match: str = "exact"
+    ) -> list[Any]: ...
+    def rib_summary(self) -> dict[str, Any]: ...
+    def originate(
+        self,
+        prefix: str,
+        next_hop: str,
+        *,
+        origin: str = "igp",
+        as_path: Sequence[int] = (),
+        med: int | None = None,
+        local_pref: int | None = 100,
+        communities: Iterable[str | int] = (),
+        large_communities: Iterable[str | Sequence[int]] = (),
+    ) -> None: ...
+    def withdraw(self, prefix: str) -> None: ...
+    def reload(self, path: str | None = None) -> None: ...
+
+
 # method -> ({param: (types, required)}, handler(rr, params))
-Handler = Callable[["RouteReflector", dict[str, Any]], Any]
+Handler = Callable[[Reflector, dict[str, Any]], Any]
 Spec = dict[str, tuple[tuple[type, ...], bool]]
 
 _ADDR: Spec = {"address": (_STR, True)}
@@ -125,7 +160,7 @@ def check_params(method: str, params: object) -> dict[str, Any]:
 
 
 async def handle_request(
-    rr: RouteReflector, line: bytes, token: str | None
+    rr: Reflector, line: bytes, token: str | None
 ) -> dict[str, Any]:
     """One request line -> the reply object (never raises). Handlers of large tables
     return awaitables that yield to the event loop while they build the result."""
@@ -158,9 +193,9 @@ async def handle_request(
 
 
 class ControlServer:
-    """Serves :data:`METHODS` for one RouteReflector on any number of listeners."""
+    """Serves :data:`METHODS` for one :class:`Reflector` on any number of listeners."""
 
-    def __init__(self, rr: RouteReflector, *, token: str | None = None) -> None:
+    def __init__(self, rr: Reflector, *, token: str | None = None) -> None:
         self.rr = rr
         self.token = token
         self.servers: list[asyncio.Server] = []

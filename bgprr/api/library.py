@@ -31,8 +31,6 @@ from bgprr.reflect import types as rt
 from bgprr.session import State, StateChanged
 from bgprr.wire.attributes import PathAttrs, encode_as_path, encode_attribute
 from bgprr.wire.constants import AFI, RouteRefreshSubtype
-from bgprr.wire.errors import CeaseSub
-from bgprr.wire.messages import RouteRefresh, encode_message, make_shutdown_notification
 from bgprr.wire.prefix import key_addr, key_len, key_to_str, make_key, parse_prefix
 
 from . import views
@@ -172,7 +170,7 @@ class RouteReflector:
         if metrics:
             from .metrics import MetricsServer
 
-            self._metrics = MetricsServer(self)
+            self._metrics = MetricsServer(self.daemon)
             await self._metrics.listen(metrics)
 
     @property
@@ -326,26 +324,20 @@ class RouteReflector:
         log.info("neighbor %s deleted at run time", key)
 
     def reset_neighbor(self, address: str, *, message: str = "") -> None:
-        """Hard reset: Cease / Administrative Reset, then the session comes back."""
-        runner = self._runner(address)
-        if runner.pfx_limit_down:  # down after its prefix limit: a reset starts it again
-            runner.pfx_limit_down = False
-            runner.start()
-            return
-        runner.reset(make_shutdown_notification(CeaseSub.ADMINISTRATIVE_RESET, message))
+        """Hard reset: Cease / Administrative Reset, then the session comes back (a
+        neighbor down after its prefix limit is started again)."""
+        self._runner(address).admin_reset(message)
 
     def soft_reset_in(self, address: str, family: str | None = None) -> None:
         """Ask the neighbor to send its routes again (ROUTE-REFRESH)."""
         runner = self._runner(address)
-        conn = runner.established
         neg = runner.session.negotiated
-        if conn is None or neg is None:
+        if runner.established is None or neg is None:
             raise BadRequest(f"neighbor {runner.key} is not established")
         if not neg.route_refresh:
             raise BadRequest(f"neighbor {runner.key} did not negotiate route refresh")
         for fam in self._families(neg.families, family):
-            conn.write(encode_message(RouteRefresh(afi=fam[0], safi=fam[1])))
-            runner.msg_out["ROUTE_REFRESH"] = runner.msg_out.get("ROUTE_REFRESH", 0) + 1
+            runner.route_refresh(fam[0], fam[1])
 
     def soft_reset_out(self, address: str, family: str | None = None) -> None:
         """Send the neighbor its whole Adj-RIB-Out again."""
@@ -373,9 +365,7 @@ class RouteReflector:
 
     def shutdown_neighbor(self, address: str, *, message: str = "") -> None:
         """Cease / Administrative Shutdown (with ``message``, RFC 9003); stays down."""
-        runner = self._runner(address)
-        runner.admin_down = True
-        runner.shutdown(message)
+        self._runner(address).disable(message)
 
     def disable_neighbor(self, address: str, *, message: str = "") -> None:
         self.shutdown_neighbor(address, message=message)
@@ -383,10 +373,7 @@ class RouteReflector:
     def enable_neighbor(self, address: str) -> None:
         """Start a neighbor that was shut down / disabled, or is down after its prefix
         limit."""
-        runner = self._runner(address)
-        if runner.admin_down or runner.pfx_limit_down:
-            runner.admin_down = runner.pfx_limit_down = False
-            runner.start()
+        self._runner(address).enable()
 
     # ------------------------------------------------------------------ reload
 

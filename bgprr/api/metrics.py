@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from . import views
 
 if TYPE_CHECKING:
-    from .library import RouteReflector
+    from bgprr.io.daemon import Daemon
 
 LATENCY_BUCKETS = (
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
@@ -54,10 +54,10 @@ def metrics_unavailable(spec: str) -> str | None:
 
 
 class Collector:
-    """Reads the reflector's state on every scrape."""
+    """Reads the daemon's state on every scrape."""
 
-    def __init__(self, rr: RouteReflector) -> None:
-        self.rr = rr
+    def __init__(self, daemon: Daemon) -> None:
+        self.daemon = daemon
 
     def describe(self) -> list[Any]:
         return []  # no fixed description: collected on demand only
@@ -65,7 +65,7 @@ class Collector:
     def collect(self) -> Iterator[Any]:
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-        d = self.rr.daemon
+        d = self.daemon
         engine = d.engine
         sessions = GaugeMetricFamily(
             "bgprr_sessions", "Neighbors by session state", labels=["state"]
@@ -146,19 +146,19 @@ def _group_label(gkey: Any) -> str:
 class MetricsServer:
     """The registry (collector + latency histogram) and its HTTP endpoint."""
 
-    def __init__(self, rr: RouteReflector) -> None:
+    def __init__(self, daemon: Daemon) -> None:
         from prometheus_client import CollectorRegistry, Histogram
 
-        self.rr = rr
+        self.daemon = daemon
         self.registry = CollectorRegistry()
-        self.registry.register(Collector(rr))
+        self.registry.register(Collector(daemon))
         self.latency = Histogram(
             "bgprr_reflection_latency_seconds",
             "UPDATE read from a peer -> bytes handed to the last peer's transport",
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
-        rr.daemon.latency_observer = self.latency.observe
+        daemon.latency_observer = self.latency.observe
         self.server: asyncio.Server | None = None
 
     def render(self) -> bytes:
@@ -176,8 +176,8 @@ class MetricsServer:
         return int(self.server.sockets[0].getsockname()[1])
 
     async def close(self) -> None:
-        if self.rr.daemon.latency_observer == self.latency.observe:
-            self.rr.daemon.latency_observer = None
+        if self.daemon.latency_observer == self.latency.observe:
+            self.daemon.latency_observer = None
         if self.server is not None:
             self.server.close()
             with contextlib.suppress(Exception):

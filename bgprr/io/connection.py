@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Protocol, cast
 
 log = logging.getLogger("bgprr.io")
@@ -92,7 +92,7 @@ class BGPConnection(asyncio.Protocol):
         if self.transport is not None and not self.closed:
             self.transport.write(data)
 
-    def writelines(self, chunks: list[bytes]) -> None:
+    def writelines(self, chunks: Iterable[bytes]) -> None:
         if self.transport is not None and not self.closed:
             self.transport.writelines(chunks)
 

@@ -1,4 +1,8 @@
-"""The daemon: listeners, peers, the engine, timers, signals. The only asyncio glue.
+"""The daemon: listeners, peers, the engine and its timers, inside the caller's event loop.
+
+It implements :class:`~bgprr.io.runner.RunnerHost` for its neighbors' runners. The
+process around it (signals, the control API, metrics, logging) is wired by
+:mod:`bgprr.app`.
 
 Output is pull-based: whenever input changed the engine, one ``_flush`` is scheduled with
 ``call_soon``, so it runs after the event loop has handled the input already read in
@@ -19,11 +23,8 @@ message queue.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
-import signal
 import socket
-import sys
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -42,12 +43,17 @@ from bgprr.wire.errors import CeaseSub, ErrorCode
 from bgprr.wire.messages import Notification, encode_message
 from bgprr.wire.update import Update
 
-from . import loop as loops
 from .connection import WRITE_HIGH, BGPConnection
-from .logs import setup_logging
 from .outbound import listen
 from .runner import SessionRunner
-from .settings import deferral_time, gr_enabled, ip_int, peer_settings, reflector_cluster_id
+from .settings import (
+    deferral_time,
+    gr_enabled,
+    ip_int,
+    peer_settings,
+    reflector_cluster_id,
+    session_config,
+)
 from .sockopts import set_md5, set_md5_prefix
 from .state import REWRITE_DELAY, PeerStateFile, load_expected_peers
 
@@ -94,7 +100,7 @@ class Daemon:
         self.notifications: dict[tuple[str, int, int], int] = {}
         self._flush_scheduled = False
         self._flush_not_before = 0.0  # loop time: pacing of flushes under load
-        self.input_seen = False  # bytes arrived from some peer since the last flush began
+        self._input_seen = False  # bytes arrived from some peer since the last flush began
         self._engine_timer: asyncio.TimerHandle | None = None
         self._engine_timer_at: float | None = None
         self._state_handle: asyncio.Handle | None = None
@@ -179,7 +185,8 @@ class Daemon:
         self.stopped.set()
 
     def _add_peer(self, n: Neighbor) -> SessionRunner:
-        runner = SessionRunner(self, n)
+        config = session_config(self.config, n, restarting=self.restarting)
+        runner = SessionRunner(self, n, config, self.loop)
         self.peers[n.address] = runner
         self.engine.configure_peer(peer_settings(self.config, n))
         return runner
@@ -309,6 +316,9 @@ class Daemon:
 
     # ------------------------------------------------------------------ session callbacks
 
+    def on_input(self) -> None:
+        self._input_seen = True
+
     def on_state_change(self, runner: SessionRunner, out: StateChanged) -> None:
         for listener in self.listeners:
             listener(runner.key, out)
@@ -366,17 +376,17 @@ class Daemon:
     def _flush(self) -> None:
         self._flush_scheduled = False
         now = self.loop.time()
-        self.input_seen = False
+        self._input_seen = False
         try:
-            more = self._flush_peers(now)
+            more = self._flush_peers()
         finally:
             end = self.loop.time()
             self._flush_not_before = end + (end - now)
         if more:  # some peer stopped at its budget with more to send
             # paced only while input keeps coming (the loop has other work then)
-            self.schedule_flush(paced=self.input_seen)
+            self.schedule_flush(paced=self._input_seen)
 
-    def _flush_peers(self, now: float) -> bool:
+    def _flush_peers(self) -> bool:
         """One pull per dirty, writable peer; True if some peer may take more at once."""
         more = False
         for key in self.engine.dirty_peers():
@@ -390,10 +400,7 @@ class Daemon:
             if budget <= 0:
                 continue
             msgs = self.engine.pull(key, budget)
-            if msgs:
-                conn.writelines(msgs)
-                runner.msg_out["UPDATE"] = runner.msg_out.get("UPDATE", 0) + len(msgs)
-                runner.session.note_update_sent(now)
+            if msgs and runner.send_updates(msgs):
                 # output-bound (its budget ran out, it can take more): continue at once
                 more = more or (conn.writable and self.engine.pull_full)
         if self._update_t0 is not None:
@@ -414,13 +421,7 @@ class Daemon:
                 if runner is None:
                     continue
                 notif = Notification(code=ev.code, subcode=ev.subcode, data=ev.data)
-                if (ev.code, ev.subcode) == (ErrorCode.CEASE, CeaseSub.MAXIMUM_PREFIXES_REACHED):
-                    runner.pfx_limit_down = True  # shown as Idle(PfxCt) until it restarts
-                if ev.idle_s > 0:
-                    runner.stop(notif)
-                    runner.restart_after(ev.idle_s)
-                else:
-                    runner.stop(notif)
+                runner.engine_reset(notif, ev.idle_s)
             elif isinstance(ev, PrefixLimitWarning):
                 log.warning(
                     "peer %s: %d prefixes in %s, limit %d", ev.key, ev.count, ev.family, ev.max
@@ -494,120 +495,4 @@ class Daemon:
         return up
 
 
-async def serve(
-    config: Config,
-    *,
-    config_path: str | None = None,
-    config_type: str = "toml",
-    graceful_restart: bool = False,
-    state_dir: str | None = None,
-    api_socket: str | None = None,
-    api_tcp: str | None = None,
-    api_token: str | None = None,
-    metrics: str | None = None,
-) -> int:
-    daemon = Daemon(
-        config, graceful_restart=graceful_restart, state_dir=state_dir, config_type=config_type
-    )
-    try:
-        await daemon.start()
-    except OSError as exc:
-        log.error("cannot start: %s", exc)
-        return 1
-    from bgprr.api.library import RouteReflector  # the control API and metrics live there
-
-    reflector = RouteReflector.attach(daemon, config_path=config_path)
-    try:
-        await reflector.serve_control(api_socket, metrics, tcp=api_tcp, token=api_token)
-    except (OSError, ValueError) as exc:
-        log.error("cannot start: %s", exc)
-        await daemon.stop(graceful=False)
-        return 1
-    loop = daemon.loop
-    stopping: list[bool] = []
-
-    def on_term(graceful: bool | None) -> None:
-        if stopping:
-            return
-        stopping.append(True)
-        log.info("stopping (%s)", "withdrawing everything" if graceful is False else "signal")
-        loop.create_task(daemon.stop(graceful=graceful))
-
-    loop.add_signal_handler(signal.SIGTERM, on_term, None)
-    loop.add_signal_handler(signal.SIGINT, on_term, None)
-    loop.add_signal_handler(signal.SIGUSR2, on_term, False)
-    if config_path is not None:
-        loop.add_signal_handler(signal.SIGHUP, daemon.reload, config_path)
-    await daemon.stopped.wait()
-    await reflector.close_control()
-    return 0
-
-
-def tune_gc() -> None:
-    """Routes are long-lived objects: the default thresholds (a young collection every 700
-    allocations, full ones scanning every path) cost about a quarter of the CPU of a bulk
-    load and pause the loop for hundreds of ms at 100k routes. Freeze what is loaded at
-    start and collect the young generation far less often (measured: 100k prefixes
-    reflected between three in-process daemons, 4.06 s -> 2.9-3.05 s CPU)."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 50, 1000)
-
-
-def run_daemon(
-    config_path: str,
-    *,
-    config_type: str = "toml",
-    graceful_restart: bool = False,
-    use_uvloop: bool = True,
-    log_level: str = "info",
-    log_format: str = "text",
-    state_dir: str | None = None,
-    api_socket: str | None = None,
-    api_tcp: str | None = None,
-    api_token: str | None = None,
-    metrics: str | None = None,
-) -> int:
-    if api_tcp and not api_token:
-        print("bgprr: --api-tcp needs a token in BGPRR_API_TOKEN", file=sys.stderr)
-        return 2
-    try:
-        config = load_config(config_path, config_type)
-    except ConfigError as exc:
-        print(f"bgprr: {exc}", file=sys.stderr)
-        return 2
-    if metrics is not None:
-        from bgprr.api.metrics import metrics_unavailable
-
-        problem = metrics_unavailable(metrics)
-        if problem:
-            print(f"bgprr: {problem}", file=sys.stderr)
-            return 2
-    setup_logging(log_level, log_format)
-    tune_gc()
-    _, loop_name = loops.loop_factory(use_uvloop)
-    log.info(
-        "bgprr starting: AS %d, router id %s, %d neighbors, %s loop%s",
-        config.global_.asn,
-        config.global_.router_id,
-        len(config.neighbors),
-        loop_name,
-        ", graceful restart (-r)" if graceful_restart else "",
-    )
-    return loops.run(
-        serve(
-            config,
-            config_path=config_path,
-            config_type=config_type,
-            graceful_restart=graceful_restart,
-            state_dir=state_dir,
-            api_socket=api_socket or None,
-            api_tcp=api_tcp,
-            api_token=api_token,
-            metrics=metrics,
-        ),
-        use_uvloop=use_uvloop,
-    )
-
-
-__all__ = ["Daemon", "run_daemon", "serve"]
+__all__ = ["Daemon"]

@@ -2,19 +2,24 @@
 
 The runner owns the neighbor's :class:`~bgprr.session.Session` (FSM), its connections and
 its timer handle. After every call into the session it drains the session's outputs and
-acts on each through the dispatch table ``_HANDLERS``; routes go to the engine through
-the daemon. Any unexpected exception is contained here: the peer is reset, others are
-not affected.
+acts on each through the dispatch table ``_HANDLERS``. What concerns more than this
+neighbor (routes for the engine, counters, flushes) goes to its host through the
+callbacks of :class:`RunnerHost`, which this module declares and the daemon implements.
+Every byte for the peer goes through the session (``send_updates``,
+``send_route_refresh``, ``stop``/``reset`` for NOTIFICATIONs), and the runner alone sets
+its ``admin_down`` / ``pfx_limit_down`` flags. Any unexpected exception is contained
+here: the peer is reset, others are not affected.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 from bgprr.config import Neighbor
+from bgprr.reflect.types import PeerCaps
 from bgprr.session import (
     AbortConnect,
     Close,
@@ -23,44 +28,73 @@ from bgprr.session import (
     Output,
     RouteRefreshReceived,
     Send,
+    SendMany,
     Session,
+    SessionConfig,
     SessionDown,
     State,
     StateChanged,
     UpdateReceived,
     describe_notification,
 )
-from bgprr.wire.errors import CeaseSub
+from bgprr.wire.constants import MsgType
+from bgprr.wire.errors import CeaseSub, ErrorCode
 from bgprr.wire.messages import Notification, make_shutdown_notification
+from bgprr.wire.update import Update
 
 from .connection import BGPConnection
 from .outbound import apply_session_options, connect
-from .settings import peer_caps, session_config, socket_settings
-
-if TYPE_CHECKING:
-    from .daemon import Daemon
+from .settings import peer_caps, socket_settings
 
 log = logging.getLogger("bgprr.peer")
+
+
+class RunnerHost(Protocol):
+    """What a :class:`SessionRunner` reports to its owner (the daemon), as it happens."""
+
+    def on_input(self) -> None:
+        """Bytes arrived from the peer (the owner paces its output while input comes)."""
+
+    def on_state_change(self, runner: SessionRunner, out: StateChanged) -> None: ...
+
+    def on_notification(self, runner: SessionRunner, data: bytes, *, sent: bool) -> None: ...
+
+    def on_established(self, runner: SessionRunner, caps: PeerCaps, now: float) -> None: ...
+
+    def on_update(self, runner: SessionRunner, update: Update, now: float) -> None: ...
+
+    def on_route_refresh(
+        self, runner: SessionRunner, out: RouteRefreshReceived, now: float
+    ) -> None: ...
+
+    def on_down(self, runner: SessionRunner, out: SessionDown, now: float) -> None: ...
+
+    def schedule_flush(self, *, paced: bool = True) -> None:
+        """The Established connection can take more output."""
 
 
 class SessionRunner:
     """One neighbor: its session FSM, connections and timers."""
 
-    def __init__(self, daemon: Daemon, neighbor: Neighbor) -> None:
-        self.daemon = daemon
+    def __init__(
+        self,
+        host: RunnerHost,
+        neighbor: Neighbor,
+        config: SessionConfig,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        self.host = host
         self.neighbor = neighbor
         self.key = neighbor.address
-        self.loop = daemon.loop
-        config = session_config(daemon.config, neighbor, restarting=daemon.restarting)
+        self.loop = loop
         self.session = Session(config)
         self.conns: dict[int, BGPConnection] = {}
         self.established: BGPConnection | None = None
         self.uptime: float | None = None  # loop time of the last Established / down
         self.downtime: float | None = None
-        self.admin_down = neighbor.admin_down
-        self.pfx_limit_down = False
+        self._admin_down = neighbor.admin_down
+        self._pfx_limit_down = False
         self.last_error = ""
-        self.msg_out: dict[str, int] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._connect_task: asyncio.Task[None] | None = None
@@ -70,6 +104,21 @@ class SessionRunner:
     def msg_in(self) -> dict[str, int]:
         """Messages received, by type name (counted by the session as it frames them)."""
         return {_MSG_NAMES.get(t, "OTHER"): n for t, n in self.session.received.items()}
+
+    @property
+    def msg_out(self) -> dict[str, int]:
+        """Messages sent, by type name (counted by the session as it queues them)."""
+        return {_MSG_NAMES.get(t, "OTHER"): n for t, n in self.session.sent.items()}
+
+    @property
+    def admin_down(self) -> bool:
+        """Shut down by the operator (or ``admin-down`` in the configuration)."""
+        return self._admin_down
+
+    @property
+    def pfx_limit_down(self) -> bool:
+        """Down after its prefix limit, until it restarts or the operator starts it."""
+        return self._pfx_limit_down
 
     # ------------------------------------------------------------------ commands
 
@@ -101,18 +150,79 @@ class SessionRunner:
         if self._restart_handle is not None:
             self._restart_handle.cancel()
 
-    def restart_after(self, delay: float) -> None:
-        """Prefix limit: stay down for ``delay`` seconds, then start again."""
-        self.pfx_limit_down = True
+    def disable(self, communication: str = "") -> None:
+        """Cease / Administrative Shutdown (with ``communication``, RFC 9003); the neighbor
+        stays down until :meth:`enable`."""
+        self._admin_down = True
+        self.shutdown(communication)
+
+    def enable(self) -> None:
+        """Start the neighbor again if it was disabled or is down after its prefix limit."""
+        if self._admin_down or self._pfx_limit_down:
+            self._admin_down = self._pfx_limit_down = False
+            self.start()
+
+    def admin_reset(self, communication: str = "") -> None:
+        """Cease / Administrative Reset, then the session comes back; a neighbor down
+        after its prefix limit is started instead."""
+        if self._pfx_limit_down:
+            self._pfx_limit_down = False
+            self.start()
+            return
+        self.reset(make_shutdown_notification(CeaseSub.ADMINISTRATIVE_RESET, communication))
+
+    def engine_reset(self, notification: Notification, idle: float) -> None:
+        """The engine ends the session (prefix limit, RFC 4486): ``notification``, then
+        after ``idle`` seconds (if positive) start again. A prefix limit (Cease 6/1), or
+        any restart delay, shows the neighbor as down after its prefix limit meanwhile."""
+        if (notification.code, notification.subcode) == (
+            ErrorCode.CEASE,
+            CeaseSub.MAXIMUM_PREFIXES_REACHED,
+        ):
+            self._pfx_limit_down = True
+        self.stop(notification)
+        if idle > 0:
+            self._restart_after(idle)
+
+    def _restart_after(self, delay: float) -> None:
+        self._pfx_limit_down = True
         if self._restart_handle is not None:
             self._restart_handle.cancel()
 
         def again() -> None:
-            self.pfx_limit_down = False
+            self._pfx_limit_down = False
             self._restart_handle = None
             self.start()
 
         self._restart_handle = self.loop.call_later(delay, again)
+
+    # ------------------------------------------------------------------ sending
+
+    def send_updates(self, msgs: Sequence[bytes]) -> bool:
+        """Write engine output (``msgs``, handed over) through the session; False unless
+        Established. The output path of every flush: ``_call`` without its closure."""
+        now = self.loop.time()
+        sent = False
+        try:
+            sent = self.session.send_updates(msgs, now)
+            self._drain(now)
+        except Exception:  # a bug must cost this peer its session, never the daemon
+            log.exception("peer %s: internal error; resetting the session", self.key)
+            self._internal_error()
+        self._reschedule()
+        return sent
+
+    def route_refresh(self, afi: int, safi: int) -> bool:
+        """Ask the peer to send its routes of ``(afi, safi)`` again (ROUTE-REFRESH); False
+        unless Established with the capability and the family."""
+        sent = False
+
+        def send(now: float) -> None:
+            nonlocal sent
+            sent = self.session.send_route_refresh(afi, safi, now)
+
+        self._call(send)
+        return sent
 
     # ------------------------------------------------------------------ connections
 
@@ -129,7 +239,7 @@ class SessionRunner:
         conn.attach(self)
 
     def on_data(self, conn: BGPConnection, data: bytes) -> None:
-        self.daemon.input_seen = True
+        self.host.on_input()
         self._call(lambda now: self.session.data_received(conn.conn_id, data, now))
 
     def on_lost(self, conn: BGPConnection, exc: Exception | None) -> None:
@@ -141,7 +251,7 @@ class SessionRunner:
 
     def on_writable(self, conn: BGPConnection) -> None:
         if conn is self.established:
-            self.daemon.schedule_flush(paced=False)
+            self.host.schedule_flush(paced=False)
 
     async def _connect(self) -> None:
         settings = socket_settings(self.neighbor)
@@ -234,10 +344,13 @@ class SessionRunner:
         conn = self.conns.get(out.conn_id)
         if conn is not None:
             conn.write(out.data)
-            kind = _MSG_NAMES.get(out.data[18] if len(out.data) > 18 else 0, "OTHER")
-            self.msg_out[kind] = self.msg_out.get(kind, 0) + 1
-            if kind == "NOTIFICATION":
-                self.daemon.on_notification(self, out.data, sent=True)
+            if out.data[18] == MsgType.NOTIFICATION:
+                self.host.on_notification(self, out.data, sent=True)
+
+    def _on_send_many(self, out: SendMany, now: float) -> None:
+        conn = self.conns.get(out.conn_id)
+        if conn is not None:
+            conn.writelines(out.messages)
 
     def _on_close(self, out: Close, now: float) -> None:
         conn = self.conns.pop(out.conn_id, None)
@@ -260,22 +373,22 @@ class SessionRunner:
         # Leaving Established, SessionDown (emitted just before) has set the better text.
         if out.new is State.IDLE and out.reason and out.old is not State.ESTABLISHED:
             self.last_error = out.reason
-        self.daemon.on_state_change(self, out)
+        self.host.on_state_change(self, out)
 
     def _on_established(self, out: Established, now: float) -> None:
         self.established = self.conns.get(out.conn_id)
         self.uptime = now
-        self.daemon.on_established(self, peer_caps(out.negotiated), now)
+        self.host.on_established(self, peer_caps(out.negotiated), now)
 
     def _on_update(self, out: UpdateReceived, now: float) -> None:
         for err in out.update.errors:
             log.warning(
                 "peer %s: %s (RFC 7606 %s)", self.key, err.describe(), err.action.name.lower()
             )
-        self.daemon.on_update(self, out.update, now)
+        self.host.on_update(self, out.update, now)
 
     def _on_refresh(self, out: RouteRefreshReceived, now: float) -> None:
-        self.daemon.on_route_refresh(self, out, now)
+        self.host.on_route_refresh(self, out, now)
 
     def _on_down(self, out: SessionDown, now: float) -> None:
         self.established = None
@@ -295,7 +408,7 @@ class SessionRunner:
             out.reason,
             "; keeping its routes as stale (graceful restart)" if out.graceful else "",
         )
-        self.daemon.on_down(self, out, now)
+        self.host.on_down(self, out, now)
 
 
 _MSG_NAMES = {1: "OPEN", 2: "UPDATE", 3: "NOTIFICATION", 4: "KEEPALIVE", 5: "ROUTE_REFRESH"}
@@ -304,6 +417,7 @@ _HANDLERS: dict[type[Output], Callable[[SessionRunner, Any, float], None]] = {
     Connect: SessionRunner._on_connect,
     AbortConnect: SessionRunner._on_abort_connect,
     Send: SessionRunner._on_send,
+    SendMany: SessionRunner._on_send_many,
     Close: SessionRunner._on_close,
     StateChanged: SessionRunner._on_state,
     Established: SessionRunner._on_established,

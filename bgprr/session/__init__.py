@@ -15,13 +15,15 @@ Calls (all return ``None``)::
     peer.connection_lost(conn_id, now)               # EOF / reset on conn_id
     peer.data_received(conn_id, data, now)
     peer.handle_timer(now)                           # when now >= peer.next_timer()
-    peer.note_update_sent(now)                       # after writing an UPDATE (RFC 4271 §4.4)
+    peer.send_updates(msgs, now) -> bool             # engine output, Established only
+    peer.send_route_refresh(afi, safi, now, subtype=0) -> bool
 
 Queries: ``poll() -> list[Output]``, ``next_timer() -> float | None`` (re-read it after
 every call), ``state``, ``negotiated`` (from OpenConfirm on), ``conn_id`` (the
 connection the FSM runs on), ``deadline(Timer)``, ``local_open``,
-``connect_retry_counter``. ``conn_id`` values are the IO layer's own ints, unique per
-TCP connection; the IO layer refuses unknown addresses itself.
+``connect_retry_counter``, ``received`` / ``sent`` (messages by type code). ``conn_id``
+values are the IO layer's own ints, unique per TCP connection; the IO layer refuses
+unknown addresses itself.
 
 A minimal asyncio side (one ``call_at`` handle per peer)::
 
@@ -34,6 +36,8 @@ A minimal asyncio side (one ``call_at`` handle per peer)::
                     self.attempt.cancel()
                 case Send(conn_id=cid, data=data):
                     self.transports[cid].write(data)
+                case SendMany(conn_id=cid, messages=msgs):
+                    self.transports[cid].writelines(msgs)
                 case Close(conn_id=cid):
                     self.transports.pop(cid).close()               # flushes, then closes
                 case Established(conn_id=cid, negotiated=neg):
@@ -57,7 +61,10 @@ A minimal asyncio side (one ``call_at`` handle per peer)::
         self.peer.handle_timer(loop.time())
         self.pump()
 
-:class:`~bgprr.session.pair.PeerPair` wires two Peers together in memory for tests.
+Every byte sent to the peer is a ``Send`` or ``SendMany`` output of its session, so the
+message counters and the KeepaliveTimer (restarted by every UPDATE or KEEPALIVE sent,
+RFC 4271 §4.4) stay right. The tests wire two sessions together in memory
+(``tests/support/pair.py``).
 """
 
 from bgprr.wire.constants import Family
@@ -72,15 +79,15 @@ from .events import (
     Output,
     RouteRefreshReceived,
     Send,
+    SendMany,
     SessionDown,
     State,
     StateChanged,
     UpdateReceived,
     describe_notification,
 )
-from .fsm import TRANSITIONS, Session
+from .fsm import TRANSITIONS, Session, Transition
 from .negotiate import Negotiated, build_open, keep_outbound, negotiate
-from .table import Transition
 from .timers import Timer
 
 __all__ = [
@@ -96,6 +103,7 @@ __all__ = [
     "Output",
     "RouteRefreshReceived",
     "Send",
+    "SendMany",
     "Session",
     "SessionConfig",
     "SessionDown",

@@ -11,6 +11,7 @@ and acts on each:
                           ``connection_failed(id, now)`` (``id`` is the IO layer's choice)
 ``AbortConnect()``        abandon the outbound attempt in progress; report nothing for it
 ``Send(conn_id, data)``   write the bytes
+``SendMany``              write each of ``messages`` in order (``Session.send_updates``)
 ``Close(conn_id)``        close once written data is flushed; never reported back
 ``StateChanged``          log / metrics
 ``Established``           the engine may now write UPDATEs to ``conn_id``
@@ -23,6 +24,7 @@ and acts on each:
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bgprr.wire.errors import ErrorCode, FsmSub, code_name, subcode_name
@@ -135,6 +137,15 @@ class Send:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SendMany:
+    """Write each of ``messages`` to connection ``conn_id``, in order (one output per batch
+    of engine output: the same bytes objects go to every member of an update group)."""
+
+    conn_id: int
+    messages: Sequence[bytes]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Close:
     """Close connection ``conn_id`` once what was sent on it has been flushed."""
 
@@ -192,6 +203,7 @@ Output = (
     Connect
     | AbortConnect
     | Send
+    | SendMany
     | Close
     | StateChanged
     | Established

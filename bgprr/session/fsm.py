@@ -46,8 +46,9 @@ RFC 4271 says.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 
 from bgprr.wire.attrcheck import ScanCache
 from bgprr.wire.constants import MsgType
@@ -78,6 +79,7 @@ from .events import (
     Output,
     RouteRefreshReceived,
     Send,
+    SendMany,
     SessionDown,
     State,
     StateChanged,
@@ -85,7 +87,7 @@ from .events import (
     describe_notification,
 )
 from .negotiate import Negotiated, build_open, keep_outbound, negotiate
-from .table import Transition, build_transitions
+from .table import Row, build_rows
 from .timers import Timer, Timers
 
 
@@ -97,7 +99,9 @@ class _Conn:
     lost: bool = False
 
 
-@dataclass(slots=True, kw_only=True, eq=False)  # internal, one per event: not frozen (2x faster)
+# Internal and short-lived (one per event, never shared or hashed): a plain slotted class
+# is cheaper to build than a frozen one, whose __init__ goes through object.__setattr__.
+@dataclass(slots=True, kw_only=True, eq=False)
 class _Arg:
     conn: _Conn | None = None
     message: Open | Update | RouteRefresh | Notification | None = None
@@ -105,6 +109,8 @@ class _Arg:
 
 
 _KEEPALIVE = Keepalive()
+_TYPE_OCTET = itemgetter(18)  # a message's type, after the marker and the length
+_UPDATE = int(MsgType.UPDATE)
 
 
 def _notification(err: BGPError) -> Notification:
@@ -130,6 +136,8 @@ class Session:
         self._flaps = 0  # consecutive session flaps (DampPeerOscillations)
         # Messages received on the session's connection, by type code (for counters).
         self.received: dict[int, int] = {}
+        # Messages queued for sending on any of its connections, by type code.
+        self.sent: dict[int, int] = {}
         self._established_at: float | None = None
         self._negotiated: Negotiated | None = None
         self._scans: ScanCache | None = None  # attribute scans of this negotiation
@@ -251,11 +259,43 @@ class Session:
             else:
                 self._message(now, conn, raw)
 
-    def note_update_sent(self, now: float) -> None:
-        """An UPDATE went out on the Established connection: restart the KeepaliveTimer."""
-        neg = self._negotiated
-        if self._state is State.ESTABLISHED and neg is not None and neg.keepalive:
+    def send_updates(self, msgs: Sequence[bytes], now: float) -> bool:
+        """Queue encoded messages from the engine (UPDATEs, and the RFC 7313 BoRR/EoRR
+        ROUTE-REFRESH markers of a table resend) on the Established connection, in order,
+        as one :class:`SendMany` output holding ``msgs`` itself (no copy: the caller hands
+        the sequence over and must not change it). Each message sent restarts the
+        KeepaliveTimer (RFC 4271 §4.4, §10). Returns False, queueing nothing, unless
+        Established."""
+        conn, neg = self._conn, self._negotiated
+        if self._state is not State.ESTABLISHED or conn is None or neg is None or not msgs:
+            return False
+        sent = self.sent
+        if neg.enhanced_route_refresh:
+            # BoRR/EoRR markers may be among them (RFC 7313 §4): count each type, in C.
+            types = bytes(map(_TYPE_OCTET, msgs))
+            for mtype in set(types):
+                sent[mtype] = sent.get(mtype, 0) + types.count(mtype)
+        else:  # without Enhanced Route Refresh the engine sends UPDATEs only
+            sent[_UPDATE] = sent.get(_UPDATE, 0) + len(msgs)
+        self._out.append(SendMany(conn_id=conn.conn_id, messages=msgs))
+        if neg.keepalive:
             self._timers.start(Timer.KEEPALIVE, now, neg.keepalive)
+        return True
+
+    def send_route_refresh(self, afi: int, safi: int, now: float, subtype: int = 0) -> bool:
+        """Queue a ROUTE-REFRESH for ``(afi, safi)`` (RFC 2918; ``subtype`` per RFC 7313).
+        Returns False, queueing nothing, unless Established with the peer's Route Refresh
+        capability (Enhanced Route Refresh for a non-zero ``subtype``) and the family
+        negotiated (RFC 2918 §3, RFC 7313 §4)."""
+        conn, neg = self._conn, self._negotiated
+        if self._state is not State.ESTABLISHED or conn is None or neg is None:
+            return False
+        able = neg.enhanced_route_refresh if subtype else neg.route_refresh
+        if not able or (afi, safi) not in neg.families:
+            return False
+        self._send(conn, encode_message(RouteRefresh(afi=afi, safi=safi, subtype=subtype)))
+        self._restart_keepalive(now)
+        return True
 
     # ------------------------------------------------------------------ dispatch
 
@@ -355,7 +395,14 @@ class Session:
 
     def _send(self, conn: _Conn, data: bytes) -> None:
         if not conn.lost:
+            mtype = data[18]
+            self.sent[mtype] = self.sent.get(mtype, 0) + 1
             self._emit(Send(conn_id=conn.conn_id, data=data))
+
+    def _restart_keepalive(self, now: float) -> None:
+        neg = self._negotiated
+        if neg is not None and neg.keepalive:
+            self._timers.start(Timer.KEEPALIVE, now, neg.keepalive)
 
     def _close(self, conn: _Conn, notification: Notification | None) -> None:
         if not conn.lost:
@@ -591,12 +638,10 @@ class Session:
         self._fail(now, "hold timer expired", sent=n)
 
     def _send_keepalive(self, now: float, arg: _Arg) -> None:
-        neg = self._negotiated
-        if self._conn is not None and neg is not None:
+        if self._conn is not None and self._negotiated is not None:
             self._send(self._conn, encode_message(_KEEPALIVE))
             self._last_keepalive = now
-            if neg.keepalive:
-                self._timers.start(Timer.KEEPALIVE, now, neg.keepalive)
+            self._restart_keepalive(now)
 
     def _opensent_tcp_fails(self, now: float, arg: _Arg) -> None:
         self._end_main(now, "connection lost")
@@ -688,6 +733,28 @@ def _collision() -> Notification:
 
 # ---------------------------------------------------------------------------- the table
 
+Handler = Callable[[Session, float, _Arg], None]
 
-TRANSITIONS: Mapping[tuple[State, Event], Transition] = build_transitions(Session)
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Transition:
+    """One row of :data:`TRANSITIONS`: the Session method to run, and the state it leads to
+    in the normal case."""
+
+    handler: Handler
+    target: State
+
+
+def _bind(rows: Mapping[tuple[State, Event], Row]) -> dict[tuple[State, Event], Transition]:
+    """Each row's handler name bound to the Session method; a missing one fails the import."""
+    out: dict[tuple[State, Event], Transition] = {}
+    for key, row in rows.items():
+        handler = getattr(Session, row.handler, None)
+        if not callable(handler):
+            raise TypeError(f"transition {key}: Session has no handler {row.handler!r}")
+        out[key] = Transition(handler=handler, target=row.target)
+    return out
+
+
+TRANSITIONS: Mapping[tuple[State, Event], Transition] = _bind(build_rows())
 """The FSM: ``(state, event) -> Transition``. Missing rows are FSM errors (5/x)."""

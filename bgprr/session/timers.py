@@ -63,13 +63,3 @@ class Timers:
             return False
         del self._deadlines[timer]
         return True
-
-    def pop_expired(self, now: float) -> Timer | None:
-        """Stop and return the earliest timer whose deadline is ``<= now``, if any."""
-        if not self._deadlines:
-            return None
-        timer = min(self._deadlines, key=self._deadlines.__getitem__)
-        if self._deadlines[timer] > now:
-            return None
-        del self._deadlines[timer]
-        return timer

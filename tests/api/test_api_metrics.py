@@ -99,7 +99,7 @@ def test_metrics_unavailable_messages(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_run_daemon_refuses_metrics_without_prometheus(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from bgprr.io.daemon import run_daemon
+    from bgprr.app import run_daemon
 
     path = tmp_path / "rr.toml"
     path.write_text('[global.config]\nas = 64511\nrouter-id = "127.0.6.1"\nport = -1\n')

@@ -6,9 +6,9 @@ import pytest
 
 from bgprr.session import GracefulRestartConfig, Session, SessionConfig, State, Timer, keep_outbound
 from bgprr.session.events import Close, Output, Send, SessionDown, StateChanged
-from bgprr.session.pair import PeerPair
 from bgprr.wire.capabilities import Capability, FourOctetAS, GracefulRestart
 from bgprr.wire.messages import Keepalive, Notification, Open, decode_message, encode_message
+from tests.support.pair import PeerPair
 
 KA = encode_message(Keepalive())
 COLLISION = Notification(code=6, subcode=7)

@@ -18,7 +18,6 @@ from bgprr.session import (
     negotiate,
 )
 from bgprr.session.events import Established, Send, UpdateReceived
-from bgprr.session.pair import PeerPair
 from bgprr.wire.capabilities import (
     AddPath,
     AddPathFamily,
@@ -35,6 +34,7 @@ from bgprr.wire.capabilities import (
 from bgprr.wire.constants import AS_TRANS, IPV4_UNICAST, IPV6_UNICAST, AddPathMode
 from bgprr.wire.errors import BGPError
 from bgprr.wire.messages import Notification, Open, decode_message
+from tests.support.pair import PeerPair
 
 V4, V6 = IPV4_UNICAST, IPV6_UNICAST
 

@@ -13,10 +13,10 @@ from bgprr.session.events import (
     Connect,
     Output,
     Send,
+    SendMany,
     SessionDown,
     UpdateReceived,
 )
-from bgprr.session.pair import PeerPair
 from bgprr.wire.capabilities import Capability, FourOctetAS, GracefulRestart
 from bgprr.wire.messages import (
     Keepalive,
@@ -26,6 +26,7 @@ from bgprr.wire.messages import (
     encode_message,
     make_shutdown_notification,
 )
+from tests.support.pair import PeerPair
 
 KA = encode_message(Keepalive())
 CFG = SessionConfig(local_as=65000, peer_as=65001, router_id=1)
@@ -93,10 +94,12 @@ def test_keepalives_keep_a_pair_up() -> None:
     assert len(kas) == 1 + 3000 // 30
 
 
-def test_keepalive_timer_and_note_update_sent() -> None:
+def test_keepalive_timer_restarted_by_send_updates() -> None:
     p = peer_in(State.ESTABLISHED)
     assert p.deadline(Timer.KEEPALIVE) == 30.0
-    p.note_update_sent(20.0)
+    eor = msg(2, bytes(4))
+    assert p.send_updates([eor], 20.0)
+    assert p.poll() == [SendMany(conn_id=1, messages=[eor])]
     assert p.deadline(Timer.KEEPALIVE) == 50.0
     p.handle_timer(49.0)
     assert p.poll() == []

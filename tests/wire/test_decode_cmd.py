@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bgprr.decode_cmd import decode
+from bgprr.cli.decode import decode
 
 GOLDEN = Path(__file__).parent / "golden"
 KEEPALIVE = "ffffffffffffffffffffffffffffffff001304"

@@ -1,15 +1,14 @@
-"""Two :class:`~bgprr.session.fsm.Session` objects wired together in memory (tests, demos).
+"""Two :class:`~bgprr.session.fsm.Session` objects wired together in memory (tests).
 
 Like h11's ``ConnectionPair``: ``Connect`` from one side opens a connection that the
-other side sees as inbound, ``Send`` bytes arrive at the other side, ``Close`` makes the
-other side see ``connection_lost``. Time is a fake clock moved by :meth:`advance`.
-Every output each side produced is kept in ``log[side]`` in order.
+other side sees as inbound, ``Send`` and ``SendMany`` bytes arrive at the other side,
+``Close`` makes the other side see ``connection_lost``. Time is a fake clock moved by
+:meth:`advance`. Every output each side produced is kept in ``log[side]`` in order.
 """
 
 from __future__ import annotations
 
-from .events import AbortConnect, Close, Connect, Output, Send
-from .fsm import Session
+from bgprr.session import AbortConnect, Close, Connect, Output, Send, SendMany, Session
 
 
 class PeerPair:
@@ -43,13 +42,6 @@ class PeerPair:
         self.peers[1 - side].connection_made(cid, self.now, inbound=True)
         return cid
 
-    def fail_connect(self, side: int) -> None:
-        """Fail ``side``'s pending outbound attempt."""
-        self.pending.remove(side)
-        cid = self._next_id
-        self._next_id += 1
-        self.peers[side].connection_failed(cid, self.now)
-
     def pump(self) -> None:
         """Deliver outputs until both sides are quiet."""
         busy = True
@@ -75,6 +67,10 @@ class PeerPair:
         elif isinstance(out, Send):
             if self.links.get(out.conn_id, (0, False))[1]:
                 other.data_received(out.conn_id, out.data, self.now)
+        elif isinstance(out, SendMany):
+            if self.links.get(out.conn_id, (0, False))[1]:
+                for data in out.messages:
+                    other.data_received(out.conn_id, data, self.now)
         elif isinstance(out, Close):
             link = self.links.get(out.conn_id)
             if link is not None and link[1]:

@@ -17,9 +17,9 @@ from typing import Any, NoReturn
 import click
 from click.core import ParameterSource
 
-from . import format as fmt
-from .client import DEFAULT_SOCKET, Client
-from .errors import ApiError
+from bgprr.api import format as fmt
+from bgprr.api.client import DEFAULT_SOCKET, Client
+from bgprr.api.errors import ApiError
 
 EXIT_NOT_FOUND = 1
 EXIT_USAGE = 2

@@ -73,7 +73,7 @@ def main(
     if config_path is None:
         click.echo(ctx.get_help())
         ctx.exit(2)
-    from .io.daemon import run_daemon
+    from bgprr.app import run_daemon
 
     code = run_daemon(
         config_path,
@@ -96,14 +96,14 @@ def main(
 @click.option("--config-type", "-t", type=click.Choice(CONFIG_TYPES), default="toml")
 def check(config_path: str, config_type: str) -> None:
     """Validate a configuration and print the effective settings."""
-    from .config import check_main
+    from bgprr.config import check_main
 
     sys.exit(check_main(config_path, config_type))
 
 
 def _register_tools() -> None:
-    from .api.cli_ops import register
-    from .decode_cmd import decode
+    from .decode import decode
+    from .ops import register
 
     main.add_command(decode)
     register(main)

@@ -15,12 +15,12 @@ from typing import Any, NoReturn
 
 import click
 
-from .wire.constants import MAX_EXTENDED_MESSAGE_LEN, MAX_MESSAGE_LEN
-from .wire.errors import Action, BGPError
-from .wire.framer import Framer
-from .wire.jsonfmt import json_to_message, message_to_json
-from .wire.messages import decode_message
-from .wire.update import Update
+from bgprr.wire.constants import MAX_EXTENDED_MESSAGE_LEN, MAX_MESSAGE_LEN
+from bgprr.wire.errors import Action, BGPError
+from bgprr.wire.framer import Framer
+from bgprr.wire.jsonfmt import json_to_message, message_to_json
+from bgprr.wire.messages import decode_message
+from bgprr.wire.update import Update
 
 EXIT_MALFORMED = 2
 
