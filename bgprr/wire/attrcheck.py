@@ -68,10 +68,12 @@ __all__ = [
     "KEEP",
     "AttrDesc",
     "AttrScan",
+    "Checker",
     "Fault",
     "Pass",
     "ScanCache",
     "ScanContext",
+    "Verdict",
     "scan_attributes",
 ]
 
