@@ -1,66 +1,44 @@
-"""UPDATE messages (RFC 4271 §4.3, RFC 4760, RFC 7911) and their decoded form.
+"""The UPDATE codec (RFC 4271 §4.3, RFC 4760, RFC 7911).
 
-The dataclasses come first; the codec follows them: :func:`decode_update` (validation per
-RFC 4271 §6.3 / RFC 7606, see also :mod:`bgprr.wire.attrcheck`), :func:`encode_update`,
-the reflector's hot-path packers :func:`pack_updates` / :func:`pack_withdrawals`, and
-End-of-RIB (RFC 4724) helpers.
+:func:`decode_update` (validation per RFC 4271 §6.3 / RFC 7606, see also
+:mod:`bgprr.wire.attrcheck`) gives an :class:`~bgprr.wire.decoded.Update`, which this
+module exports with its parts; :func:`encode_update`, the reflector's hot-path packers
+:func:`pack_updates` / :func:`pack_withdrawals`, and End-of-RIB (RFC 4724) helpers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from .attrcheck import AttrScan, ScanCache, scan_attributes
 from .attributes import walk_attributes
 from .constants import IPV4_UNICAST, MARKER, AttrType
+from .decoded import MPReach, MPUnreach, Update
 from .errors import Action, BGPError, ErrorCode, HeaderSub, UpdateSub
 from .prefix import decode_prefixes, encode_prefixes, encode_tables
 
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MPReach:
-    afi: int
-    safi: int
-    next_hop: bytes  # 4, 16 or 32 (global + link-local) bytes, as received
-    nlri: list[int]  # prefix keys (see bgprr.wire.prefix)
-    nlri_ids: list[int] | None = None  # ADD-PATH path identifiers, parallel to nlri
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MPUnreach:
-    afi: int
-    safi: int
-    withdrawn: list[int]
-    withdrawn_ids: list[int] | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Update:
-    """A decoded UPDATE.
-
-    ``attrs`` is the canonical raw path attribute block: attributes in received order,
-    MP_REACH_NLRI / MP_UNREACH_NLRI removed, attributes discarded under RFC 7606 removed,
-    and (from a 2-octet-AS peer) AS_PATH/AGGREGATOR rewritten to 4-octet form after the
-    RFC 6793 AS4_PATH merge, AS4_* removed. It is the interning key of the path's attributes
-    (with the next hop: classic NEXT_HOP is inside it, MP next hop is in ``mp_reach``).
-    """
-
-    withdrawn: list[int] = field(default_factory=list)  # IPv4 unicast prefix keys
-    withdrawn_ids: list[int] | None = None
-    attrs: bytes = b""
-    nlri: list[int] = field(default_factory=list)  # IPv4 unicast prefix keys
-    nlri_ids: list[int] | None = None
-    mp_reach: MPReach | None = None
-    mp_unreach: MPUnreach | None = None
-    # Non-fatal RFC 7606 errors found (attribute discard, treat-as-withdraw, AFI/SAFI disable).
-    errors: tuple[BGPError, ...] = ()
-    # True when every announced prefix (nlri and mp_reach) must be handled as withdrawn.
-    treat_as_withdraw: bool = False
-
-
-# ======================================================================================
-# Codec
+__all__ = [
+    "SUPPORTED_FAMILIES",
+    "MPReach",
+    "MPUnreach",
+    "Update",
+    "check_header",
+    "decode_update",
+    "encode_mp_reach",
+    "encode_mp_unreach",
+    "encode_update",
+    "end_of_rib",
+    "eor_family",
+    "error_family",
+    "field_bounds",
+    "missing_well_known",
+    "mp_attributes",
+    "pack_updates",
+    "pack_withdrawals",
+    "prefix_field",
+    "reset_without_nlri",
+    "with_next_hop",
+]
 
 _UPD = ErrorCode.UPDATE_MESSAGE
 _TAW = Action.TREAT_AS_WITHDRAW
@@ -351,18 +329,20 @@ def missing_well_known(
     """RFC 4271 §6.3, RFC 7606 §3: one treat-as-withdraw error per well-known attribute
     that an UPDATE announcing prefixes lacks (``offset``: the Total Path Attribute Length
     field)."""
-    return [
-        BGPError(
-            _UPD,
-            UpdateSub.MISSING_WELL_KNOWN_ATTRIBUTE,
-            bytes((t,)),
-            action=_TAW,
-            offset=offset,
-            reason=f"missing well-known attribute {t}",
-        )
-        for t in _REQUIRED[classic_nlri, ibgp]
-        if seen is None or not seen[t]
-    ]
+    missing = []
+    for t in _REQUIRED[classic_nlri, ibgp]:
+        if seen is None or not seen[t]:
+            missing.append(
+                BGPError(
+                    _UPD,
+                    UpdateSub.MISSING_WELL_KNOWN_ATTRIBUTE,
+                    bytes((t,)),
+                    action=_TAW,
+                    offset=offset,
+                    reason=f"missing well-known attribute {t}",
+                )
+            )
+    return missing
 
 
 def error_family(err: BGPError) -> tuple[int, int] | None:
