@@ -6,7 +6,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 
-from bgprr.config.loader import Walked
+from bgprr.config.build import Leaves, build_neighbor
 from bgprr.config.model import (
     Config,
     DynamicNeighbor,
@@ -15,7 +15,7 @@ from bgprr.config.model import (
     Settings,
     canonical_address,
 )
-from bgprr.config.validate import Leaves, build_neighbor
+from bgprr.config.walk import Walked
 
 
 def dynamic_range_for(config: Config, address: str) -> DynamicNeighbor | None:

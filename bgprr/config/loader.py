@@ -1,9 +1,9 @@
-"""Read a GoBGP-style configuration file (TOML, JSON or YAML) and check every key.
+"""Read a GoBGP-style configuration file (TOML, JSON or YAML) and resolve it.
 
-`load_config` / `load_config_text` are the entry points; they return the resolved
-`Config` (see `bgprr.config.validate` for defaults, peer groups and contradictions).
-This module turns text into a `Walked` tree: every key known, every value of the right
-type, every key remembered with its full key path for error messages.
+`load_config` / `load_config_text` are the entry points: text is parsed here (format,
+duplicate keys), checked key by key against the schema by `bgprr.config.walk`, and turned
+into the resolved `Config` by `bgprr.config.build` (defaults, peer groups,
+contradictions).
 """
 
 from __future__ import annotations
@@ -11,44 +11,15 @@ from __future__ import annotations
 import importlib
 import json
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
+from bgprr.config.build import build_config
 from bgprr.config.errors import ConfigError
-from bgprr.config.model import Config, Value
-from bgprr.config.schema import (
-    NOT_SUPPORTED,
-    ROOT,
-    ArrayOf,
-    BadValue,
-    Leaf,
-    Node,
-    Refused,
-    check_leaf,
-    show,
-)
+from bgprr.config.model import Config
+from bgprr.config.schema import show
+from bgprr.config.walk import walk_root
 
 FORMATS = ("toml", "json", "yaml")
-
-
-@dataclass(slots=True)
-class Walked:
-    """One checked table: ``leaves`` maps a key path relative to this table
-    (``config.peer-as``) to ``(value, full key path)``; ``arrays`` holds the arrays of
-    tables below it (``afi-safis``), each element walked in turn."""
-
-    keypath: str
-    leaves: dict[str, tuple[Value, str]] = field(default_factory=dict)
-    arrays: dict[str, list[Walked]] = field(default_factory=dict)
-
-    def where(self, rel: str) -> str:
-        """Full key path of ``rel`` below this table (written or not)."""
-        return f"{self.keypath}.{rel}" if self.keypath else rel
-
-    def value(self, rel: str) -> Value | None:
-        item = self.leaves.get(rel)
-        return None if item is None else item[0]
 
 
 def load_config(path: str, fmt: str = "toml") -> Config:
@@ -70,9 +41,6 @@ def load_config(path: str, fmt: str = "toml") -> Config:
 
 def load_config_text(text: str, fmt: str = "toml", source_name: str = "<config>") -> Config:
     """Like `load_config`, from text already in memory."""
-    # Imported here: validate imports this module for `Walked`.
-    from bgprr.config.validate import build_config
-
     raw = parse_text(text, fmt, source_name)
     root = walk_root(raw, source_name)
     return build_config(root, source_name)
@@ -149,74 +117,3 @@ def _yaml_no_duplicates(node: Any, source: str) -> None:
     elif tag == "SequenceNode":
         for item in node.value:
             _yaml_no_duplicates(item, source)
-
-
-# --------------------------------------------------------------------------------------
-# The walk
-
-
-def walk_root(raw: Mapping[str, Any], source: str) -> Walked:
-    root = Walked(keypath="")
-    _walk_table(raw, ROOT, "", root, source)
-    return root
-
-
-def _walk_table(
-    raw: Mapping[str, Any], schema: Mapping[str, Node], rel: str, out: Walked, source: str
-) -> None:
-    seen: dict[str, str] = {}
-    for orig_key, value in raw.items():
-        # GoBGP reads its file through viper, which folds key case; so does bgprr.
-        key = str(orig_key).lower()
-        key_rel = f"{rel}.{key}" if rel else key
-        where = out.where(key_rel)
-        if key in seen:
-            raise ConfigError(
-                source, where, f"duplicate key (also written as {json.dumps(seen[key])})"
-            )
-        seen[key] = str(orig_key)
-        node = schema.get(key)
-        if node is None:
-            raise ConfigError(
-                source, where, _unknown(schema, key, out.where(rel) if rel else out.keypath)
-            )
-        if isinstance(node, Refused):
-            problem = NOT_SUPPORTED if not node.why else f"{NOT_SUPPORTED} ({node.why})"
-            raise ConfigError(source, where, problem)
-        if isinstance(node, Leaf):
-            try:
-                out.leaves[key_rel] = (check_leaf(node.kind, value), where)
-            except BadValue as exc:
-                raise ConfigError(source, where, str(exc)) from None
-        elif isinstance(node, ArrayOf):
-            out.arrays[key_rel] = _walk_array(value, node, where, source)
-        else:
-            if not isinstance(value, dict):
-                raise ConfigError(source, where, f"expected a table, got {show(value)}")
-            _walk_table(value, node, key_rel, out, source)
-
-
-def _walk_array(value: object, node: ArrayOf, where: str, source: str) -> list[Walked]:
-    if isinstance(value, dict):
-        raise ConfigError(
-            source, where, "expected an array of tables ([[...]] in TOML), got a table"
-        )
-    if not isinstance(value, list):
-        raise ConfigError(source, where, f"expected an array of tables, got {show(value)}")
-    items: list[Walked] = []
-    for index, element in enumerate(value):
-        item = Walked(keypath=f"{where}[{index}]")
-        if not isinstance(element, dict):
-            raise ConfigError(source, item.keypath, f"expected a table, got {show(element)}")
-        _walk_table(element, node.table, "", item, source)
-        items.append(item)
-    return items
-
-
-def _unknown(schema: Mapping[str, Node], key: str, parent: str) -> str:
-    """'unknown key', with a hint when the key belongs one level down, in .config."""
-    config = schema.get("config")
-    if isinstance(config, Mapping) and key in config:
-        full = f"{parent}.config.{key}" if parent else f"config.{key}"
-        return f"unknown key (did you mean {full}?)"
-    return "unknown key"

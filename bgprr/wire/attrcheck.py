@@ -46,6 +46,11 @@ session reset when the UPDATE carries no reachable NLRI (RFC 7606 §5.2).
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NamedTuple, TypeAlias
+
 from .attributes import (
     AsPath,
     decode_as_path,
@@ -56,72 +61,33 @@ from .attributes import (
 from .constants import AS_TRANS, AttrType
 from .errors import Action, BGPError, ErrorCode, UpdateSub
 
-__all__ = ["AttrScan", "scan_attributes"]
+__all__ = [
+    "ATTRIBUTES",
+    "DROP",
+    "EXPECTED_FLAGS",
+    "KEEP",
+    "AttrDesc",
+    "AttrScan",
+    "Checker",
+    "Fault",
+    "Pass",
+    "ScanCache",
+    "ScanContext",
+    "Verdict",
+    "scan_attributes",
+]
 
 _UPDATE = ErrorCode.UPDATE_MESSAGE
 _DISCARD = Action.ATTRIBUTE_DISCARD
 _TAW = Action.TREAT_AS_WITHDRAW
 _RESET = Action.SESSION_RESET
+_LENGTH = UpdateSub.ATTRIBUTE_LENGTH_ERROR
+_OPTIONAL = UpdateSub.OPTIONAL_ATTRIBUTE_ERROR
 
-# Plain ints for the hot loop (IntEnum attribute access costs ~70 ns each).
-_ORIGIN = int(AttrType.ORIGIN)
+# Plain ints: the scanner compares type codes octet by octet.
 _AS_PATH = int(AttrType.AS_PATH)
-_NEXT_HOP = int(AttrType.NEXT_HOP)
-_MULTI_EXIT_DISC = int(AttrType.MULTI_EXIT_DISC)
-_LOCAL_PREF = int(AttrType.LOCAL_PREF)
-_ATOMIC_AGGREGATE = int(AttrType.ATOMIC_AGGREGATE)
 _AGGREGATOR = int(AttrType.AGGREGATOR)
-_COMMUNITIES = int(AttrType.COMMUNITIES)
-_ORIGINATOR_ID = int(AttrType.ORIGINATOR_ID)
-_CLUSTER_LIST = int(AttrType.CLUSTER_LIST)
-_MP_REACH_NLRI = int(AttrType.MP_REACH_NLRI)
-_MP_UNREACH_NLRI = int(AttrType.MP_UNREACH_NLRI)
-_EXTENDED_COMMUNITIES = int(AttrType.EXTENDED_COMMUNITIES)
-_AS4_PATH = int(AttrType.AS4_PATH)
-_AS4_AGGREGATOR = int(AttrType.AS4_AGGREGATOR)
-_LARGE_COMMUNITIES = int(AttrType.LARGE_COMMUNITIES)
-
-# Expected Optional/Transitive bits of every recognized attribute (RFC 4271 §5 and the
-# defining RFCs).
-EXPECTED_FLAGS: dict[int, int] = {
-    _ORIGIN: 0x40,
-    _AS_PATH: 0x40,
-    _NEXT_HOP: 0x40,
-    _MULTI_EXIT_DISC: 0x80,
-    _LOCAL_PREF: 0x40,
-    _ATOMIC_AGGREGATE: 0x40,
-    _AGGREGATOR: 0xC0,
-    _COMMUNITIES: 0xC0,
-    _ORIGINATOR_ID: 0x80,
-    _CLUSTER_LIST: 0x80,
-    _MP_REACH_NLRI: 0x80,
-    _MP_UNREACH_NLRI: 0x80,
-    _EXTENDED_COMMUNITIES: 0xC0,
-    _AS4_PATH: 0xC0,
-    _AS4_AGGREGATOR: 0xC0,
-    _LARGE_COMMUNITIES: 0xC0,
-}
-
-# Attributes whose malformation is handled by attribute discard (RFC 7606 §7.6, §7.7,
-# RFC 6793 §6); every other recognized attribute but MP_* is treat-as-withdraw.
-_DISCARD_TYPES = frozenset(
-    {
-        _ATOMIC_AGGREGATE,
-        _AGGREGATOR,
-        _AS4_PATH,
-        _AS4_AGGREGATOR,
-    }
-)
-
-# Variable-length attributes that must be a non-zero multiple of a unit.
-_UNIT: dict[int, int] = {
-    _COMMUNITIES: 4,
-    _CLUSTER_LIST: 4,
-    _EXTENDED_COMMUNITIES: 8,
-    _LARGE_COMMUNITIES: 12,
-}
-
-_MP_TYPES = frozenset({_MP_REACH_NLRI, _MP_UNREACH_NLRI})
+_MP_TYPES = frozenset({int(AttrType.MP_REACH_NLRI), int(AttrType.MP_UNREACH_NLRI)})
 
 
 class AttrScan:
@@ -145,9 +111,9 @@ class ScanCache:
     Only scans with classic NLRI, no MP_REACH/MP_UNREACH and no error are kept: their
     outcome (``block``, ``seen``) depends on nothing but the field's octets and the
     session's ``as4`` / ``ibgp`` (a call with other values does not use the cache). Peers
-    repeat attribute sets (one per Calico node, a few thousand in a full table), and a
-    hit costs a slice and a dict lookup instead of the 3-4 µs scan. At ``limit`` entries
-    the table starts over.
+    repeat attribute sets (one per Calico node, a few thousand in a full table), so a hit
+    replaces the scan by a slice and a dict lookup. At ``limit`` entries the table starts
+    over.
     """
 
     __slots__ = ("as4", "ibgp", "limit", "table")
@@ -170,6 +136,81 @@ class ScanCache:
         table[field] = (scan.block, scan.seen)
 
 
+class ScanContext:
+    """The session facts a checker needs, and what checkers leave for the end of the scan.
+
+    ``spans`` lists the (start, end) of every attribute kept so far; a checker that needs
+    its attribute rewritten later (AS_PATH / AGGREGATOR from a 2-octet-AS peer) records the
+    index its span will take, ``len(spans)``.
+    """
+
+    __slots__ = (
+        "aggr",
+        "aggr_at",
+        "aggr_flags",
+        "as4",
+        "as4_aggr",
+        "as4_path",
+        "as_path",
+        "as_path_at",
+        "as_path_flags",
+        "classic_nlri",
+        "ibgp",
+        "result",
+        "spans",
+    )
+
+    def __init__(self, *, as4: bool, ibgp: bool, classic_nlri: bool) -> None:
+        self.as4 = as4
+        self.ibgp = ibgp
+        self.classic_nlri = classic_nlri
+        self.result = AttrScan()
+        self.spans: list[tuple[int, int]] = []
+        self.as_path: AsPath | None = None
+        self.as_path_at = -1
+        self.as_path_flags = 0x40
+        self.as4_path: AsPath | None = None
+        self.aggr: bytes | None = None  # 8-octet value (4-octet AS, address)
+        self.aggr_at = -1
+        self.aggr_flags = 0xC0
+        self.as4_aggr: bytes | None = None
+
+
+class Fault(NamedTuple):
+    """A checker's finding: the subcode, its RFC 7606 action and a reason for the log."""
+
+    sub: UpdateSub
+    action: Action
+    reason: str
+
+
+class Pass(enum.Enum):
+    """A checker's verdict on a sound attribute."""
+
+    KEEP = "keep"  # the attribute goes into the canonical block
+    DROP = "drop"  # valid but left out (consumed by the scan, or ignored per its RFC)
+
+
+KEEP = Pass.KEEP
+DROP = Pass.DROP
+
+Verdict: TypeAlias = Pass | Fault
+# checker(context, message, attribute start, value start, value end, flags octet)
+Checker: TypeAlias = Callable[[ScanContext, bytes, int, int, int, int], Verdict]
+
+
+@dataclass(frozen=True, slots=True)
+class AttrDesc:
+    """One recognized attribute: its name, the Optional/Transitive bits it must carry
+    (RFC 4271 §5 and the defining RFCs), the action for a flags error or malformation
+    (RFC 7606 §7), and its checker."""
+
+    name: str
+    flags: int
+    action: Action
+    check: Checker
+
+
 def _path_ok(path: AsPath | None, allow_confed: bool) -> bool:
     if path is None:
         return False
@@ -181,6 +222,216 @@ def _path_ok(path: AsPath | None, allow_confed: bool) -> bool:
     return True
 
 
+# --------------------------------------------------------------------------------------
+# Checkers, one per attribute
+
+
+def check_origin(ctx: ScanContext, data: bytes, o: int, vs: int, ve: int, flags: int) -> Verdict:
+    """RFC 4271 §5.1.1, RFC 7606 §7.1."""
+    if ve - vs != 1:
+        return Fault(_LENGTH, _TAW, "ORIGIN length is not 1")
+    if data[vs] > 2:
+        return Fault(UpdateSub.INVALID_ORIGIN_ATTRIBUTE, _TAW, f"ORIGIN value {data[vs]}")
+    return KEEP
+
+
+def check_as_path(ctx: ScanContext, data: bytes, o: int, vs: int, ve: int, flags: int) -> Verdict:
+    """RFC 4271 §5.1.2, RFC 7606 §7.2; RFC 5065 §5: confederation segments from a peer
+    outside our confederation (bgprr has none, so: any eBGP peer) make it malformed."""
+    path = decode_as_path(data, vs, ve, 4 if ctx.as4 else 2)
+    if not _path_ok(path, ctx.ibgp):
+        return Fault(UpdateSub.MALFORMED_AS_PATH, _TAW, "malformed AS_PATH segment or AS 0")
+    if not ctx.as4:
+        ctx.as_path, ctx.as_path_at, ctx.as_path_flags = path, len(ctx.spans), flags
+    return KEEP
+
+
+def check_next_hop(ctx: ScanContext, data: bytes, o: int, vs: int, ve: int, flags: int) -> Verdict:
+    """RFC 4271 §6.3, RFC 7606 §7.3; without classic NLRI it is ignored but kept unless
+    malformed (RFC 4760 §3)."""
+    if not ctx.classic_nlri:
+        if ve - vs != 4:
+            return Fault(_LENGTH, _DISCARD, "NEXT_HOP")
+        return KEEP
+    if ve - vs != 4:
+        return Fault(_LENGTH, _TAW, "NEXT_HOP length is not 4")
+    a = data[vs]
+    if a >= 224 and (a < 240 or data[vs:ve] == b"\xff\xff\xff\xff"):
+        return Fault(UpdateSub.INVALID_NEXT_HOP_ATTRIBUTE, _TAW, "multicast/broadcast")
+    if data[vs:ve] == b"\x00\x00\x00\x00":
+        return Fault(UpdateSub.INVALID_NEXT_HOP_ATTRIBUTE, _TAW, "NEXT_HOP 0.0.0.0")
+    return KEEP
+
+
+def check_med(ctx: ScanContext, data: bytes, o: int, vs: int, ve: int, flags: int) -> Verdict:
+    """RFC 4271 §5.1.4, RFC 7606 §7.4."""
+    if ve - vs != 4:
+        return Fault(_LENGTH, _TAW, "MULTI_EXIT_DISC length is not 4")
+    return KEEP
+
+
+def check_local_pref(
+    ctx: ScanContext, data: bytes, o: int, vs: int, ve: int, flags: int
+) -> Verdict:
+    """RFC 4271 §5.1.5 (ignored from an eBGP peer), RFC 7606 §7.5."""
+    if not ctx.ibgp:
+        return DROP
+    if ve - vs != 4:
+        return Fault(_LENGTH, _TAW, "LOCAL_PREF length is not 4")
+    return KEEP
+
+
+def check_atomic_aggregate(
+    ctx: ScanContext, data: bytes, o: int, vs: int, ve: int, flags: int
+) -> Verdict:
+    """RFC 4271 §5.1.6, RFC 7606 §7.6."""
+    if ve != vs:
+        return Fault(_LENGTH, _DISCARD, "not empty")
+    return KEEP
+
+
+def check_aggregator(
+    ctx: ScanContext, data: bytes, o: int, vs: int, ve: int, flags: int
+) -> Verdict:
+    """RFC 4271 §5.1.7, RFC 7606 §7.7; 6 octets from a 2-octet-AS peer (RFC 6793 §4.2.3)."""
+    width = 4 if ctx.as4 else 2
+    if ve - vs != width + 4:
+        return Fault(_LENGTH, _DISCARD, "AGGREGATOR")
+    if data[vs : vs + width].count(0) == width:
+        return Fault(_OPTIONAL, _DISCARD, "AS 0")
+    if not ctx.as4:
+        ctx.aggr, ctx.aggr_at, ctx.aggr_flags = b"\0\0" + data[vs:ve], len(ctx.spans), flags
+    return KEEP
+
+
+def _multiple_of(unit: int, t: int) -> Checker:
+    """A checker for a list attribute: a non-zero multiple of ``unit`` octets (RFC 7606
+    §7.8 COMMUNITIES, §7.10 CLUSTER_LIST, §7.14 EXTENDED_COMMUNITIES; RFC 8092 §5)."""
+
+    def check(ctx: ScanContext, data: bytes, o: int, vs: int, ve: int, flags: int) -> Verdict:
+        ln = ve - vs
+        if ln == 0 or ln % unit:
+            return Fault(_LENGTH, _TAW, f"length {ln} of attribute {t}")
+        return KEEP
+
+    return check
+
+
+check_communities = _multiple_of(4, int(AttrType.COMMUNITIES))
+check_extended_communities = _multiple_of(8, int(AttrType.EXTENDED_COMMUNITIES))
+check_large_communities = _multiple_of(12, int(AttrType.LARGE_COMMUNITIES))
+_cluster_list_length = _multiple_of(4, int(AttrType.CLUSTER_LIST))
+
+
+def check_originator_id(
+    ctx: ScanContext, data: bytes, o: int, vs: int, ve: int, flags: int
+) -> Verdict:
+    """RFC 4456 §8 (iBGP only), RFC 7606 §7.9."""
+    if not ctx.ibgp:
+        return Fault(_OPTIONAL, _DISCARD, "from eBGP")
+    if ve - vs != 4:
+        return Fault(_LENGTH, _TAW, "ORIGINATOR_ID length is not 4")
+    return KEEP
+
+
+def check_cluster_list(
+    ctx: ScanContext, data: bytes, o: int, vs: int, ve: int, flags: int
+) -> Verdict:
+    """RFC 4456 §8 (iBGP only), RFC 7606 §7.10."""
+    if not ctx.ibgp:
+        return Fault(_OPTIONAL, _DISCARD, "from eBGP")
+    return _cluster_list_length(ctx, data, o, vs, ve, flags)
+
+
+def check_mp_reach(ctx: ScanContext, data: bytes, o: int, vs: int, ve: int, flags: int) -> Verdict:
+    """Noted for :func:`bgprr.wire.update.decode_update`, which checks its contents."""
+    ctx.result.mp_reach = (o, vs, ve)
+    return DROP
+
+
+def check_mp_unreach(
+    ctx: ScanContext, data: bytes, o: int, vs: int, ve: int, flags: int
+) -> Verdict:
+    """Noted for :func:`bgprr.wire.update.decode_update`, which checks its contents."""
+    ctx.result.mp_unreach = (o, vs, ve)
+    return DROP
+
+
+def check_as4_path(ctx: ScanContext, data: bytes, o: int, vs: int, ve: int, flags: int) -> Verdict:
+    """RFC 6793 §6: only from a 2-octet-AS peer, kept aside for the merge."""
+    if ctx.as4:
+        return Fault(_OPTIONAL, _DISCARD, "AS4_PATH from a 4-octet AS speaker")
+    path = decode_as_path(data, vs, ve, 4)
+    if not _path_ok(path, False):
+        return Fault(_OPTIONAL, _DISCARD, "malformed AS4_PATH")
+    ctx.as4_path = path
+    return DROP
+
+
+def check_as4_aggregator(
+    ctx: ScanContext, data: bytes, o: int, vs: int, ve: int, flags: int
+) -> Verdict:
+    """RFC 6793 §6: only from a 2-octet-AS peer, kept aside for the merge."""
+    if ctx.as4:
+        return Fault(_OPTIONAL, _DISCARD, "AS4_AGGREGATOR from a 4-octet AS speaker")
+    if ve - vs != 8:
+        return Fault(_LENGTH, _DISCARD, "AS4_AGGREGATOR length is not 8")
+    if data[vs : vs + 4] == b"\0\0\0\0":
+        return Fault(_OPTIONAL, _DISCARD, "AS4_AGGREGATOR with AS 0")
+    ctx.as4_aggr = data[vs:ve]
+    return DROP
+
+
+# Every recognized attribute, by type code. MP_REACH_NLRI / MP_UNREACH_NLRI errors are
+# raised by the scanner itself (session reset or AFI/SAFI disable, RFC 7606 §7.11).
+ATTRIBUTES: dict[int, AttrDesc] = {
+    int(t): d
+    for t, d in (
+        (AttrType.ORIGIN, AttrDesc("ORIGIN", 0x40, _TAW, check_origin)),
+        (AttrType.AS_PATH, AttrDesc("AS_PATH", 0x40, _TAW, check_as_path)),
+        (AttrType.NEXT_HOP, AttrDesc("NEXT_HOP", 0x40, _TAW, check_next_hop)),
+        (AttrType.MULTI_EXIT_DISC, AttrDesc("MULTI_EXIT_DISC", 0x80, _TAW, check_med)),
+        (AttrType.LOCAL_PREF, AttrDesc("LOCAL_PREF", 0x40, _TAW, check_local_pref)),
+        (
+            AttrType.ATOMIC_AGGREGATE,
+            AttrDesc("ATOMIC_AGGREGATE", 0x40, _DISCARD, check_atomic_aggregate),
+        ),
+        (AttrType.AGGREGATOR, AttrDesc("AGGREGATOR", 0xC0, _DISCARD, check_aggregator)),
+        (AttrType.COMMUNITIES, AttrDesc("COMMUNITIES", 0xC0, _TAW, check_communities)),
+        (AttrType.ORIGINATOR_ID, AttrDesc("ORIGINATOR_ID", 0x80, _TAW, check_originator_id)),
+        (AttrType.CLUSTER_LIST, AttrDesc("CLUSTER_LIST", 0x80, _TAW, check_cluster_list)),
+        (
+            AttrType.MP_REACH_NLRI,
+            AttrDesc("MP_REACH_NLRI", 0x80, Action.AFISAFI_DISABLE, check_mp_reach),
+        ),
+        (
+            AttrType.MP_UNREACH_NLRI,
+            AttrDesc("MP_UNREACH_NLRI", 0x80, Action.AFISAFI_DISABLE, check_mp_unreach),
+        ),
+        (
+            AttrType.EXTENDED_COMMUNITIES,
+            AttrDesc("EXTENDED_COMMUNITIES", 0xC0, _TAW, check_extended_communities),
+        ),
+        (AttrType.AS4_PATH, AttrDesc("AS4_PATH", 0xC0, _DISCARD, check_as4_path)),
+        (
+            AttrType.AS4_AGGREGATOR,
+            AttrDesc("AS4_AGGREGATOR", 0xC0, _DISCARD, check_as4_aggregator),
+        ),
+        (
+            AttrType.LARGE_COMMUNITIES,
+            AttrDesc("LARGE_COMMUNITIES", 0xC0, _TAW, check_large_communities),
+        ),
+    )
+}
+
+# Expected Optional/Transitive bits of every recognized attribute.
+EXPECTED_FLAGS: dict[int, int] = {t: d.flags for t, d in ATTRIBUTES.items()}
+
+
+# --------------------------------------------------------------------------------------
+# The scan
+
+
 def scan_attributes(
     data: bytes,
     start: int,
@@ -190,33 +441,23 @@ def scan_attributes(
     ibgp: bool,
     classic_nlri: bool,
 ) -> AttrScan:
-    """Check the attributes in ``data[start:end]`` (``data`` is the whole message)."""
-    res = AttrScan()
+    """Check the attributes in ``data[start:end]`` (``data`` is the whole message).
+
+    The loop does the framing, duplicates, unrecognized attributes and flags for every
+    attribute; the attribute's own rules are its checker in :data:`ATTRIBUTES`.
+    """
+    ctx = ScanContext(as4=as4, ibgp=ibgp, classic_nlri=classic_nlri)
+    res = ctx.result
     errors = res.errors
     seen = res.seen
-    spans: list[tuple[int, int]] = []
+    spans = ctx.spans
     repl: dict[int, bytes] = {}
     twd = False
-    as_path: AsPath | None = None
-    as_path_at = -1
-    as_path_flags = 0x40
-    as4_path: AsPath | None = None
-    aggr: bytes | None = None  # 8-octet value
-    aggr_at = -1
-    aggr_flags = 0xC0
-    as4_aggr: bytes | None = None
+    table = ATTRIBUTES
     o = start
     while o < end:
         if end - o < 3 or (data[o] & 0x10 and end - o < 4):
-            errors.append(
-                BGPError(
-                    _UPDATE,
-                    UpdateSub.MALFORMED_ATTRIBUTE_LIST,
-                    action=_TAW,
-                    offset=o,
-                    reason="trailing octets too short for an attribute header",
-                )
-            )
+            errors.append(_list_error(o, "trailing octets too short for an attribute header"))
             twd = True
             break
         flags = data[o]
@@ -228,266 +469,144 @@ def scan_attributes(
             vs = o + 3
             ve = vs + data[o + 2]
         if ve > end:
+            reason = f"attribute {t} runs past the path attributes"
             if t in _MP_TYPES:
-                raise BGPError(
-                    _UPDATE,
-                    UpdateSub.ATTRIBUTE_LENGTH_ERROR,
-                    action=_RESET,
-                    offset=o,
-                    reason=f"attribute {t} runs past the path attributes",
-                )
-            errors.append(
-                BGPError(
-                    _UPDATE,
-                    UpdateSub.MALFORMED_ATTRIBUTE_LIST,
-                    action=_TAW,
-                    offset=o,
-                    reason=f"attribute {t} runs past the path attributes",
-                )
-            )
+                raise BGPError(_UPDATE, _LENGTH, action=_RESET, offset=o, reason=reason)
+            errors.append(_list_error(o, reason))
             twd = True
             break
-        ln = ve - vs
         if seen[t]:
-            if t in _MP_TYPES:
-                raise BGPError(
-                    _UPDATE,
-                    UpdateSub.MALFORMED_ATTRIBUTE_LIST,
-                    offset=o,
-                    reason=f"attribute {t} appears more than once",
-                )
-            errors.append(
-                BGPError(
-                    _UPDATE,
-                    UpdateSub.MALFORMED_ATTRIBUTE_LIST,
-                    action=_DISCARD,
-                    offset=o,
-                    reason=f"duplicate attribute {t} discarded",
-                )
-            )
+            errors.append(_duplicate(t, o))
             o = ve
             continue
         seen[t] = 1
-        expected = EXPECTED_FLAGS.get(t)
-        if expected is None:
-            if not flags & 0x80:
-                raise BGPError(
-                    _UPDATE,
-                    UpdateSub.UNRECOGNIZED_WELL_KNOWN_ATTRIBUTE,
-                    data[o:ve],
-                    offset=o,
-                    reason=f"unrecognized well-known attribute {t}",
-                )
-            if flags & 0x40:  # optional transitive: pass on with Partial set
-                spans.append((o, ve))
-                if not flags & 0x20:
-                    repl[len(spans) - 1] = bytes((flags | 0x20,)) + data[o + 1 : ve]
-            # optional non-transitive: quietly ignored (RFC 4271 §9)
-            o = ve
-            continue
-        if (flags & 0xC0) != expected:
-            if t in _MP_TYPES:
-                raise BGPError(
-                    _UPDATE,
-                    UpdateSub.ATTRIBUTE_FLAGS_ERROR,
-                    data[o:ve],
-                    action=Action.AFISAFI_DISABLE if ln >= 3 else _RESET,
-                    offset=o,
-                    reason=f"attribute {t} has flags {flags:#04x}",
-                )
-            action = _DISCARD if t in _DISCARD_TYPES else _TAW
-            errors.append(
-                BGPError(
-                    _UPDATE,
-                    UpdateSub.ATTRIBUTE_FLAGS_ERROR,
-                    data[o:ve],
-                    action=action,
-                    offset=o,
-                    reason=f"attribute {t} has flags {flags:#04x}",
-                )
-            )
-            twd = twd or action == _TAW
-            o = ve
-            continue
-
-        sub = 0  # error subcode found for this attribute (0: none)
-        action = _TAW
-        why = ""
-        if t == _ORIGIN:
-            if ln != 1:
-                sub, why = UpdateSub.ATTRIBUTE_LENGTH_ERROR, "ORIGIN length is not 1"
-            elif data[vs] > 2:
-                sub, why = UpdateSub.INVALID_ORIGIN_ATTRIBUTE, f"ORIGIN value {data[vs]}"
-        elif t == _AS_PATH:
-            path = decode_as_path(data, vs, ve, 4 if as4 else 2)
-            # RFC 5065 §5: confederation segments from a peer outside our confederation
-            # (bgprr has none, so: any eBGP peer) make the AS_PATH malformed.
-            if not _path_ok(path, ibgp):
-                errors.append(
-                    BGPError(
-                        _UPDATE,
-                        UpdateSub.MALFORMED_AS_PATH,
-                        action=_TAW,
-                        offset=o,
-                        reason="malformed AS_PATH segment or AS 0",
-                    )
-                )
-                twd = True
-                o = ve
-                continue
-            if not as4:
-                as_path, as_path_at, as_path_flags = path, len(spans), flags
-        elif t == _NEXT_HOP:
-            if not classic_nlri:
-                # RFC 4760 §3: ignored without classic NLRI; kept unless malformed.
-                if ln != 4:
-                    sub, action, why = UpdateSub.ATTRIBUTE_LENGTH_ERROR, _DISCARD, "NEXT_HOP"
-            elif ln != 4:
-                sub, why = UpdateSub.ATTRIBUTE_LENGTH_ERROR, "NEXT_HOP length is not 4"
-            else:
-                a = data[vs]
-                if a >= 224 and (a < 240 or data[vs:ve] == b"\xff\xff\xff\xff"):
-                    sub, why = UpdateSub.INVALID_NEXT_HOP_ATTRIBUTE, "multicast/broadcast"
-                elif data[vs:ve] == b"\x00\x00\x00\x00":
-                    sub, why = UpdateSub.INVALID_NEXT_HOP_ATTRIBUTE, "NEXT_HOP 0.0.0.0"
-        elif t == _MULTI_EXIT_DISC:
-            if ln != 4:
-                sub, why = UpdateSub.ATTRIBUTE_LENGTH_ERROR, "MULTI_EXIT_DISC length is not 4"
-        elif t == _LOCAL_PREF:
-            if not ibgp:  # RFC 4271 §5.1.5, RFC 7606 §7.5
-                o = ve
-                continue
-            if ln != 4:
-                sub, why = UpdateSub.ATTRIBUTE_LENGTH_ERROR, "LOCAL_PREF length is not 4"
-        elif t in _UNIT:
-            if t == _CLUSTER_LIST and not ibgp:
-                sub, action, why = UpdateSub.OPTIONAL_ATTRIBUTE_ERROR, _DISCARD, "from eBGP"
-            elif ln == 0 or ln % _UNIT[t]:
-                sub, why = UpdateSub.ATTRIBUTE_LENGTH_ERROR, f"length {ln} of attribute {t}"
-        elif t == _ORIGINATOR_ID:
-            if not ibgp:
-                sub, action, why = UpdateSub.OPTIONAL_ATTRIBUTE_ERROR, _DISCARD, "from eBGP"
-            elif ln != 4:
-                sub, why = UpdateSub.ATTRIBUTE_LENGTH_ERROR, "ORIGINATOR_ID length is not 4"
-        elif t == _ATOMIC_AGGREGATE:
-            if ln != 0:
-                sub, action, why = UpdateSub.ATTRIBUTE_LENGTH_ERROR, _DISCARD, "not empty"
-        elif t == _AGGREGATOR:
-            if ln != (8 if as4 else 6):
-                sub, action, why = UpdateSub.ATTRIBUTE_LENGTH_ERROR, _DISCARD, "AGGREGATOR"
-            elif data[vs : vs + (4 if as4 else 2)].count(0) == (4 if as4 else 2):
-                sub, action, why = UpdateSub.OPTIONAL_ATTRIBUTE_ERROR, _DISCARD, "AS 0"
-            elif not as4:
-                aggr, aggr_at, aggr_flags = b"\0\0" + data[vs:ve], len(spans), flags
-        elif t in _MP_TYPES:
-            if t == _MP_REACH_NLRI:
-                res.mp_reach = (o, vs, ve)
-            else:
-                res.mp_unreach = (o, vs, ve)
-            o = ve
-            continue
-        elif t == _AS4_PATH:
-            action = _DISCARD
-            sub = UpdateSub.OPTIONAL_ATTRIBUTE_ERROR
-            if as4:
-                why = "AS4_PATH from a 4-octet AS speaker"
-            else:
-                p4 = decode_as_path(data, vs, ve, 4)
-                if _path_ok(p4, False):
-                    as4_path, sub = p4, 0
-                else:
-                    why = "malformed AS4_PATH"
-            if not sub:
-                o = ve
-                continue
-        elif t == _AS4_AGGREGATOR:
-            action = _DISCARD
-            sub = UpdateSub.OPTIONAL_ATTRIBUTE_ERROR
-            if as4:
-                why = "AS4_AGGREGATOR from a 4-octet AS speaker"
-            elif ln != 8:
-                sub, why = UpdateSub.ATTRIBUTE_LENGTH_ERROR, "AS4_AGGREGATOR length is not 8"
-            elif data[vs : vs + 4] == b"\0\0\0\0":
-                why = "AS4_AGGREGATOR with AS 0"
-            else:
-                as4_aggr = data[vs:ve]
-                o = ve
-                continue
-        if sub:
-            errors.append(
-                BGPError(
-                    _UPDATE,
-                    sub,
-                    b"" if sub == UpdateSub.MALFORMED_AS_PATH else data[o:ve],
-                    action=action,
-                    offset=o,
-                    reason=why,
-                )
-            )
-            twd = twd or action == _TAW
+        desc = table.get(t)
+        if desc is None:
+            _unrecognized(data, o, ve, flags, t, spans, repl)
+        elif (flags & 0xC0) != desc.flags:
+            err = _flags_error(data, o, vs, ve, flags, t, desc)
+            errors.append(err)
+            twd = twd or err.action == _TAW
         else:
-            spans.append((o, ve))
+            verdict = desc.check(ctx, data, o, vs, ve, flags)
+            if verdict is KEEP:
+                spans.append((o, ve))
+            elif isinstance(verdict, Fault):
+                sub, action, reason = verdict
+                value = b"" if sub == UpdateSub.MALFORMED_AS_PATH else data[o:ve]
+                errors.append(BGPError(_UPDATE, sub, value, action=action, offset=o, reason=reason))
+                twd = twd or action == _TAW
         o = ve
 
     if not as4:
-        _merge_as4(
-            res,
-            as_path,
-            as4_path,
-            aggr,
-            as4_aggr,
-            repl,
-            as_path_at,
-            aggr_at,
-            as_path_flags,
-            aggr_flags,
-            start,
-        )
+        _merge_as4(ctx, repl, start)
     res.treat_as_withdraw = twd
     res.block = _join(data, spans, repl)
     return res
 
 
-def _merge_as4(
-    res: AttrScan,
-    as_path: AsPath | None,
-    as4_path: AsPath | None,
-    aggr: bytes | None,
-    as4_aggr: bytes | None,
+def _list_error(o: int, reason: str) -> BGPError:
+    """RFC 7606 §4: an attribute runs past the field; the rest cannot be parsed."""
+    return BGPError(
+        _UPDATE, UpdateSub.MALFORMED_ATTRIBUTE_LIST, action=_TAW, offset=o, reason=reason
+    )
+
+
+def _duplicate(t: int, o: int) -> BGPError:
+    """RFC 7606 §3: MP_REACH/MP_UNREACH twice resets the session (raised); any other
+    attribute after its first occurrence is discarded (returned)."""
+    if t in _MP_TYPES:
+        raise BGPError(
+            _UPDATE,
+            UpdateSub.MALFORMED_ATTRIBUTE_LIST,
+            offset=o,
+            reason=f"attribute {t} appears more than once",
+        )
+    return BGPError(
+        _UPDATE,
+        UpdateSub.MALFORMED_ATTRIBUTE_LIST,
+        action=_DISCARD,
+        offset=o,
+        reason=f"duplicate attribute {t} discarded",
+    )
+
+
+def _unrecognized(
+    data: bytes,
+    o: int,
+    ve: int,
+    flags: int,
+    t: int,
+    spans: list[tuple[int, int]],
     repl: dict[int, bytes],
-    as_path_at: int,
-    aggr_at: int,
-    as_path_flags: int,
-    aggr_flags: int,
-    start: int,
 ) -> None:
+    """RFC 4271 §6.3 / §9: an unrecognized well-known attribute resets the session; an
+    optional transitive one is passed on with the Partial bit; an optional non-transitive
+    one is quietly ignored."""
+    if not flags & 0x80:
+        raise BGPError(
+            _UPDATE,
+            UpdateSub.UNRECOGNIZED_WELL_KNOWN_ATTRIBUTE,
+            data[o:ve],
+            offset=o,
+            reason=f"unrecognized well-known attribute {t}",
+        )
+    if flags & 0x40:
+        spans.append((o, ve))
+        if not flags & 0x20:
+            repl[len(spans) - 1] = bytes((flags | 0x20,)) + data[o + 1 : ve]
+
+
+def _flags_error(
+    data: bytes, o: int, vs: int, ve: int, flags: int, t: int, desc: AttrDesc
+) -> BGPError:
+    """RFC 7606 §3: wrong Optional/Transitive bits get the attribute's malformation
+    handling; for MP_REACH/MP_UNREACH that is AFI/SAFI disable, or a session reset when
+    the AFI/SAFI cannot be read (raised)."""
+    reason = f"attribute {t} has flags {flags:#04x}"
+    value = data[o:ve]
+    if t in _MP_TYPES:
+        action = Action.AFISAFI_DISABLE if ve - vs >= 3 else _RESET
+        raise BGPError(
+            _UPDATE, UpdateSub.ATTRIBUTE_FLAGS_ERROR, value, action=action, offset=o, reason=reason
+        )
+    return BGPError(
+        _UPDATE, UpdateSub.ATTRIBUTE_FLAGS_ERROR, value, action=desc.action, offset=o, reason=reason
+    )
+
+
+def _merge_as4(ctx: ScanContext, repl: dict[int, bytes], start: int) -> None:
     """RFC 6793 §4.2.3 for a 2-octet-AS peer: rebuild 4-octet AS_PATH and AGGREGATOR."""
-    if as4_aggr is not None:
+    aggr = ctx.aggr
+    as4_path = ctx.as4_path
+    if ctx.as4_aggr is not None:
         if aggr is None or int.from_bytes(aggr[:4], "big") != AS_TRANS:
             # AGGREGATOR absent or not AS_TRANS: AS4_AGGREGATOR and AS4_PATH are ignored.
-            reason = "AS4_AGGREGATOR ignored: AGGREGATOR is not AS_TRANS"
-            res.errors.append(
+            ctx.result.errors.append(
                 BGPError(
                     _UPDATE,
-                    UpdateSub.OPTIONAL_ATTRIBUTE_ERROR,
+                    _OPTIONAL,
                     action=_DISCARD,
                     offset=start,
-                    reason=reason,
+                    reason="AS4_AGGREGATOR ignored: AGGREGATOR is not AS_TRANS",
                 )
             )
             as4_path = None
         else:
-            aggr = as4_aggr
+            aggr = ctx.as4_aggr
     if aggr is not None:
-        repl[aggr_at] = encode_attribute(aggr_flags & ~0x10, _AGGREGATOR, aggr)
-    if as_path is not None:
-        path = as_path
+        repl[ctx.aggr_at] = encode_attribute(ctx.aggr_flags & ~0x10, _AGGREGATOR, aggr)
+    if ctx.as_path is not None:
+        path = ctx.as_path
         if as4_path is not None:
-            path = merge_as4_path(as_path, as4_path)
-        repl[as_path_at] = encode_attribute(as_path_flags & ~0x10, _AS_PATH, encode_as_path(path))
+            path = merge_as4_path(path, as4_path)
+        repl[ctx.as_path_at] = encode_attribute(
+            ctx.as_path_flags & ~0x10, _AS_PATH, encode_as_path(path)
+        )
 
 
 def _join(data: bytes, spans: list[tuple[int, int]], repl: dict[int, bytes]) -> bytes:
+    """The kept attributes, with their replacements, as one block."""
     if not spans:
         return b""
     if not repl:

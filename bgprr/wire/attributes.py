@@ -432,7 +432,7 @@ def best_path_fields(raw: bytes) -> BestPathFields:
     """``(local_pref, med, as_path_length, neighbor_as, origin, originator_id,
     cluster_list, communities)`` of a canonical block in one walk: the values, and the
     errors in the same order, of those :class:`PathAttrs` properties read in that order
-    (about half the cost of a view, which also builds an index and caches)."""
+    (cheaper than a view, which also builds an index and caches)."""
     first: dict[int, tuple[int, int]] = {}
     for t, _s, vs, e in walk_attributes(raw):
         if t not in first:

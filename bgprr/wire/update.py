@@ -1,66 +1,44 @@
-"""UPDATE messages (RFC 4271 §4.3, RFC 4760, RFC 7911) and their decoded form.
+"""The UPDATE codec (RFC 4271 §4.3, RFC 4760, RFC 7911).
 
-The dataclasses come first; the codec follows them: :func:`decode_update` (validation per
-RFC 4271 §6.3 / RFC 7606, see also :mod:`bgprr.wire.attrcheck`), :func:`encode_update`,
-the reflector's hot-path packers :func:`pack_updates` / :func:`pack_withdrawals`, and
-End-of-RIB (RFC 4724) helpers.
+:func:`decode_update` (validation per RFC 4271 §6.3 / RFC 7606, see also
+:mod:`bgprr.wire.attrcheck`) gives an :class:`~bgprr.wire.decoded.Update`, which this
+module exports with its parts; :func:`encode_update`, the reflector's hot-path packers
+:func:`pack_updates` / :func:`pack_withdrawals`, and End-of-RIB (RFC 4724) helpers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, fields
+from collections.abc import Sequence
 
-from .attrcheck import ScanCache, scan_attributes
+from .attrcheck import AttrScan, ScanCache, scan_attributes
 from .attributes import walk_attributes
 from .constants import IPV4_UNICAST, MARKER, AttrType
+from .decoded import MPReach, MPUnreach, Update
 from .errors import Action, BGPError, ErrorCode, HeaderSub, UpdateSub
 from .prefix import decode_prefixes, encode_prefixes, encode_tables
 
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MPReach:
-    afi: int
-    safi: int
-    next_hop: bytes  # 4, 16 or 32 (global + link-local) bytes, as received
-    nlri: list[int]  # prefix keys (see bgprr.wire.prefix)
-    nlri_ids: list[int] | None = None  # ADD-PATH path identifiers, parallel to nlri
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MPUnreach:
-    afi: int
-    safi: int
-    withdrawn: list[int]
-    withdrawn_ids: list[int] | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Update:
-    """A decoded UPDATE.
-
-    ``attrs`` is the canonical raw path attribute block: attributes in received order,
-    MP_REACH_NLRI / MP_UNREACH_NLRI removed, attributes discarded under RFC 7606 removed,
-    and (from a 2-octet-AS peer) AS_PATH/AGGREGATOR rewritten to 4-octet form after the
-    RFC 6793 AS4_PATH merge, AS4_* removed. It is the interning key of the path's attributes
-    (with the next hop: classic NEXT_HOP is inside it, MP next hop is in ``mp_reach``).
-    """
-
-    withdrawn: list[int] = field(default_factory=list)  # IPv4 unicast prefix keys
-    withdrawn_ids: list[int] | None = None
-    attrs: bytes = b""
-    nlri: list[int] = field(default_factory=list)  # IPv4 unicast prefix keys
-    nlri_ids: list[int] | None = None
-    mp_reach: MPReach | None = None
-    mp_unreach: MPUnreach | None = None
-    # Non-fatal RFC 7606 errors found (attribute discard, treat-as-withdraw, AFI/SAFI disable).
-    errors: tuple[BGPError, ...] = ()
-    # True when every announced prefix (nlri and mp_reach) must be handled as withdrawn.
-    treat_as_withdraw: bool = False
-
-
-# ======================================================================================
-# Codec
+__all__ = [
+    "SUPPORTED_FAMILIES",
+    "MPReach",
+    "MPUnreach",
+    "Update",
+    "check_header",
+    "decode_update",
+    "encode_mp_reach",
+    "encode_mp_unreach",
+    "encode_update",
+    "end_of_rib",
+    "eor_family",
+    "error_family",
+    "field_bounds",
+    "missing_well_known",
+    "mp_attributes",
+    "pack_updates",
+    "pack_withdrawals",
+    "prefix_field",
+    "reset_without_nlri",
+    "with_next_hop",
+]
 
 _UPD = ErrorCode.UPDATE_MESSAGE
 _TAW = Action.TREAT_AS_WITHDRAW
@@ -70,44 +48,6 @@ _DISABLE = Action.AFISAFI_DISABLE
 SUPPORTED_FAMILIES: frozenset[tuple[int, int]] = frozenset({(1, 1), (1, 2), (2, 1), (2, 2)})
 # Allowed MP_REACH_NLRI next-hop lengths per AFI (IPv4: RFC 4760 and RFC 8950).
 _NH_LENGTHS: dict[int, tuple[int, ...]] = {1: (4, 16, 32), 2: (16, 32)}
-
-
-# Update is a frozen dataclass: its generated __init__ stores each of the 9 fields through
-# object.__setattr__ (1.3 µs per UPDATE). decode_update stores them through the slot
-# descriptors instead (0.5 µs), giving the same object; this holds while every field has
-# a slot of its own and nothing runs after __init__, which is checked here.
-if tuple(f.name for f in fields(Update)) != Update.__slots__ or hasattr(Update, "__post_init__"):
-    raise ImportError("Update changed: update _new_update to match")
-_SETTERS: tuple[Callable[[Update, object], None], ...] = tuple(
-    getattr(Update, name).__set__ for name in Update.__slots__
-)
-_new = object.__new__
-
-
-def _new_update(
-    withdrawn: list[int],
-    withdrawn_ids: list[int] | None,
-    attrs: bytes,
-    nlri: list[int],
-    nlri_ids: list[int] | None,
-    mp_reach: MPReach | None,
-    mp_unreach: MPUnreach | None,
-    errors: tuple[BGPError, ...],
-    treat_as_withdraw: bool,
-) -> Update:
-    """``Update(...)`` with every field given, in field order (see above)."""
-    u: Update = _new(Update)
-    s0, s1, s2, s3, s4, s5, s6, s7, s8 = _SETTERS
-    s0(u, withdrawn)
-    s1(u, withdrawn_ids)
-    s2(u, attrs)
-    s3(u, nlri)
-    s4(u, nlri_ids)
-    s5(u, mp_reach)
-    s6(u, mp_unreach)
-    s7(u, errors)
-    s8(u, treat_as_withdraw)
-    return u
 
 
 # Well-known attributes an UPDATE with NLRI must carry, by (classic NLRI?, iBGP?):
@@ -244,6 +184,52 @@ def decode_update(
     """
     data = msg if type(msg) is bytes else bytes(msg)
     n = len(data)
+    check_header(data)
+    wend, aend = field_bounds(data)
+    astart = wend + 2
+    v4ap = IPV4_UNICAST in addpath
+    withdrawn, wids = prefix_field(data, 21, wend, v4ap)
+    nlri, nids = prefix_field(data, aend, n, v4ap)
+    errors: list[BGPError] = []
+    twd = False
+    mp_reach: MPReach | None = None
+    mp_unreach: MPUnreach | None = None
+    seen: bytearray | None = None
+    block = b""
+    if aend > astart:
+        key, hit = _cache_lookup(cache, data, astart, aend, as4, ibgp) if nlri else (b"", None)
+        if hit is not None:
+            block, seen = hit
+        else:
+            scan = scan_attributes(data, astart, aend, as4=as4, ibgp=ibgp, classic_nlri=bool(nlri))
+            if key and cache is not None:
+                cache.store(key, scan)
+            mp_reach, mp_unreach = mp_attributes(data, scan, addpath)
+            if scan.mp_reach is None and not nlri:
+                reset_without_nlri(scan)
+            block, seen, errors, twd = scan.block, scan.seen, scan.errors, scan.treat_as_withdraw
+    if nlri or (mp_reach is not None and mp_reach.nlri):
+        missing = missing_well_known(seen, bool(nlri), ibgp, wend)
+        if missing:
+            errors += missing
+            twd = True
+    return Update(
+        withdrawn=withdrawn,
+        withdrawn_ids=wids,
+        attrs=block,
+        nlri=nlri,
+        nlri_ids=nids,
+        mp_reach=mp_reach,
+        mp_unreach=mp_unreach,
+        errors=tuple(errors),
+        treat_as_withdraw=twd,
+    )
+
+
+def check_header(data: bytes) -> None:
+    """The 19-octet header of an UPDATE whose length field is the length of ``data``
+    (RFC 4271 §6.1)."""
+    n = len(data)
     if data[:16] != MARKER:
         raise BGPError(
             ErrorCode.MESSAGE_HEADER,
@@ -261,6 +247,13 @@ def decode_update(
         )
     if data[18] != 2:
         raise BGPError(ErrorCode.MESSAGE_HEADER, HeaderSub.BAD_MESSAGE_TYPE, data[18:19], offset=18)
+
+
+def field_bounds(data: bytes) -> tuple[int, int]:
+    """(end of Withdrawn Routes, end of Path Attributes); the attributes start 2 octets
+    after the first. Lengths that overrun the message reset the session (RFC 4271 §6.3,
+    RFC 7606 §5.3)."""
+    n = len(data)
     wend = 21 + ((data[19] << 8) | data[20])
     if wend + 2 > n:
         raise BGPError(
@@ -269,8 +262,7 @@ def decode_update(
             offset=19,
             reason="Withdrawn Routes Length too large",
         )
-    astart = wend + 2
-    aend = astart + ((data[wend] << 8) | data[wend + 1])
+    aend = wend + 2 + ((data[wend] << 8) | data[wend + 1])
     if aend > n:
         raise BGPError(
             _UPD,
@@ -278,67 +270,79 @@ def decode_update(
             offset=wend,
             reason="Total Path Attribute Length too large",
         )
-    v4ap = IPV4_UNICAST in addpath
-    if wend > 21:
-        withdrawn, wids = decode_prefixes(data, 21, wend, 1, v4ap)
-    else:
-        withdrawn, wids = [], None
-    if aend < n:
-        nlri, nids = decode_prefixes(data, aend, n, 1, v4ap)
-    else:
-        nlri, nids = [], None
-    errors: list[BGPError] = []
-    twd = False
-    mp_reach: MPReach | None = None
-    mp_unreach: MPUnreach | None = None
-    seen: bytearray | None = None
-    block = b""
-    hit: tuple[bytes, bytearray] | None = None
-    field = b""  # the attribute field, when the cache applies
-    if cache is not None and nlri and aend > astart and cache.as4 == as4 and cache.ibgp == ibgp:
-        field = data[astart:aend]
-        hit = cache.table.get(field)
-    if hit is not None:
-        block, seen = hit
-    elif aend > astart:
-        scan = scan_attributes(data, astart, aend, as4=as4, ibgp=ibgp, classic_nlri=bool(nlri))
-        if cache is not None and field:
-            cache.store(field, scan)
-        errors = scan.errors
-        twd = scan.treat_as_withdraw
-        seen = scan.seen
-        block = scan.block
-        if scan.mp_unreach is not None:
-            mp_unreach = _decode_mp_unreach(data, scan.mp_unreach, addpath, errors)
-        if scan.mp_reach is not None:
-            mp_reach, bad_nh = _decode_mp_reach(data, scan.mp_reach, addpath, errors)
-            twd = twd or bad_nh
-        elif twd and not nlri:
-            # RFC 7606 §5.2: attributes but no reachable NLRI, and an error stronger than
-            # attribute discard: we cannot trust that the NLRI were parsed; session reset.
-            first = next(e for e in errors if e.action == _TAW)
-            raise BGPError(
-                first.code,
-                first.subcode,
-                first.data,
-                offset=first.offset,
-                reason=f"{first.reason} (UPDATE without reachable NLRI, RFC 7606 §5.2)",
-            )
-    if nlri or (mp_reach is not None and mp_reach.nlri):
-        for t in _REQUIRED[bool(nlri), ibgp]:
-            if seen is None or not seen[t]:
-                errors.append(
-                    BGPError(
-                        _UPD,
-                        UpdateSub.MISSING_WELL_KNOWN_ATTRIBUTE,
-                        bytes((t,)),
-                        action=_TAW,
-                        offset=wend,
-                        reason=f"missing well-known attribute {t}",
-                    )
+    return wend, aend
+
+
+def prefix_field(
+    data: bytes, start: int, end: int, addpath: bool
+) -> tuple[list[int], list[int] | None]:
+    """The IPv4 unicast prefix keys (and ADD-PATH ids when ``addpath``) of the Withdrawn
+    Routes or NLRI field ``data[start:end]``."""
+    if end > start:
+        return decode_prefixes(data, start, end, 1, addpath)
+    return [], None
+
+
+def _cache_lookup(
+    cache: ScanCache | None, data: bytes, start: int, end: int, as4: bool, ibgp: bool
+) -> tuple[bytes, tuple[bytes, bytearray] | None]:
+    """(the field as cache key, or b"" when ``cache`` does not apply; the cached result)."""
+    if cache is None or cache.as4 != as4 or cache.ibgp != ibgp:
+        return b"", None
+    key = data[start:end]
+    return key, cache.table.get(key)
+
+
+def mp_attributes(
+    data: bytes, scan: AttrScan, addpath: frozenset[tuple[int, int]]
+) -> tuple[MPReach | None, MPUnreach | None]:
+    """Decode the MP_UNREACH_NLRI then MP_REACH_NLRI that ``scan`` found; their errors go
+    to ``scan.errors`` (an invalid MP next hop sets ``scan.treat_as_withdraw``)."""
+    mp_unreach = None
+    mp_reach = None
+    if scan.mp_unreach is not None:
+        mp_unreach = _decode_mp_unreach(data, scan.mp_unreach, addpath, scan.errors)
+    if scan.mp_reach is not None:
+        mp_reach, bad_nh = _decode_mp_reach(data, scan.mp_reach, addpath, scan.errors)
+        scan.treat_as_withdraw = scan.treat_as_withdraw or bad_nh
+    return mp_reach, mp_unreach
+
+
+def reset_without_nlri(scan: AttrScan) -> None:
+    """RFC 7606 §5.2: attributes but no reachable NLRI, and an error stronger than
+    attribute discard: we cannot trust that the NLRI were parsed; session reset."""
+    if not scan.treat_as_withdraw:
+        return
+    first = next(e for e in scan.errors if e.action == _TAW)
+    raise BGPError(
+        first.code,
+        first.subcode,
+        first.data,
+        offset=first.offset,
+        reason=f"{first.reason} (UPDATE without reachable NLRI, RFC 7606 §5.2)",
+    )
+
+
+def missing_well_known(
+    seen: bytearray | None, classic_nlri: bool, ibgp: bool, offset: int
+) -> list[BGPError]:
+    """RFC 4271 §6.3, RFC 7606 §3: one treat-as-withdraw error per well-known attribute
+    that an UPDATE announcing prefixes lacks (``offset``: the Total Path Attribute Length
+    field)."""
+    missing = []
+    for t in _REQUIRED[classic_nlri, ibgp]:
+        if seen is None or not seen[t]:
+            missing.append(
+                BGPError(
+                    _UPD,
+                    UpdateSub.MISSING_WELL_KNOWN_ATTRIBUTE,
+                    bytes((t,)),
+                    action=_TAW,
+                    offset=offset,
+                    reason=f"missing well-known attribute {t}",
                 )
-                twd = True
-    return _new_update(withdrawn, wids, block, nlri, nids, mp_reach, mp_unreach, tuple(errors), twd)
+            )
+    return missing
 
 
 def error_family(err: BGPError) -> tuple[int, int] | None:

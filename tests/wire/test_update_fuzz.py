@@ -7,7 +7,6 @@ Default runs are short; ``HYPOTHESIS_PROFILE=fuzz`` raises the example count.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 
 import pytest
@@ -206,16 +205,16 @@ def test_scan_cache_hit_shares_the_block() -> None:
 @_FUZZ
 @given(st.one_of(_valid_like(), _mutated()), _KW)
 def test_decoded_update_is_a_plain_update(m: bytes, kw: dict[str, object]) -> None:
-    """decode_update builds Update through the slot descriptors: the result equals the
-    dataclass built through its own __init__ from the same fields, and stays frozen."""
+    """decode_update's result equals the Update built through its own __init__ from the
+    same fields, and is read-only."""
     addpath = kw["addpath"]
     assert isinstance(addpath, frozenset)
     try:
         u = decode_update(m, as4=bool(kw["as4"]), ibgp=bool(kw["ibgp"]), addpath=addpath)
     except BGPError:
         return
-    names = [f.name for f in dataclasses.fields(Update)]
+    names = Update.FIELDS
     again = Update(**{n: getattr(u, n) for n in names})
     assert u == again and repr(u) == repr(again) and type(u) is Update
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        u.attrs = b""  # the point: assignment must fail
+    with pytest.raises(AttributeError):
+        u.attrs = b""  # type: ignore[misc]  # the point: assignment must fail

@@ -14,7 +14,6 @@ import ipaddress
 import json
 
 from bgprr.config.errors import ConfigError
-from bgprr.config.loader import Walked
 from bgprr.config.model import (
     AfiSafi,
     Config,
@@ -28,6 +27,7 @@ from bgprr.config.model import (
     Value,
 )
 from bgprr.config.schema import FAMILIES, NOT_SUPPORTED
+from bgprr.config.walk import Walked
 
 DEFAULT_PORT = 179
 DEFAULT_LOCAL_ADDRESS_LIST = ("0.0.0.0", "::")

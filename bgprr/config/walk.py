@@ -1,0 +1,115 @@
+"""Check a parsed configuration against the schema, key by key.
+
+`walk_root` turns the plain data of a file into a `Walked` tree: every key known, every
+value of the right type, every key remembered with its full key path for error messages.
+`bgprr.config.build` makes the resolved `Config` from it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bgprr.config.errors import ConfigError
+from bgprr.config.model import Value
+from bgprr.config.schema import (
+    NOT_SUPPORTED,
+    ROOT,
+    ArrayOf,
+    BadValue,
+    Leaf,
+    Node,
+    Refused,
+    check_leaf,
+    show,
+)
+
+__all__ = ["Walked", "walk_root"]
+
+
+@dataclass(slots=True)
+class Walked:
+    """One checked table: ``leaves`` maps a key path relative to this table
+    (``config.peer-as``) to ``(value, full key path)``; ``arrays`` holds the arrays of
+    tables below it (``afi-safis``), each element walked in turn."""
+
+    keypath: str
+    leaves: dict[str, tuple[Value, str]] = field(default_factory=dict)
+    arrays: dict[str, list[Walked]] = field(default_factory=dict)
+
+    def where(self, rel: str) -> str:
+        """Full key path of ``rel`` below this table (written or not)."""
+        return f"{self.keypath}.{rel}" if self.keypath else rel
+
+    def value(self, rel: str) -> Value | None:
+        item = self.leaves.get(rel)
+        return None if item is None else item[0]
+
+
+def walk_root(raw: Mapping[str, Any], source: str) -> Walked:
+    root = Walked(keypath="")
+    _walk_table(raw, ROOT, "", root, source)
+    return root
+
+
+def _walk_table(
+    raw: Mapping[str, Any], schema: Mapping[str, Node], rel: str, out: Walked, source: str
+) -> None:
+    seen: dict[str, str] = {}
+    for orig_key, value in raw.items():
+        # GoBGP reads its file through viper, which folds key case; so does bgprr.
+        key = str(orig_key).lower()
+        key_rel = f"{rel}.{key}" if rel else key
+        where = out.where(key_rel)
+        if key in seen:
+            raise ConfigError(
+                source, where, f"duplicate key (also written as {json.dumps(seen[key])})"
+            )
+        seen[key] = str(orig_key)
+        node = schema.get(key)
+        if node is None:
+            raise ConfigError(
+                source, where, _unknown(schema, key, out.where(rel) if rel else out.keypath)
+            )
+        if isinstance(node, Refused):
+            problem = NOT_SUPPORTED if not node.why else f"{NOT_SUPPORTED} ({node.why})"
+            raise ConfigError(source, where, problem)
+        if isinstance(node, Leaf):
+            try:
+                out.leaves[key_rel] = (check_leaf(node.kind, value), where)
+            except BadValue as exc:
+                raise ConfigError(source, where, str(exc)) from None
+        elif isinstance(node, ArrayOf):
+            out.arrays[key_rel] = _walk_array(value, node, where, source)
+        else:
+            if not isinstance(value, dict):
+                raise ConfigError(source, where, f"expected a table, got {show(value)}")
+            _walk_table(value, node, key_rel, out, source)
+
+
+def _walk_array(value: object, node: ArrayOf, where: str, source: str) -> list[Walked]:
+    if isinstance(value, dict):
+        raise ConfigError(
+            source, where, "expected an array of tables ([[...]] in TOML), got a table"
+        )
+    if not isinstance(value, list):
+        raise ConfigError(source, where, f"expected an array of tables, got {show(value)}")
+    items: list[Walked] = []
+    for index, element in enumerate(value):
+        item = Walked(keypath=f"{where}[{index}]")
+        if not isinstance(element, dict):
+            raise ConfigError(source, item.keypath, f"expected a table, got {show(element)}")
+        _walk_table(element, node.table, "", item, source)
+        items.append(item)
+    return items
+
+
+def _unknown(schema: Mapping[str, Node], key: str, parent: str) -> str:
+    """'unknown key', with a hint when the key belongs one level down, in .config."""
+    config = schema.get("config")
+    if isinstance(config, Mapping) and key in config:
+        full = f"{parent}.config.{key}" if parent else f"config.{key}"
+        return f"unknown key (did you mean {full}?)"
+    return "unknown key"
