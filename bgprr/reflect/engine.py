@@ -38,7 +38,7 @@ that does not come back is waited for until ``deferral_time``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from bgprr.reflect.export import (
@@ -350,20 +350,21 @@ class ReflectionEngine:
         self._apply_changes(fam, peer.ref.index, peer.rib_in.withdraw(fam, keys, ids))
 
     def _apply_changes(
-        self, fam: Family, index: int, changes: list[Change], *, batch: bool = True
-    ) -> None:
-        """Apply changes of the Adj-RIB-In of neighbor ``index`` to the Loc-RIB. With
-        ``batch``, update groups are marked once for all prefixes whose best path changed;
-        otherwise each change marks them at once."""
-        if not changes:
-            return
+        self, fam: Family, index: int, changes: Iterable[Change], *, batch: bool = True
+    ) -> int:
+        """Apply changes of the Adj-RIB-In of neighbor ``index`` to the Loc-RIB; returns
+        how many. With ``batch``, update groups are marked once for all prefixes whose best
+        path changed; otherwise each change marks them at once."""
         table = self.table(fam)
         set_path = self.set_path
         marks: list[int] | None = [] if batch else None
+        n = 0
         for k, pid, old, new in changes:
             set_path(table, k, (index, pid), new, old, marks)
+            n += 1
         if marks:
             self._mark_all(table, marks)
+        return n
 
     def _check_limit(self, peer: NeighborState, fam: Family) -> None:
         limit = peer.settings.prefix_limits.get(fam)
@@ -503,9 +504,8 @@ class ReflectionEngine:
 
     def drop_paths(self, peer: NeighborState, fam: Family, *, only_stale: bool) -> int:
         """Withdraw the neighbor's paths of a family (only the stale ones); returns count."""
-        changes = peer.rib_in.take(fam, only_stale=only_stale)
-        self._apply_changes(fam, peer.ref.index, changes)
-        return len(changes)
+        taken = peer.rib_in.take(fam, only_stale=only_stale)
+        return self._apply_changes(fam, peer.ref.index, taken)
 
     # ------------------------------------------------------------------ GR actions
 

@@ -109,13 +109,17 @@ class AdjRibIn:
             p.stale = True
         return True
 
-    def take(self, fam: Family, *, only_stale: bool) -> list[Change]:
-        """Remove the stale paths of ``fam`` (every path unless ``only_stale``)."""
+    def take(self, fam: Family, *, only_stale: bool) -> Iterator[Change]:
+        """Remove the stale paths of ``fam`` (every path unless ``only_stale``), yielding
+        each change as its path is removed. The paths to take are chosen at the first
+        step; consume the iterator whole. Lazy, so that dropping a full table holds one
+        change at a time, not a list of them."""
         rib = self._ribs.get(fam)
         if not rib:
-            return []
+            return
         gone = [rk for rk, p in rib.items() if p.stale or not only_stale]
-        return [(rk >> 32, rk & _ID_MASK, rib.pop(rk), None) for rk in gone]
+        for rk in gone:
+            yield rk >> 32, rk & _ID_MASK, rib.pop(rk), None
 
     def mark_llgr(self, fam: Family, derive: Callable[[AttrSet], AttrSet]) -> list[Change]:
         """RFC 9494 §4.3: each stale path of ``fam`` not yet LLGR-stale is replaced by an

@@ -106,7 +106,7 @@ def test_take_only_stale_or_all() -> None:
 
 def test_mark_stale_without_table() -> None:
     assert not AdjRibIn().mark_stale(V4)
-    assert AdjRibIn().take(V4, only_stale=False) == []
+    assert list(AdjRibIn().take(V4, only_stale=False)) == []
 
 
 def test_mark_llgr_replaces_and_removes_no_llgr() -> None:
