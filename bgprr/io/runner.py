@@ -209,7 +209,12 @@ class SessionRunner:
         except Exception:  # a bug must cost this peer its session, never the daemon
             log.exception("peer %s: internal error; resetting the session", self.key)
             self._internal_error()
-        self._reschedule()
+            self._reschedule()
+            return False
+        # Sending only moves the KeepaliveTimer later: a pending handle fires no later than
+        # needed (handle_timer then re-arms), so only a missing one needs scheduling.
+        if self._timer is None:
+            self._reschedule()
         return sent
 
     def route_refresh(self, afi: int, safi: int) -> bool:
