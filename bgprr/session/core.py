@@ -5,11 +5,11 @@ one, the timers, the queued outputs, the message counters) and the steps that th
 RFC 4271 §8 handlers of :mod:`bgprr.session.fsm` are made of: send and close on a
 connection, change state, dial and abort a dial, end the session (SessionDown, graceful
 or not: RFC 4724, RFC 8538), go Idle with the IdleHoldTimer back-off
-(DampPeerOscillations), and continue on the second connection after a collision
-(RFC 4271 §6.8).
+(DampPeerOscillations).
 
-The transition table lives with the handlers: :meth:`SessionCore._fire` is declared here
-and dispatched by the subclass, so this module imports nothing of the FSM above it.
+Whatever fires a transition (the table, failing over to the second connection after a
+collision) lives with the handlers in :mod:`bgprr.session.fsm`; this module imports
+nothing of it.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from .events import (
     AbortConnect,
     Close,
     Connect,
-    Event,
     Output,
     Send,
     SessionDown,
@@ -89,12 +88,6 @@ class SessionCore:
         self._scans: ScanCache | None = None  # attribute scans of this negotiation
         self._stop_notification: Notification | None = None  # for Manual/AutomaticStop
         self._last_keepalive = float("-inf")
-
-    # ------------------------------------------------------------------ dispatch
-
-    def _fire(self, now: float, event: Event, arg: _Arg | None = None) -> None:
-        """Run the transition for ``(state, event)``: the subclass holds the table."""
-        raise NotImplementedError
 
     # ------------------------------------------------------------------ helpers
 
@@ -231,38 +224,6 @@ class SessionCore:
             delay = 0.0 if graceful else self._idle_hold_delay(flap)
             self._timers.start(Timer.IDLE_HOLD, now, delay)
         self._set_state(State.IDLE, reason)
-
-    def _promote_alt(self, now: float, reason: str) -> bool:
-        """After the FSM's connection ended: continue on the second one, in OpenSent (then
-        OpenConfirm at once if its OPEN already came)."""
-        alt = self._alt
-        if alt is None:
-            return False
-        pending, self._alt_open = self._alt_open, None
-        self._conn, self._alt = alt, None
-        if pending is None:
-            self._timers.move(Timer.ALT_HOLD, Timer.HOLD)
-        else:
-            self._timers.stop(Timer.ALT_HOLD)
-        self._set_state(State.OPENSENT, reason)
-        if pending is not None:
-            self._fire(now, Event.BGP_OPEN, _Arg(conn=alt, message=pending))
-        return True
-
-    def _fail(
-        self,
-        now: float,
-        reason: str,
-        *,
-        sent: Notification | None = None,
-        received: Notification | None = None,
-    ) -> None:
-        """The connection failed (error, NOTIFICATION, hold timer, TCP): Idle, or the
-        second connection if one is being tracked."""
-        graceful = self._end_main(now, reason, sent=sent, received=received)
-        self.connect_retry_counter += 1
-        if not self._promote_alt(now, reason):
-            self._enter_idle(now, reason, flap=True, graceful=graceful)
 
     def _restart_hold(self, now: float) -> None:
         neg = self._negotiated

@@ -321,6 +321,38 @@ class Session(SessionCore):
         self._fire(now, Event.OPEN_COLLISION_DUMP, _Arg(conn=main))
         return None
 
+    def _promote_alt(self, now: float, reason: str) -> bool:
+        """After the FSM's connection ended: continue on the second one, in OpenSent (then
+        OpenConfirm at once if its OPEN already came)."""
+        alt = self._alt
+        if alt is None:
+            return False
+        pending, self._alt_open = self._alt_open, None
+        self._conn, self._alt = alt, None
+        if pending is None:
+            self._timers.move(Timer.ALT_HOLD, Timer.HOLD)
+        else:
+            self._timers.stop(Timer.ALT_HOLD)
+        self._set_state(State.OPENSENT, reason)
+        if pending is not None:
+            self._fire(now, Event.BGP_OPEN, _Arg(conn=alt, message=pending))
+        return True
+
+    def _fail(
+        self,
+        now: float,
+        reason: str,
+        *,
+        sent: Notification | None = None,
+        received: Notification | None = None,
+    ) -> None:
+        """The connection failed (error, NOTIFICATION, hold timer, TCP): Idle, or the
+        second connection if one is being tracked."""
+        graceful = self._end_main(now, reason, sent=sent, received=received)
+        self.connect_retry_counter += 1
+        if not self._promote_alt(now, reason):
+            self._enter_idle(now, reason, flap=True, graceful=graceful)
+
     def _fsm_error(self, now: float, event: Event) -> None:
         sub = FSM_SUBCODES.get(self._state, FsmSub.UNSPECIFIED)
         n = Notification(code=ErrorCode.FSM, subcode=sub)
