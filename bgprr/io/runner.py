@@ -14,6 +14,7 @@ here: the peer is reset, others are not affected.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
@@ -240,7 +241,8 @@ class SessionRunner:
             except OSError as exc:
                 log.warning("peer %s: socket options: %s", self.key, exc)
         self.conns[conn.conn_id] = conn
-        self._call(lambda now: self.session.connection_made(conn.conn_id, now, True))
+        local = _packed(conn.local_address)
+        self._call(lambda now: self.session.connection_made(conn.conn_id, now, True, local))
         conn.attach(self)
 
     def on_data(self, conn: BGPConnection, data: bytes) -> None:
@@ -275,7 +277,8 @@ class SessionRunner:
         self.conns[conn.conn_id] = conn
         # The session must know the connection before its first bytes (the peer's OPEN
         # may already be buffered in the protocol): connection_made, then attach.
-        self._call(lambda now: self.session.connection_made(conn.conn_id, now, False))
+        local = _packed(conn.local_address)
+        self._call(lambda now: self.session.connection_made(conn.conn_id, now, False, local))
         conn.attach(self)
 
     def _cancel_connect(self) -> None:
@@ -430,3 +433,11 @@ _HANDLERS: dict[type[Output], Callable[[SessionRunner, Any, float], None]] = {
     RouteRefreshReceived: SessionRunner._on_refresh,
     SessionDown: SessionRunner._on_down,
 }
+
+
+def _packed(address: str) -> bytes:
+    """The packed form of a connection's local address (b"" when unknown)."""
+    try:
+        return ipaddress.ip_address(address).packed
+    except ValueError:
+        return b""

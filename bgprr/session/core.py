@@ -43,6 +43,7 @@ class _Conn:
     inbound: bool
     framer: Framer
     lost: bool = False
+    local: bytes = b""  # our address on this connection, packed (4 or 16 octets), if known
 
 
 # Internal and short-lived (one per event, never shared or hashed): a plain slotted class
@@ -86,6 +87,7 @@ class SessionCore:
         self._established_at: float | None = None
         self._negotiated: Negotiated | None = None
         self._scans: ScanCache | None = None  # attribute scans of this negotiation
+        self._own = b""  # our address on the established connection (RFC 4271 §6.3)
         self._stop_notification: Notification | None = None  # for Manual/AutomaticStop
         self._last_keepalive = float("-inf")
 

@@ -167,10 +167,14 @@ class Session(SessionCore):
         self._stop_notification = self._hard(notification, hard=hard)
         self._fire(now, Event.AUTOMATIC_STOP)
 
-    def connection_made(self, conn_id: int, now: float, inbound: bool) -> None:
+    def connection_made(
+        self, conn_id: int, now: float, inbound: bool, local_address: bytes = b""
+    ) -> None:
+        """A TCP connection with the peer; ``local_address``: our end's address, packed
+        (routes whose next hop is that address are ignored, RFC 4271 §6.3)."""
         if not inbound:
             self._connecting = False
-        conn = _Conn(conn_id=conn_id, inbound=inbound, framer=Framer())
+        conn = _Conn(conn_id=conn_id, inbound=inbound, framer=Framer(), local=local_address)
         event = Event.TCP_CONNECTION_CONFIRMED if inbound else Event.TCP_CR_ACKED
         self._fire(now, event, _Arg(conn=conn))
 
@@ -272,7 +276,12 @@ class Session(SessionCore):
                 msg = decode_message(raw)
             elif mtype == MsgType.UPDATE:  # Established, header checked by the framer
                 msg = decode_update(
-                    raw, as4=neg.as4, addpath=neg.addpath_rx, ibgp=neg.ibgp, cache=self._scans
+                    raw,
+                    as4=neg.as4,
+                    addpath=neg.addpath_rx,
+                    ibgp=neg.ibgp,
+                    cache=self._scans,
+                    own=self._own,
                 )
             else:
                 msg = decode_message(
@@ -498,7 +507,10 @@ class Session(SessionCore):
             self._drop_alt(_collision())
         self._timers.stop(Timer.CONNECT_RETRY)
         self._negotiated = neg
-        self._scans = ScanCache(as4=neg.as4, ibgp=neg.ibgp)
+        self._own = conn.local
+        self._scans = ScanCache(
+            as4=neg.as4, ibgp=neg.ibgp, own=conn.local if len(conn.local) == 4 else b""
+        )
         conn.framer.max_len = neg.max_len
         self._send(conn, encode_message(_KEEPALIVE))
         if neg.keepalive:

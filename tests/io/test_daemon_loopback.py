@@ -180,6 +180,29 @@ async def test_malformed_update_resets_only_that_peer(start: Start) -> None:
     assert established(rr, "127.0.0.3") and established(c, RR)
 
 
+async def test_next_hop_our_own_address_is_ignored(start: Start) -> None:
+    # RFC 4271 §6.3: a route whose NEXT_HOP is the reflector's own address on the session
+    # is ignored (treat-as-withdraw), the session stays up, other routes are accepted.
+    port = free_port()
+    rr = await start(rr_config(port, ["127.0.0.2"]))
+    from bgprr.session import SessionConfig, build_open
+    from bgprr.wire.update import encode_update
+
+    reader, writer = await asyncio.open_connection(RR, port, local_addr=("127.0.0.2", 0))
+    cfg = SessionConfig(local_as=64511, peer_as=64511, router_id=0x7F000002)
+    writer.write(encode_message(build_open(cfg)))
+    await reader.read(4096)
+    writer.write(bytes.fromhex("ff" * 16 + "0013" + "04"))
+    await wait_for(lambda: established(rr, "127.0.0.2"))
+    writer.write(encode_update(attrs=attrs_v4(RR), nlri=[key("10.9.0.0/26")]))
+    writer.write(encode_update(attrs=attrs_v4("192.0.2.9"), nlri=[key("10.9.1.0/26")]))
+    await wait_for(lambda: key("10.9.1.0/26") in routes(rr))
+    assert key("10.9.0.0/26") not in routes(rr)
+    assert rr.engine.counters("127.0.0.2").treat_as_withdraw == 1
+    assert established(rr, "127.0.0.2")
+    writer.close()
+
+
 async def test_tcp_md5_sessions(start: Start) -> None:
     port = free_port()
     extra_pw = 'auth-password = "s3cret"'
