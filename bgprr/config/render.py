@@ -119,6 +119,8 @@ def _neighbor(out: _Out, config: Config, n: Neighbor, show_secrets: bool) -> Non
     out.key(4, "keepalive-interval", n.keepalive_interval)
     out.key(4, "connect-retry", n.connect_retry)
     out.key(4, "idle-hold-time-after-reset", n.idle_hold_time_after_reset)
+    if n.send_hold_time is not None:
+        out.key(4, "send-hold-time", n.send_hold_time)
     out.table(2, "[neighbors.transport.config]")
     out.key(4, "passive-mode", n.passive)
     out.key(4, "local-address", n.local_address)

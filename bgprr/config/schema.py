@@ -341,6 +341,7 @@ _PEER_COMMON: dict[str, Node] = {
                     "connect-retry": Leaf(Kind.SECONDS),
                     "idle-hold-time-after-reset": Leaf(Kind.SECONDS),
                     "minimum-advertisement-interval": Leaf(Kind.ZERO_ONLY),
+                    "send-hold-time": Leaf(Kind.SECONDS),  # bgprr: RFC 9687
                 }
             ),
             "state": _STATE,

@@ -257,8 +257,15 @@ class SessionRunner:
         self._call(lambda now: self.session.connection_lost(conn.conn_id, now))
 
     def on_writable(self, conn: BGPConnection) -> None:
+        self._call(lambda now: self.session.write_resumed(conn.conn_id, now))
         if conn is self.established:
             self.host.schedule_flush(paced=False)
+
+    def on_blocked(self, conn: BGPConnection) -> None:
+        # Called from inside transport.write (often while our outputs are being
+        # written): starts a timer, queues no output, so no drain here.
+        self.session.write_blocked(conn.conn_id, self.loop.time())
+        self._reschedule()
 
     async def _connect(self) -> None:
         settings = socket_settings(self.neighbor)
@@ -363,7 +370,10 @@ class SessionRunner:
     def _on_close(self, out: Close, now: float) -> None:
         conn = self.conns.pop(out.conn_id, None)
         if conn is not None:
-            conn.close()
+            if out.abort:
+                conn.abort()
+            else:
+                conn.close()
         if self.established is conn:
             self.established = None
 

@@ -251,6 +251,28 @@ class Session(SessionCore):
         self._restart_keepalive(now)
         return True
 
+    def write_blocked(self, conn_id: int, now: float) -> None:
+        """The connection stopped taking data (its write buffer is full). RFC 9687: in
+        Established the SendHoldTimer runs until :meth:`write_resumed`; when it expires
+        the session ends with Send Hold Timer Expired (8) and the connection is aborted."""
+        conn, neg = self._conn, self._negotiated
+        if self._state is not State.ESTABLISHED or conn is None or conn.conn_id != conn_id:
+            return
+        if neg is None or self._timers.running(Timer.SEND_HOLD):
+            return
+        seconds = self.config.send_hold_time
+        if seconds is None:
+            if not neg.hold_time:
+                return  # RFC 9687: no hold time negotiated, no SendHoldTimer
+            seconds = max(480.0, 2.0 * neg.hold_time)
+        if seconds:
+            self._timers.start(Timer.SEND_HOLD, now, seconds)
+
+    def write_resumed(self, conn_id: int, now: float) -> None:
+        """The connection takes data again: the SendHoldTimer stops."""
+        if self._conn is not None and self._conn.conn_id == conn_id:
+            self._timers.stop(Timer.SEND_HOLD)
+
     # ------------------------------------------------------------------ dispatch
 
     def _fire(self, now: float, event: Event, arg: _Arg | None = None) -> None:
@@ -354,10 +376,11 @@ class Session(SessionCore):
         *,
         sent: Notification | None = None,
         received: Notification | None = None,
+        abort: bool = False,
     ) -> None:
         """The connection failed (error, NOTIFICATION, hold timer, TCP): Idle, or the
         second connection if one is being tracked."""
-        graceful = self._end_main(now, reason, sent=sent, received=received)
+        graceful = self._end_main(now, reason, sent=sent, received=received, abort=abort)
         self.connect_retry_counter += 1
         if not self._promote_alt(now, reason):
             self._enter_idle(now, reason, flap=True, graceful=graceful)
@@ -459,6 +482,11 @@ class Session(SessionCore):
     def _hold_expired(self, now: float, arg: _Arg) -> None:
         n = Notification(code=ErrorCode.HOLD_TIMER_EXPIRED, subcode=0)
         self._fail(now, "hold timer expired", sent=n)
+
+    def _send_hold_expired(self, now: float, arg: _Arg) -> None:
+        n = Notification(code=ErrorCode.SEND_HOLD_TIMER_EXPIRED, subcode=0)
+        reason = "send hold timer expired: the peer reads nothing (RFC 9687)"
+        self._fail(now, reason, sent=n, abort=True)
 
     def _send_keepalive(self, now: float, arg: _Arg) -> None:
         if self._conn is not None and self._negotiated is not None:
