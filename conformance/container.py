@@ -37,6 +37,7 @@ CAP_NET_BIND_SERVICE = 1 << 10
 _CONTAINERS: list[str] = []
 _VOLUMES: list[str] = []
 _OWNER = os.getpid()
+_BUILT: set[str] = set()
 
 
 def podman(*args: str, timeout: float = 60.0,
@@ -52,13 +53,17 @@ def podman(*args: str, timeout: float = 60.0,
 
 
 def ensure_image(image: str = IMAGE) -> str:
-    """Build ``image`` from this checkout unless it is up to date (about a second then)."""
+    """Build ``image`` from this checkout unless it is up to date (about a second then);
+    once per test process."""
+    if image in _BUILT:
+        return image
     env = {**os.environ, "BGPRR_IMAGE": image}
     res = subprocess.run([str(BUILD)], capture_output=True, text=True, env=env,
                          timeout=900, stdin=subprocess.DEVNULL)
     if res.returncode != 0:
         raise RuntimeError(f"{BUILD} failed (exit {res.returncode}):\n"
                            f"{res.stdout[-3000:]}\n{res.stderr[-3000:]}")
+    _BUILT.add(image)
     return image
 
 
