@@ -264,10 +264,10 @@ def session_text(n: JSON) -> str:
         return "session up (state Established)"
     if state in _CONNECTED:
         return f"opening the session (state {state})"
-    if n["passive"]:
-        return f"passive: waiting for the peer to connect (state {state})"
     if state == "Idle":
         return "starting after its idle hold time (state Idle)"
+    if n["passive"]:
+        return f"passive: waiting for the peer to connect (state {state})"
     return f"connecting to the peer (state {state})"
 
 
@@ -278,7 +278,7 @@ def neighbor_op_text(op: str, before: JSON, after: JSON, family: str | None = No
     up = before["state"] in _CONNECTED
     if op == "enable":
         if not (before["admin_down"] or before["pfx_limit_down"]):
-            return f"neighbor {a} was not shut down; nothing to do ({session_text(after)})\n"
+            return f"neighbor {a} was not shut down; nothing to do: {session_text(after)}\n"
         return f"neighbor {a} enabled; {session_text(after)}\n"
     if op in ("shutdown", "disable"):
         if before["admin_down"]:

@@ -84,9 +84,8 @@ class RouteReflector:
 
     @classmethod
     def attach(cls, daemon: Daemon, *, config_path: str | None = None) -> RouteReflector:
-        """Wrap a :class:`~bgprr.io.daemon.Daemon` (what ``bgprr --config`` runs: the
-        control API and health server are up before the daemon starts; until it has,
-        :meth:`readiness` says ``starting``)."""
+        """Wrap a :class:`~bgprr.io.daemon.Daemon`, started or not (``bgprr --config``
+        serves the control API before it starts; :meth:`readiness` says ``starting``)."""
         self = cls(daemon.config, config_type=daemon.config_type)
         self._config_path = config_path
         self._bind(daemon)
@@ -159,8 +158,7 @@ class RouteReflector:
         return self._ready.state(self._now())
 
     def info(self) -> JSON:
-        """Which bgprr this is (version, pid, router id, AS, config file...) and its
-        :meth:`readiness`: the control API's ``global.get``."""
+        """Which bgprr this is, and its :meth:`readiness` (``global.get``)."""
         return instance_info(self.daemon, self._config_path, self.readiness(), self._now())
 
     # ------------------------------------------------------------------ control / http
@@ -174,12 +172,11 @@ class RouteReflector:
         token: str | None = None,
         http: str | None = None,
     ) -> None:
-        """Serve the control API on ``socket_path`` (mode 0600) and optionally on ``tcp``
-        (``127.0.0.1:PORT``, loopback only, every request must carry ``token``); health
-        (and Prometheus metrics when prometheus-client is installed) on ``http``
-        (HOST:PORT). ``metrics`` is the older spelling of ``http`` that also requires
-        prometheus-client. Raises OSError (:class:`~bgprr.api.control.SocketInUse` when a
-        live process holds ``socket_path``) or ValueError, with nothing left serving."""
+        """The control API on ``socket_path`` (mode 0600) and ``tcp`` (``127.0.0.1:PORT``,
+        every request must carry ``token``); health and metrics on ``http`` (HOST:PORT;
+        ``metrics``: the same, requiring prometheus-client). Raises OSError
+        (:class:`~bgprr.api.control.SocketInUse`: a live process holds ``socket_path``)
+        or ValueError, with nothing left serving."""
         from .control import ControlServer
         from .http import HttpServer
         from .metrics import MetricsServer, metrics_available

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import socket
 import stat
 from pathlib import Path
@@ -252,11 +253,23 @@ async def test_cli_commands(running: Any, tmp_path: Path) -> None:
     )
     r = await cli(sock, "neighbor", "127.0.6.9", "enable")
     assert body(r, sock) == (
-        "neighbor 127.0.6.9 was not shut down; nothing to do "
-        "(passive: waiting for the peer to connect (state Active))\n"
+        "neighbor 127.0.6.9 was not shut down; nothing to do: "
+        "passive: waiting for the peer to connect (state Active)\n"
     )
     r = await cli(sock, "neighbor", "del", "127.0.6.9")
     assert r.exit_code == 0 and body(r, sock) == "neighbor 127.0.6.9 deleted\n"
+    # An active neighbor (nobody listens at its port): enable says it connects.
+    closed = lab.free_port("127.0.6.10")
+    rr.add_neighbor("127.0.6.10", 64511, settings={"transport": {"config": {
+        "remote-port": closed}}})
+    for op in ("disable", "enable"):
+        r = await cli(sock, "neighbor", "127.0.6.10", op)
+        assert r.exit_code == 0, r.output
+    assert re.fullmatch(
+        r"neighbor 127\.0\.6\.10 enabled; connecting to the peer \(state (Connect|Active)\)\n",
+        body(r, sock),
+    ), r.output
+    assert (await cli(sock, "neighbor", "del", "127.0.6.10")).exit_code == 0
     r = await cli(sock, "neighbor", "127.0.6.9")
     assert r.exit_code == 1 and "not found" in r.output
 
