@@ -69,7 +69,9 @@ def _info(ctx: click.Context) -> dict[str, Any] | None:
     if "bgprr.info" not in root.meta:
         try:
             root.meta["bgprr.info"] = _client(ctx).call("global.get")
-        except BadRequest:
+        except BadRequest as exc:
+            if not exc.message.startswith("unknown method"):
+                _fail(exc.message, EXIT_USAGE)  # e.g. a wrong token
             root.meta["bgprr.info"] = None
         except ApiError as exc:
             _fail(exc.message, _EXIT.get(exc.code, 1))

@@ -339,6 +339,11 @@ async def test_tcp_listener_needs_the_token(lab: Any, tmp_path: Path) -> None:
         r = await cli(f"tcp://127.0.0.1:{port}", "neighbor", "--json",
                       env={"BGPRR_API_TOKEN": "s3cret"})
         assert r.exit_code == 0 and json.loads(r.output)[0]["address"] == C
+        r = await cli(f"tcp://127.0.0.1:{port}", "global", env={"BGPRR_API_TOKEN": "s3cret"})
+        assert r.exit_code == 0
+        assert r.output.splitlines()[0].endswith(f"AS 64511 · tcp://127.0.0.1:{port}")
+        r = await cli(f"tcp://127.0.0.1:{port}", "global", env={"BGPRR_API_TOKEN": "wrong"})
+        assert (r.exit_code, r.output) == (2, "bgprr: missing or wrong token\n")
         with pytest.raises(ValueError, match="not loopback"):
             await server.listen_tcp("0.0.0.0:0")
         with pytest.raises(ValueError, match="token"):
