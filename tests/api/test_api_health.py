@@ -328,3 +328,15 @@ async def test_health_probe_exit_codes(lab: Any) -> None:
                                           "(HOST:PORT)\n")
     r = await cli("--http", f"127.0.0.1:{port}", "health", "--ready")
     assert r.exit_code == 1 and f"127.0.0.1:{port}/readyz" in r.output
+
+
+async def test_ipv6_loopback_address(lab: Any) -> None:
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6")
+    rr: RouteReflector = await lab.reflector([B])
+    await rr.serve_control(None, http="[::1]:0")
+    assert rr.http is not None
+    port = rr.http.port()
+    assert rr.http.address == f"[::1]:{port}"
+    r = await cli("health", "--http", f"[::1]:{port}", "--ready")
+    assert (r.exit_code, r.output) == (0, "ready\n")
