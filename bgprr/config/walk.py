@@ -124,7 +124,8 @@ def _leaf(node: Leaf, value: object, where: str, ctx: _Walk) -> Value:
     except BadValue as exc:
         problem = str(exc)
         if value != written:
-            problem += f" (expanded from {show(written)})"
+            source = show(written) if isinstance(written, str) else "its templates"
+            problem += f" (expanded from {source})"
         raise ConfigError(ctx.source, where, problem) from None
 
 
