@@ -14,6 +14,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 import click
@@ -130,7 +131,7 @@ def test_exec_start_is_a_bgprr_command_line() -> None:
     """The options parse with bgprr's own CLI, and the paths are the unit's directories."""
     argv = shlex.split(_one(_settings(UNIT.read_text()), "ExecStart"))
     assert argv[0] == INSTALLED
-    args = {opt: value for opt, value in zip(argv, argv[1:], strict=False) if opt[:2] == "--"}
+    args = {opt: value for opt, value in pairwise(argv) if opt[:2] == "--"}
     assert "-r" in argv
     assert args["--config"] == "/etc/bgprr/rr.toml"
     assert args["--state-dir"] == "/var/lib/bgprr"  # StateDirectory=bgprr
