@@ -29,7 +29,13 @@ _SUPPORTED = "only ${VAR}, ${VAR:-default} and ${VAR-default} are supported"
 
 class TemplateError(Exception):
     """A template that cannot be expanded; the message is one line without file or key
-    (the configuration walker adds them)."""
+    (the configuration walker adds them).  ``masked`` is the same message without the
+    quoted part of the value, for secrets (a password that held a ``${`` before
+    templates existed must not leak into a log)."""
+
+    def __init__(self, message: str, masked: str | None = None) -> None:
+        super().__init__(message)
+        self.masked = message if masked is None else masked
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,11 +107,11 @@ class _Expander:
         pos = start + 2
         match = _NAME.match(text, pos)
         if match is None:
-            raise TemplateError(self._bad_name(start))
+            raise self._bad_name(start)
         name = match.group()
         pos = match.end()
         if pos == len(text):
-            raise TemplateError(self._unterminated(start))
+            raise self._unterminated(start)
         if text[pos] == "}":
             if not live:
                 return "", pos + 1
@@ -126,12 +132,15 @@ class _Expander:
         else:
             close = text.find("}", pos)
             shown = text[start : close + 1] if close >= 0 else text[start:]
-            raise TemplateError(f"unsupported template {_quote(shown)}: {_SUPPORTED}")
+            raise TemplateError(
+                f"unsupported template {_quote(shown)}: {_SUPPORTED}",
+                f"unsupported template: {_SUPPORTED}",
+            )
         value = self.env.get(name) if live else None
         use_default = live and (value is None or (empty_counts and value == ""))
         default, pos = self.sequence(pos, nested=True, live=use_default)
         if pos == len(text):
-            raise TemplateError(self._unterminated(start))
+            raise self._unterminated(start)
         if not live:
             return "", pos + 1
         if use_default:
@@ -141,23 +150,24 @@ class _Expander:
         self.names.append(name)
         return value, pos + 1
 
-    def _bad_name(self, start: int) -> str:
+    def _bad_name(self, start: int) -> TemplateError:
         text = self.text
         close = text.find("}", start)
         if close < 0:
             return self._unterminated(start)
         shown = text[start : close + 1]
         if close == start + 2:
-            return f"empty variable name in {_quote(shown)}"
-        return (
-            f"invalid variable name in {_quote(shown)} "
-            "(letters, digits and _, not starting with a digit)"
+            return TemplateError(f"empty variable name in {_quote(shown)}")
+        rule = "(letters, digits and _, not starting with a digit)"
+        return TemplateError(
+            f"invalid variable name in {_quote(shown)} {rule}", f"invalid variable name {rule}"
         )
 
-    def _unterminated(self, start: int) -> str:
-        return (
-            f"unterminated template {_quote(self.text[start:])} "
-            "(no closing }; write $${ for a literal ${)"
+    def _unterminated(self, start: int) -> TemplateError:
+        hint = "(no closing }; write $${ for a literal ${)"
+        return TemplateError(
+            f"unterminated template {_quote(self.text[start:])} {hint}",
+            f"unterminated template {hint}",
         )
 
 

@@ -34,6 +34,9 @@ from bgprr.config.template import TemplateError, expand
 
 __all__ = ["FromEnv", "Walked", "walk_root"]
 
+#: The key whose value never appears in a message (`bgprr check` masks it too).
+SECRET_KEY = "auth-password"
+
 
 @dataclass(frozen=True, slots=True)
 class FromEnv:
@@ -120,12 +123,13 @@ def _leaf(node: Leaf, value: object, where: str, ctx: _Walk) -> Value:
             value = _expand(node, value, where, ctx.env, ctx.from_env)
         return check_leaf(node.kind, value)
     except TemplateError as exc:
-        raise ConfigError(ctx.source, where, str(exc)) from None
+        secret = where.endswith(SECRET_KEY)
+        raise ConfigError(ctx.source, where, exc.masked if secret else str(exc)) from None
     except BadValue as exc:
         problem = str(exc)
         if value != written:
-            source = show(written) if isinstance(written, str) else "its templates"
-            problem += f" (expanded from {source})"
+            origin = show(written) if isinstance(written, str) else "its templates"
+            problem += f" (expanded from {origin})"
         raise ConfigError(ctx.source, where, problem) from None
 
 

@@ -269,13 +269,37 @@ def test_config_template_errors(env: dict[str, str], message: str) -> None:
     assert str(info.value) == message
 
 
-@pytest.mark.parametrize("bad", ["${", "${}", "${1X}"])
+@pytest.mark.parametrize("bad", ["${", "${}", "${1X}", "${A:?x}"])
 def test_malformed_template_names_file_and_key(bad: str) -> None:
-    text = TEMPLATED.replace('"${BGP_PASSWORD}"', json.dumps(bad))
+    text = TEMPLATED.replace('"price $$5, literal $${NODE}"', json.dumps("x" + bad))
     with pytest.raises(ConfigError) as info:
         load_config_text(text, source_name="rr.toml", env=RR_ENV)
-    assert str(info.value).startswith("rr.toml: neighbors[0].config.auth-password: ")
+    assert str(info.value).startswith("rr.toml: neighbors[0].config.description: ")
     assert bad in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("password", "problem"),
+    [
+        ("pw${secret", "unterminated template (no closing }; write $${ for a literal ${)"),
+        (
+            "pw${1secret}",
+            "invalid variable name (letters, digits and _, not starting with a digit)",
+        ),
+        (
+            "pw${s:?ecret}",
+            "unsupported template: only ${VAR}, ${VAR:-default} and ${VAR-default} are supported",
+        ),
+    ],
+)
+def test_password_template_errors_do_not_quote_the_value(password: str, problem: str) -> None:
+    """A password written before templates existed may hold a ${: the error names the key
+    and the problem, never a part of the password."""
+    text = TEMPLATED.replace('"${BGP_PASSWORD}"', json.dumps(password))
+    with pytest.raises(ConfigError) as info:
+        load_config_text(text, source_name="rr.toml", env=RR_ENV)
+    assert str(info.value) == f"rr.toml: neighbors[0].config.auth-password: {problem}"
+    assert "secret" not in str(info.value) and "ecret" not in str(info.value)
 
 
 def test_load_config_reads_the_environment_at_call_time(
