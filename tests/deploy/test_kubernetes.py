@@ -177,7 +177,9 @@ def test_reflector_pod_spec() -> None:
     (config_vol,) = [n for n, p in mounts.items() if p == os.path.dirname(config)]
     assert volumes[config_vol]["configMap"]["name"] == cm["metadata"]["name"]
     assert os.path.basename(config) in cm["data"]
-    assert "/run" in mounts.values()  # the control socket, under a read-only root
+    # The control socket, on a writable volume under the read-only root.
+    sock_vol = [n for n, p in mounts.items() if p == os.path.dirname(_flag(args, "--api-socket"))]
+    assert len(sock_vol) == 1 and "emptyDir" in volumes[sock_vol[0]]
     sec = c["securityContext"]
     assert sec["readOnlyRootFilesystem"] is True and sec["allowPrivilegeEscalation"] is False
     assert sec["capabilities"] == {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}
