@@ -251,42 +251,97 @@ def _in_range(config: Config, address: str) -> bool:
     return any(addr in ipaddress.ip_network(d.prefix) for d in config.dynamic_neighbors)
 
 
+def calico_problems(pairs: dict[str | None, Config], calico: list[Obj]) -> list[str]:
+    """What is wrong between the Calico objects and the reflectors they point at."""
+    problems: list[str] = []
+    confs = list(pairs.values())
+    configs = [c for c in calico if c["kind"] == "BGPConfiguration"]
+    peers = [c for c in calico if c["kind"] == "BGPPeer"]
+    default = [c for c in configs if c["metadata"]["name"] == "default"]
+    if len(default) != 1 or default[0]["spec"].get("nodeToNodeMeshEnabled") is not False:
+        problems.append("no default BGPConfiguration with nodeToNodeMeshEnabled: false")
+        return problems
+    asn = default[0]["spec"]["asNumber"]
+    if {c.global_.asn for c in confs} != {asn}:
+        problems.append(f"AS {asn} in Calico, {[c.global_.asn for c in confs]} in rr.toml")
+    moved = [c for c in configs if c["metadata"]["name"].startswith("node.")]
+    ports = {x.global_.port for x in confs}
+    problems += [f"{c['metadata']['name']}: BIRD moved onto the reflectors' port"
+                 for c in moved if c["spec"].get("listenPort") in ports]
+    peer_ips: set[str] = set()
+    for peer in peers:
+        name, spec = peer["metadata"]["name"], peer["spec"]
+        address, port = peer_address(spec["peerIP"])
+        selector = spec.get("nodeSelector")
+        m = _RACK.match(selector) if selector else None
+        rack = m["rack"] if m else None
+        conf = pairs.get(rack)
+        if conf is None:
+            problems.append(f"{name}: no reflector pair for nodeSelector {selector!r}")
+            continue
+        if spec.get("asNumber") != asn:
+            problems.append(f"{name}: asNumber {spec.get('asNumber')} != {asn}")
+        # Without a port in peerIP, Calico uses the listenPort of the Calico node that has
+        # the address: the reflector node's own BIRD, once moved.
+        if moved and ":" not in spec["peerIP"]:
+            problems.append(f"{name}: peerIP without a port goes to the moved BIRD")
+        elif port != conf.global_.port:
+            problems.append(f"{name}: port {port}, the reflectors listen on {conf.global_.port}")
+        # The reflector's own node is in its rack: the pair accepts it as a client (the
+        # node peers with the other reflector of the pair).
+        if not _in_range(conf, address):
+            problems.append(f"{name}: {address} outside the pair's node ranges")
+        peer_ips.add(address)
+    # Two reflectors per pair, each named by a BGPPeer, and BIRD moved on each node.
+    if not len(peer_ips) == len(peers) == 2 * len(pairs) == len(moved):
+        problems.append(f"{len(peers)} BGPPeers, {len(peer_ips)} addresses, {len(moved)} "
+                        f"nodes with BIRD moved, for {len(pairs)} pairs")
+    # Reflector-to-reflector sessions (meshed pairs, or pairs under a top pair) point at
+    # addresses the BGPPeers name; one cluster id per pair, distinct between pairs.
+    for conf in confs:
+        stray = {n.address for n in conf.neighbors} - peer_ips
+        if stray:
+            problems.append(f"rr.toml neighbors {sorted(stray)} are no reflector")
+    cluster_ids = {n.cluster_id for c in confs for d in c.dynamic_neighbors
+                   if (n := neighbor_for_dynamic(c, str(ipaddress.ip_network(d.prefix)[7])))}
+    if len(cluster_ids) != len(confs):
+        problems.append(f"cluster ids {sorted(map(str, cluster_ids))} for {len(confs)} pairs")
+    return problems
+
+
+def _calico(cdir: Path) -> list[Obj]:
+    return [d for f in sorted(cdir.glob("*.yaml")) if f.name != "kustomization.yaml"
+            for d in load_docs(f)]
+
+
 @pytest.mark.parametrize("setup", list(SETUPS))
 def test_calico_objects_point_at_the_reflectors(setup: str) -> None:
     kdir, cdir = SETUPS[setup]
-    pairs = _pairs(kdir)
-    confs = list(pairs.values())
-    (default,) = [c for c in _objects(cdir, "BGPConfiguration")
-                  if c["metadata"]["name"] == "default"]
-    assert default["spec"]["nodeToNodeMeshEnabled"] is False
-    asn = default["spec"]["asNumber"]
-    assert {c.global_.asn for c in confs} == {asn}
-    peers = _objects(cdir, "BGPPeer")
-    peer_ips: set[str] = set()
-    for peer in peers:
-        spec = peer["spec"]
-        address, port = peer_address(spec["peerIP"])
-        selector = spec.get("nodeSelector")
-        rack = None if selector is None else _RACK.match(selector)["rack"]  # type: ignore[index]
-        conf = pairs[rack]
-        assert spec["asNumber"] == asn
-        assert port == conf.global_.port
-        # The reflector's own node is in its rack: the pair accepts it as a client (the
-        # node peers with the other reflector of the pair).
-        assert _in_range(conf, address), (peer["metadata"]["name"], address)
-        peer_ips.add(address)
-    # Two reflectors per pair, each named by a BGPPeer.
-    assert len(peer_ips) == len(peers) == 2 * len(pairs)
-    # Reflector-to-reflector sessions (meshed pairs, or pairs under a top pair) point at
-    # addresses the BGPPeers name, and one pair's clients are never another pair's nodes.
-    for conf in confs:
-        assert {n.address for n in conf.neighbors} <= peer_ips
-    cluster_ids = [n.cluster_id for c in confs
-                   for d in c.dynamic_neighbors
-                   if (n := neighbor_for_dynamic(c, str(ipaddress.ip_network(d.prefix)[7])))]
-    assert len(set(cluster_ids)) == len(confs)
-    # BIRD is moved off the reflectors' port on every reflector node.
-    moved = [c for c in _objects(cdir, "BGPConfiguration")
-             if c["metadata"]["name"].startswith("node.")]
-    assert len(moved) == len(peer_ips)
-    assert all(c["spec"]["listenPort"] not in {x.global_.port for x in confs} for c in moved)
+    assert calico_problems(_pairs(kdir), _calico(cdir)) == []
+
+
+def _without_port(obj: Obj) -> Obj:
+    if obj["kind"] != "BGPPeer":
+        return obj
+    return _set_in(obj, "spec.peerIP", peer_address(obj["spec"]["peerIP"])[0])
+
+
+BROKEN = {
+    "peerIP without a port": lambda objs: [_without_port(o) for o in objs],
+    "mesh left on": lambda objs: [_set_in(o, "spec.nodeToNodeMeshEnabled", True)
+                                  if o["metadata"]["name"] == "default" else o for o in objs],
+    "BIRD moved onto 179": lambda objs: [_set_in(o, "spec.listenPort", 179)
+                                         if o["metadata"]["name"].startswith("node.") else o
+                                         for o in objs],
+    "a reflector node left out": lambda objs: [o for o in objs
+                                               if o["metadata"]["name"] != "bgprr-2"],
+    "peer outside the node range": lambda objs: [
+        _set_in(o, "spec.peerIP", "10.9.9.9:179") if o["metadata"]["name"] == "bgprr-1"
+        else o for o in objs],
+}
+
+
+@pytest.mark.parametrize("how", list(BROKEN))
+def test_broken_calico_objects_fail(how: str) -> None:
+    kdir, cdir = SETUPS["pair"]
+    assert calico_problems(_pairs(kdir), BROKEN[how](_calico(cdir))) != []
