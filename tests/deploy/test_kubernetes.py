@@ -203,7 +203,8 @@ def test_grace_period_fits_in_the_restart_time() -> None:
     sts, _, cm = _pair(DEPLOY)
     config = _rr_toml(cm)
     grace = sts["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
-    client = neighbor_for_dynamic(config, "172.16.18.77")
+    (node_range,) = config.dynamic_neighbors
+    client = neighbor_for_dynamic(config, str(ipaddress.ip_network(node_range.prefix)[7]))
     assert client is not None and client.graceful_restart.enabled
     assert grace * 2 <= client.graceful_restart.restart_time
 
