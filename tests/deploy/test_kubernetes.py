@@ -197,6 +197,27 @@ def test_reflector_pod_spec() -> None:
     assert pdb["spec"]["selector"]["matchLabels"] == sts["spec"]["selector"]["matchLabels"]
 
 
+def test_pod_command_lines_parse() -> None:
+    """The daemon's arguments and the probes' command lines are what bgprr's CLI accepts
+    (an unknown or misspelled option is a usage error)."""
+    from bgprr.cli import main
+
+    if "--http" not in {o for p in main.params for o in p.opts} or "health" not in main.commands:
+        pytest.skip("this checkout has no health server yet (bgprr --http, bgprr health)")
+    sts, _, _ = _pair(DEPLOY)
+    (c,) = sts["spec"]["template"]["spec"]["containers"]
+    params = main.make_context("bgprr", list(c["args"])).params
+    assert params["graceful_restart"] is True
+    assert params["http"] == _flag(c["args"], "--http")
+    for probe, ready in ((c["livenessProbe"], False), (c["readinessProbe"], True)):
+        bgprr, sub, *argv = probe["exec"]["command"]
+        assert (bgprr, sub) == ("bgprr", "health")
+        health = main.commands["health"].make_context("health", argv)
+        assert health.params["ready"] is ready
+        # The probe gives up by itself before the kubelet's timeout.
+        assert health.params["timeout"] < probe["timeoutSeconds"]
+
+
 def test_grace_period_fits_in_the_restart_time() -> None:
     """A replaced reflector pod must be back (old pod's grace period, then the new pod's
     start) well inside the restart time it advertised, or its clients flush its routes."""
