@@ -6,6 +6,7 @@ AS numbers, addresses, restart and grace times). docs/kubernetes.md describes th
 from __future__ import annotations
 
 import copy
+import inspect
 import ipaddress
 import os
 import re
@@ -63,8 +64,13 @@ def _objects(path: Path, kind: str) -> list[Obj]:
 
 
 def _rr_toml(cm: Obj, router_ip: str = ROUTER_IP) -> Config:
-    text = expand(cm["data"]["rr.toml"], {"ROUTER_IP": router_ip})
-    return load_config_text(text, "toml", f"ConfigMap {cm['metadata']['name']}")
+    """The ConfigMap's rr.toml as bgprr loads it in a pod whose ROUTER_IP is router_ip:
+    with bgprr's own templating where the loader has it (``env=``), else expanded here."""
+    text, env = cm["data"]["rr.toml"], {"ROUTER_IP": router_ip}
+    source = f"ConfigMap {cm['metadata']['name']}"
+    if "env" in inspect.signature(load_config_text).parameters:
+        return load_config_text(text, "toml", source, env=env)  # type: ignore[call-arg]
+    return load_config_text(expand(text, env), "toml", source)
 
 
 # -- schemas ------------------------------------------------------------------------------
