@@ -1,5 +1,5 @@
-"""The bgprr process: configuration, logging, the daemon, the control API, metrics and
-signals, wired together (what ``bgprr --config`` runs).
+"""The bgprr process: configuration, logging, the daemon, the control API, the health and
+metrics server and signals, wired together (what ``bgprr --config`` runs).
 
 The layers below know nothing of the process: :class:`~bgprr.io.daemon.Daemon` runs
 inside any event loop, :class:`~bgprr.api.library.RouteReflector` serves the control API
@@ -15,6 +15,7 @@ import logging
 import signal
 import sys
 
+from bgprr.api.http import parse_hostport
 from bgprr.api.library import RouteReflector
 from bgprr.api.metrics import metrics_unavailable
 from bgprr.config import Config, ConfigError, load_config
@@ -36,21 +37,27 @@ async def serve(
     api_tcp: str | None = None,
     api_token: str | None = None,
     metrics: str | None = None,
+    http: str | None = None,
 ) -> int:
+    """Run until stopped. The control socket is claimed first, so that a second instance
+    given the socket of a live one stops there (exit 1) without touching its BGP port;
+    the health server answers ``/readyz`` (``starting``) before the daemon listens."""
     daemon = Daemon(
         config, graceful_restart=graceful_restart, state_dir=state_dir, config_type=config_type
     )
+    reflector = RouteReflector.attach(daemon, config_path=config_path)
+    try:
+        await reflector.serve_control(
+            api_socket, metrics, tcp=api_tcp, token=api_token, http=http
+        )
+    except (OSError, ValueError) as exc:
+        log.error("cannot start: %s", exc)
+        return 1
     try:
         await daemon.start()
     except OSError as exc:
         log.error("cannot start: %s", exc)
-        return 1
-    reflector = RouteReflector.attach(daemon, config_path=config_path)
-    try:
-        await reflector.serve_control(api_socket, metrics, tcp=api_tcp, token=api_token)
-    except (OSError, ValueError) as exc:
-        log.error("cannot start: %s", exc)
-        await daemon.stop(graceful=False)
+        await reflector.close_control()
         return 1
     loop = daemon.loop
     stopping: list[bool] = []
@@ -95,20 +102,20 @@ def run_daemon(
     api_tcp: str | None = None,
     api_token: str | None = None,
     metrics: str | None = None,
+    http: str | None = None,
 ) -> int:
     if api_tcp and not api_token:
         print("bgprr: --api-tcp needs a token in BGPRR_API_TOKEN", file=sys.stderr)
+        return 2
+    problem = _http_problem(http, metrics)
+    if problem:
+        print(f"bgprr: {problem}", file=sys.stderr)
         return 2
     try:
         config = load_config(config_path, config_type)
     except ConfigError as exc:
         print(f"bgprr: {exc}", file=sys.stderr)
         return 2
-    if metrics is not None:
-        problem = metrics_unavailable(metrics)
-        if problem:
-            print(f"bgprr: {problem}", file=sys.stderr)
-            return 2
     setup_logging(log_level, log_format)
     tune_gc()
     _, loop_name = loops.loop_factory(use_uvloop)
@@ -131,9 +138,26 @@ def run_daemon(
             api_tcp=api_tcp,
             api_token=api_token,
             metrics=metrics,
+            http=http,
         ),
         use_uvloop=use_uvloop,
     )
+
+
+def _http_problem(http: str | None, metrics: str | None) -> str | None:
+    """Why ``--http`` / ``--metrics`` cannot work (one line), or None."""
+    if http is not None:
+        try:
+            parse_hostport(http, "--http")
+        except ValueError as exc:
+            return str(exc)
+    if metrics is not None:
+        problem = metrics_unavailable(metrics)
+        if problem:
+            return problem
+        if http is not None and http != metrics:
+            return "--metrics is an alias of --http: give one address"
+    return None
 
 
 __all__ = ["run_daemon", "serve", "tune_gc"]

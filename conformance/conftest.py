@@ -86,3 +86,18 @@ def lab(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
                 print(f"----- {proc.name} (pid {proc.pid}, {proc.log}) -----")
                 print(proc.log_tail(60))
         the_lab.cleanup()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print the ``figure`` properties that tests recorded (``record_property``)."""
+    lines = []
+    for reports in terminalreporter.stats.values():
+        for rep in reports:
+            if getattr(rep, "when", None) != "call":
+                continue
+            lines += [f"{rep.nodeid}: {value}"
+                      for key, value in getattr(rep, "user_properties", ()) if key == "figure"]
+    if lines:
+        terminalreporter.section("figures")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -74,6 +74,7 @@ class Reflector(Protocol):
     ) -> None: ...
     def withdraw(self, prefix: str) -> None: ...
     def reload(self, path: str | None = None) -> None: ...
+    def info(self) -> dict[str, Any]: ...
 
 
 # method -> ({param: (types, required)}, handler(rr, params))
@@ -92,6 +93,7 @@ def _ok(fn: Callable[..., None], *args: Any, **kwargs: Any) -> dict[str, bool]:
 
 METHODS: dict[str, tuple[Spec, Handler]] = {
     "ping": ({}, lambda rr, p: {"version": __version__}),
+    "global.get": ({}, lambda rr, p: rr.info()),
     "neighbor.list": ({}, lambda rr, p: rr.neighbors()),
     "neighbor.get": (_ADDR, lambda rr, p: rr.neighbor(p["address"])),
     "neighbor.add": (
@@ -203,10 +205,15 @@ class ControlServer:
         self._clients: set[asyncio.Task[None]] = set()
 
     async def listen_unix(self, path: str) -> None:
-        _clear_stale_socket(path)
+        """Listen on ``path`` (mode 0600). A socket file left by a dead process is
+        replaced; :class:`SocketInUse` when a live process listens there (naming the bgprr
+        that answers), OSError naming the path for any other problem."""
+        await _claim_socket_path(path)
         old = os.umask(0o177)  # the socket is created 0600
         try:
             server = await asyncio.start_unix_server(self._serve, path, limit=MAX_REQUEST)
+        except OSError as exc:
+            raise OSError(f"control API socket {path}: {_why(exc)}") from None
         finally:
             os.umask(old)
         os.chmod(path, 0o600)
@@ -319,21 +326,71 @@ def _is_tcp(writer: asyncio.StreamWriter) -> bool:
     return sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6)
 
 
-def _clear_stale_socket(path: str) -> None:
-    """Remove a socket file left by a dead daemon; refuse to take over a live one."""
+class SocketInUse(OSError):
+    """The control socket's path is held by a live process."""
+
+
+PROBE_TIMEOUT = 2.0  # seconds to connect to, and hear from, a live socket's owner
+
+
+async def _claim_socket_path(path: str) -> None:
+    """Remove a socket file left by a dead process; refuse one a live process listens on
+    (:class:`SocketInUse`, naming the bgprr that answers ``global.get``)."""
     try:
         st = os.lstat(path)
     except FileNotFoundError:
         return
+    except OSError as exc:
+        raise OSError(f"control API socket {path}: {_why(exc)}") from None
     if not stat.S_ISSOCK(st.st_mode):
-        raise OSError(f"{path} exists and is not a socket")
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        raise OSError(f"control API socket {path}: exists and is not a socket")
     try:
-        probe.settimeout(1.0)
-        probe.connect(path)
-    except OSError:
-        os.unlink(path)
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_unix_connection(path), PROBE_TIMEOUT
+        )
+    except (ConnectionRefusedError, FileNotFoundError):  # nobody listens: stale
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise OSError(f"control API socket {path}: stale, {_why(exc)}") from None
         return
-    finally:
-        probe.close()
-    raise OSError(f"{path} is in use by another running bgprr")
+    except TimeoutError:  # a full backlog: someone listens
+        who = "another process"
+    except OSError as exc:
+        raise OSError(f"control API socket {path}: {_why(exc)}") from None
+    else:
+        try:
+            who = await _who(reader, writer)
+        finally:
+            writer.close()
+    raise SocketInUse(
+        f"control API socket {path} is in use by {who}; "
+        "give this instance its own --api-socket"
+    )
+
+
+async def _who(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> str:
+    """Who answers on a live control socket, from its ``global.get``."""
+    try:
+        writer.write(b'{"id": 0, "method": "global.get"}\n')
+        await writer.drain()
+        reply = json.loads(await asyncio.wait_for(reader.readline(), PROBE_TIMEOUT))
+    except (OSError, TimeoutError, ValueError):
+        return "another process"
+    if not isinstance(reply, dict) or not ("result" in reply or "error" in reply):
+        return "another process"
+    info = reply.get("result")
+    if not isinstance(info, dict):
+        return "another bgprr"  # an older one, without global.get
+    parts = [f"router id {info.get('router_id')}", f"AS {info.get('local_as')}"]
+    if info.get("config"):
+        parts.append(f"config {info['config']}")
+    if info.get("pid"):
+        parts.append(f"pid {info['pid']}")
+    return f"another bgprr ({', '.join(parts)})"
+
+
+def _why(exc: OSError) -> str:
+    return exc.strerror or str(exc)

@@ -199,3 +199,105 @@ def rib_summary(summary: JSON, family: str | None = None) -> str:
         lines.append(f"Local routes: {fam['local']}, Update groups: {fam['update_groups']}")
     lines.append(f"Attribute sets: {summary['attribute_sets']}")
     return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------- the instance
+
+
+def instance_line(info: JSON, address: str) -> str:
+    """The first line of the CLI's human output: which bgprr answered, and where."""
+    parts = [f"bgprr {info['version']}", f"router id {info['router_id']}",
+             f"AS {info['local_as']}"]
+    if info.get("config"):
+        parts.append(f"config {info['config']}")
+    parts.append(address)
+    ready = info["readiness"]
+    if not ready["ready"]:
+        parts.append(f"not ready: {ready['reason']}")
+    return " · ".join(parts) + "\n"
+
+
+WAITING_SHOWN = 10  # peers listed by `bgprr global` while a graceful restart waits
+
+
+def global_text(info: JSON) -> str:
+    """``bgprr global``: identity, listener, readiness."""
+    addrs = ", ".join(info["listen_addresses"]) or "-"
+    port = info["listen_port"]
+    listen = f"{port}, Addresses: {addrs}" if port >= 0 else "none (port -1)"
+    ready = info["readiness"]
+    lines = [
+        f"AS:             {info['local_as']}",
+        f"Router-ID:      {info['router_id']}",
+        f"Cluster-ID:     {info['cluster_id']}",
+        f"Listening Port: {listen}",
+        f"Config:         {info['config'] or '-'}",
+        f"Version:        {info['version']}, PID {info['pid']}",
+        f"Uptime:         {updown(info['uptime'])}",
+        f"Neighbors:      {info['neighbors']}",
+        f"Ready:          {'yes' if ready['ready'] else 'no: ' + ready['reason']}",
+    ]
+    restart = ready["restart"]
+    if restart is not None:
+        lines.append(f"Restart (-r):   {restart['phase']}")
+        waiting = restart["waiting_for"]
+        if waiting:
+            more = len(waiting) - WAITING_SHOWN
+            shown = ", ".join(waiting[:WAITING_SHOWN]) + (f" (+{more} more)" if more > 0 else "")
+            lines.append(f"Waiting for:    {shown}")
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------- what happened
+
+_CONNECTED = ("OpenSent", "OpenConfirm", "Established")
+
+
+def session_text(n: JSON) -> str:
+    """Where a neighbor's session stands, in words."""
+    state = n["state"]
+    if n["admin_down"]:
+        return f"shut down (state {n['short_state']})"
+    if n["pfx_limit_down"]:
+        return f"down after its prefix limit (state {n['short_state']})"
+    if state == "Established":
+        return "session up (state Established)"
+    if state in _CONNECTED:
+        return f"opening the session (state {state})"
+    if state == "Idle":
+        return "starting after its idle hold time (state Idle)"
+    if n["passive"]:
+        return f"passive: waiting for the peer to connect (state {state})"
+    return f"connecting to the peer (state {state})"
+
+
+def neighbor_op_text(op: str, before: JSON, after: JSON, family: str | None = None) -> str:
+    """One line saying what ``bgprr neighbor ADDR OP`` did, from the neighbor's detail
+    before and after."""
+    a = after["address"]
+    up = before["state"] in _CONNECTED
+    if op == "enable":
+        if not (before["admin_down"] or before["pfx_limit_down"]):
+            return f"neighbor {a} was not shut down; nothing to do: {session_text(after)}\n"
+        return f"neighbor {a} enabled; {session_text(after)}\n"
+    if op in ("shutdown", "disable"):
+        if before["admin_down"]:
+            return f"neighbor {a} was already shut down (state {after['short_state']})\n"
+        sent = " (Cease / Administrative Shutdown sent)" if up else ""
+        return (
+            f"neighbor {a} shut down{sent}; it stays Idle(Admin) until "
+            f"`bgprr neighbor {a} enable`\n"
+        )
+    if op == "reset":
+        if before["pfx_limit_down"]:
+            return f"neighbor {a} started again after its prefix limit; {session_text(after)}\n"
+        sent = " (Cease / Administrative Reset sent)" if up else ""
+        return f"neighbor {a} reset{sent}; {session_text(after)}\n"
+    neg = before.get("negotiated") or {}
+    fams = [family] if family else list(neg.get("families") or [])
+    what = ", ".join(fams) or "no family"
+    if op == "softresetin":
+        return f"neighbor {a}: ROUTE-REFRESH sent ({what}); it sends its routes again\n"
+    if op == "softresetout":
+        return f"neighbor {a}: sending it every route again ({what})\n"
+    return f"neighbor {a}: {op} done ({session_text(after)})\n"

@@ -36,9 +36,11 @@ from bgprr.wire.prefix import key_addr, key_len, key_to_str, make_key, parse_pre
 from . import views
 from .errors import BadRequest, Exists, NotFound
 from .events import BestPathChanged, EndOfRib, EventStream, PeerStateChanged
+from .readiness import Readiness, instance_info
 
 if TYPE_CHECKING:
     from .control import ControlServer
+    from .http import HttpServer
     from .metrics import MetricsServer
 
 log = logging.getLogger("bgprr.api")
@@ -77,10 +79,13 @@ class RouteReflector:
         self._deleted: set[str] = set()  # runtime-deleted file neighbors
         self._control: ControlServer | None = None
         self._metrics: MetricsServer | None = None
+        self._http: HttpServer | None = None
+        self._ready: Readiness | None = None
 
     @classmethod
     def attach(cls, daemon: Daemon, *, config_path: str | None = None) -> RouteReflector:
-        """Wrap a started :class:`~bgprr.io.daemon.Daemon` (what ``bgprr --config`` runs)."""
+        """Wrap a :class:`~bgprr.io.daemon.Daemon`, started or not (``bgprr --config``
+        serves the control API before it starts; :meth:`readiness` says ``starting``)."""
         self = cls(daemon.config, config_type=daemon.config_type)
         self._config_path = config_path
         self._bind(daemon)
@@ -104,6 +109,7 @@ class RouteReflector:
     def _bind(self, daemon: Daemon) -> None:
         self._daemon = daemon
         self._file_config = daemon.config
+        self._ready = Readiness(daemon)
         daemon.listeners.append(self._on_daemon_event)
         daemon.config_filter = self._merge_reload
 
@@ -142,7 +148,20 @@ class RouteReflector:
     def _now(self) -> float:
         return self.daemon.loop.time()
 
-    # ------------------------------------------------------------------ control / metrics
+    # ------------------------------------------------------------------ identity, readiness
+
+    def readiness(self) -> JSON:
+        """``{"ready", "reason", "restart"}``: ready once started, listening and (after
+        ``-r``) the graceful restart has completed (docs/api.md, Readiness)."""
+        if self._ready is None:
+            raise RuntimeError("the route reflector is not started")
+        return self._ready.state(self._now())
+
+    def info(self) -> JSON:
+        """Which bgprr this is, and its :meth:`readiness` (``global.get``)."""
+        return instance_info(self.daemon, self._config_path, self.readiness(), self._now())
+
+    # ------------------------------------------------------------------ control / http
 
     async def serve_control(
         self,
@@ -151,27 +170,37 @@ class RouteReflector:
         *,
         tcp: str | None = None,
         token: str | None = None,
+        http: str | None = None,
     ) -> None:
-        """Serve the control API on ``socket_path`` (mode 0600; a problem is logged and the
-        reflector runs without it) and optionally on ``tcp`` (``127.0.0.1:PORT``, loopback
-        only, every request must carry ``token``); Prometheus metrics on ``metrics``
-        (HOST:PORT; raises OSError/ValueError when it cannot)."""
+        """The control API on ``socket_path`` (mode 0600) and ``tcp`` (``127.0.0.1:PORT``,
+        every request must carry ``token``); health and metrics on ``http`` (HOST:PORT;
+        ``metrics``: the same, requiring prometheus-client). Raises OSError
+        (:class:`~bgprr.api.control.SocketInUse`: a live process holds ``socket_path``)
+        or ValueError, with nothing left serving."""
         from .control import ControlServer
+        from .http import HttpServer
+        from .metrics import MetricsServer, metrics_available
 
-        if socket_path or tcp:
-            self._control = ControlServer(self, token=token)
-            if socket_path:
-                try:
+        if metrics and http and metrics != http:
+            raise ValueError("--metrics is an alias of --http: give one address")
+        if metrics and not metrics_available():
+            raise ValueError("--metrics needs prometheus-client: pip install 'bgprr[metrics]'")
+        try:
+            if socket_path or tcp:
+                self._control = ControlServer(self, token=token)
+                if socket_path:
                     await self._control.listen_unix(socket_path)
-                except OSError as exc:
-                    log.warning("control API disabled: %s: %s", socket_path, exc)
-            if tcp:
-                await self._control.listen_tcp(tcp)
-        if metrics:
-            from .metrics import MetricsServer
-
-            self._metrics = MetricsServer(self.daemon)
-            await self._metrics.listen(metrics)
+                if tcp:
+                    await self._control.listen_tcp(tcp)
+            address = http or metrics
+            if address:
+                if metrics_available():
+                    self._metrics = MetricsServer(self.daemon)
+                self._http = HttpServer(self, self._metrics)
+                await self._http.listen(address)
+        except BaseException:
+            await self.close_control()
+            raise
 
     @property
     def control(self) -> ControlServer | None:
@@ -179,16 +208,24 @@ class RouteReflector:
         return self._control
 
     @property
+    def http(self) -> HttpServer | None:
+        """The health/metrics HTTP server started by :meth:`serve_control`, if any."""
+        return self._http
+
+    @property
     def metrics(self) -> MetricsServer | None:
-        """The metrics endpoint started by :meth:`serve_control`, if any."""
+        """The Prometheus registry served on ``/metrics``, if any."""
         return self._metrics
 
     async def close_control(self) -> None:
         if self._control is not None:
             await self._control.close()
             self._control = None
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
         if self._metrics is not None:
-            await self._metrics.close()
+            self._metrics.close()
             self._metrics = None
 
     # ------------------------------------------------------------------ events
@@ -202,6 +239,8 @@ class RouteReflector:
         return stream
 
     def _on_daemon_event(self, key: str, ev: object) -> None:
+        if self._ready is not None:
+            self._ready.on_event(key, ev)
         if not self._streams:
             return
         out: PeerStateChanged | BestPathChanged | EndOfRib | None = None

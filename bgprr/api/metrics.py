@@ -1,22 +1,21 @@
-"""Prometheus metrics (``--metrics HOST:PORT``; needs the ``metrics`` extra).
+"""Prometheus metrics (``/metrics`` of ``--http HOST:PORT``; needs the ``metrics`` extra).
 
-Values are read from the daemon when scraped, in the event loop (a small asyncio HTTP
-server, so no thread ever walks the tables while the loop changes them). The reflection
-latency histogram is fed by the daemon's output pump (``Daemon.latency_observer``): the
-time from an UPDATE handed to the engine to the end of the flush that wrote the
-resulting bytes to every dirty writable peer.
+Values are read from the daemon when scraped, in the event loop (the asyncio HTTP
+server of :mod:`bgprr.api.http`, so no thread ever walks the tables while the loop
+changes them). The reflection latency histogram is fed by the daemon's output pump
+(``Daemon.latency_observer``): the time from an UPDATE handed to the engine to the end of
+the flush that wrote the resulting bytes to every dirty writable peer.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import importlib.util
 import ipaddress
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from . import views
+from .http import parse_hostport
 
 if TYPE_CHECKING:
     from bgprr.io.daemon import Daemon
@@ -27,27 +26,16 @@ LATENCY_BUCKETS = (
 STATES = ("Idle", "Connect", "Active", "OpenSent", "OpenConfirm", "Established")
 
 
-def parse_hostport(text: str) -> tuple[str, int]:
-    host, sep, port = text.rpartition(":")
-    host = host.strip("[]")
-    if not sep or not host:
-        raise ValueError(f"invalid metrics address {text!r} (HOST:PORT)")
-    try:
-        ipaddress.ip_address(host)
-        number = int(port)
-    except ValueError:
-        raise ValueError(f"invalid metrics address {text!r} (HOST:PORT)") from None
-    if not 0 <= number <= 65535:
-        raise ValueError(f"invalid metrics port {port}")
-    return host, number
+def metrics_available() -> bool:
+    return importlib.util.find_spec("prometheus_client") is not None
 
 
 def metrics_unavailable(spec: str) -> str | None:
     """Why ``--metrics spec`` cannot work (one line), or None."""
-    if importlib.util.find_spec("prometheus_client") is None:
+    if not metrics_available():
         return "--metrics needs prometheus-client: pip install 'bgprr[metrics]'"
     try:
-        parse_hostport(spec)
+        parse_hostport(spec, "--metrics")
     except ValueError as exc:
         return str(exc)
     return None
@@ -144,7 +132,7 @@ def _group_label(gkey: Any) -> str:
 
 
 class MetricsServer:
-    """The registry (collector + latency histogram) and its HTTP endpoint."""
+    """The registry (collector + latency histogram), rendered for ``/metrics``."""
 
     def __init__(self, daemon: Daemon) -> None:
         from prometheus_client import CollectorRegistry, Histogram
@@ -159,7 +147,6 @@ class MetricsServer:
             registry=self.registry,
         )
         daemon.latency_observer = self.latency.observe
-        self.server: asyncio.Server | None = None
 
     def render(self) -> bytes:
         from prometheus_client import generate_latest
@@ -167,45 +154,7 @@ class MetricsServer:
         data: bytes = generate_latest(self.registry)
         return data
 
-    async def listen(self, hostport: str) -> None:
-        host, port = parse_hostport(hostport)
-        self.server = await asyncio.start_server(self._serve, host, port)
-
-    def port(self) -> int:
-        assert self.server is not None
-        return int(self.server.sockets[0].getsockname()[1])
-
-    async def close(self) -> None:
+    def close(self) -> None:
+        """Stop feeding the latency histogram."""
         if self.daemon.latency_observer == self.latency.observe:
             self.daemon.latency_observer = None
-        if self.server is not None:
-            self.server.close()
-            with contextlib.suppress(Exception):
-                await self.server.wait_closed()
-            self.server = None
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            request = await asyncio.wait_for(reader.readline(), 10.0)
-            while True:  # skip the headers
-                line = await asyncio.wait_for(reader.readline(), 10.0)
-                if line in (b"\r\n", b"\n", b""):
-                    break
-            parts = request.split()
-            if len(parts) >= 2 and parts[0] == b"GET" and parts[1].split(b"?")[0] in (
-                b"/metrics",
-                b"/",
-            ):
-                body = self.render()
-                head = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
-            else:
-                body = b"not found\n"
-                head = b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\n"
-            writer.write(
-                head + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body
-            )
-            await writer.drain()
-        except (ConnectionError, TimeoutError, ValueError):
-            pass
-        finally:
-            writer.close()

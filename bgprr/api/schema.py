@@ -132,6 +132,34 @@ RIB_SUMMARY = _obj(
 )
 OK = _obj({"ok": {"const": True}})
 
+RESTART = _obj(
+    {
+        "phase": {"enum": ["deferring", "sending", "done"]},
+        "waiting_for": _STRS,
+        "peers": _INT,
+        "deferral_left": _OPT_INT,
+    }
+)
+READINESS = _obj(
+    {"ready": _BOOL, "reason": _OPT_STR, "restart": {"anyOf": [RESTART, {"type": "null"}]}}
+)
+GLOBAL = _obj(
+    {
+        "version": _STR,
+        "pid": _INT,
+        "router_id": _STR,
+        "local_as": _INT,
+        "cluster_id": _STR,
+        "config": _OPT_STR,
+        "listen_port": {"type": "integer", "minimum": -1},
+        "listen_addresses": _STRS,
+        "restarting": _BOOL,
+        "uptime": _INT,
+        "neighbors": _INT,
+        "readiness": READINESS,
+    }
+)
+
 
 def _array(items: Schema) -> Schema:
     return {"type": "array", "items": items}
@@ -139,6 +167,7 @@ def _array(items: Schema) -> Schema:
 
 RESULTS: dict[str, Schema] = {
     "ping": _obj({"version": _STR}),
+    "global.get": GLOBAL,
     "neighbor.list": _array(NEIGHBOR),
     "neighbor.get": NEIGHBOR_DETAIL,
     "neighbor.add": NEIGHBOR_DETAIL,

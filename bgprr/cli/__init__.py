@@ -42,15 +42,24 @@ CONFIG_TYPES = ("toml", "json", "yaml")
 )
 @click.option(
     "--api-socket", default="/run/bgprr.sock", show_default=True, metavar="PATH",
-    help="Control API Unix socket (mode 0600; empty: none). Client commands use it too "
-    "(else $BGPRR_API_SOCKET).",
+    help="Control API Unix socket (mode 0600; empty: none). If a live bgprr holds it, "
+    "this one does not start. Client commands use it too (else $BGPRR_API_SOCKET).",
 )
 @click.option(
     "--api-tcp", metavar="HOST:PORT", default=None,
     help="Also serve the control API on TCP (loopback only); requests must carry the token "
     "from $BGPRR_API_TOKEN.",
 )
-@click.option("--metrics", metavar="HOST:PORT", default=None, help="Serve Prometheus metrics.")
+@click.option(
+    "--http", metavar="HOST:PORT", default=None, envvar="BGPRR_HTTP",
+    help="Serve /healthz, /readyz and (with the metrics extra) /metrics on HTTP, e.g. "
+    "127.0.0.1:9179 (else $BGPRR_HTTP). `bgprr health` probes it.",
+)
+@click.option(
+    "--metrics", metavar="HOST:PORT", default=None,
+    help="The same server as --http (an alias), but refuse to start without "
+    "prometheus-client (pip install 'bgprr[metrics]').",
+)
 @click.pass_context
 def main(
     ctx: click.Context,
@@ -63,11 +72,13 @@ def main(
     state_dir: str,
     api_socket: str,
     api_tcp: str | None,
+    http: str | None,
     metrics: str | None,
 ) -> None:
     """bgprr: a BGP-4 route reflector. `bgprr --config rr.toml` runs the daemon."""
     ctx.ensure_object(dict)
     ctx.obj["api_socket"] = api_socket
+    ctx.obj["http"] = http
     if ctx.invoked_subcommand is not None:
         return
     if config_path is None:
@@ -87,6 +98,7 @@ def main(
         api_tcp=api_tcp,
         api_token=os.environ.get("BGPRR_API_TOKEN"),
         metrics=metrics,
+        http=http,
     )
     sys.exit(code)
 
@@ -103,9 +115,11 @@ def check(config_path: str, config_type: str) -> None:
 
 def _register_tools() -> None:
     from .decode import decode
+    from .health import health
     from .ops import register
 
     main.add_command(decode)
+    main.add_command(health)
     register(main)
 
 

@@ -1,5 +1,9 @@
 """gobgp-style client commands (``bgprr neighbor``, ``bgprr global rib``) over the control API.
 
+Human output starts with one line naming the instance that answered (version, router id,
+AS, config file, socket; readiness when not ready); changes print what they did. JSON
+output (``--json``) is the method's result unchanged.
+
 Exit status: 0 success; 1 not found (or the daemon refused: exists, internal error);
 2 usage error, bad value, or the daemon cannot be reached (the message names the socket).
 The socket comes from the group option ``--api-socket`` or else ``BGPRR_API_SOCKET``
@@ -19,7 +23,7 @@ from click.core import ParameterSource
 
 from bgprr.api import format as fmt
 from bgprr.api.client import DEFAULT_SOCKET, Client
-from bgprr.api.errors import ApiError
+from bgprr.api.errors import ApiError, BadRequest
 
 EXIT_NOT_FOUND = 1
 EXIT_USAGE = 2
@@ -41,21 +45,59 @@ def _fail(message: str, code: int) -> NoReturn:
     sys.exit(code)
 
 
+def _client(ctx: click.Context) -> Client:
+    """One connection per command (closed when the command ends)."""
+    root = ctx.find_root()
+    client = root.meta.get("bgprr.client")
+    if not isinstance(client, Client):
+        client = Client(api_address(ctx), token=os.environ.get("BGPRR_API_TOKEN"))
+        root.meta["bgprr.client"] = client
+        root.call_on_close(client.close)
+    return client
+
+
 def _call(ctx: click.Context, method: str, params: dict[str, Any] | None = None) -> Any:
-    client = Client(api_address(ctx), token=os.environ.get("BGPRR_API_TOKEN"))
     try:
-        return client.call(method, params)
+        return _client(ctx).call(method, params)
     except ApiError as exc:
         _fail(exc.message, _EXIT.get(exc.code, 1))
-    finally:
-        client.close()
 
 
-def _emit(data: Any, as_json: bool, text: Callable[[Any], str]) -> None:
+def _info(ctx: click.Context) -> dict[str, Any] | None:
+    """The answering instance's ``global.get`` (None from a bgprr without it)."""
+    root = ctx.find_root()
+    if "bgprr.info" not in root.meta:
+        try:
+            root.meta["bgprr.info"] = _client(ctx).call("global.get")
+        except BadRequest as exc:
+            if not exc.message.startswith("unknown method"):
+                _fail(exc.message, EXIT_USAGE)  # e.g. a wrong token
+            root.meta["bgprr.info"] = None
+        except ApiError as exc:
+            _fail(exc.message, _EXIT.get(exc.code, 1))
+    info: dict[str, Any] | None = root.meta["bgprr.info"]
+    return info
+
+
+def _header(ctx: click.Context) -> None:
+    """Human output starts with the instance that answered (router id, AS, config)."""
+    info = _info(ctx)
+    if info is not None:
+        click.echo(fmt.instance_line(info, api_address(ctx)), nl=False)
+
+
+def _emit(ctx: click.Context, data: Any, as_json: bool, text: Callable[[Any], str]) -> None:
     if as_json:
         click.echo(json.dumps(data, indent=2, sort_keys=True))
     else:
+        _header(ctx)
         click.echo(text(data), nl=False)
+
+
+def _say(ctx: click.Context, line: str) -> None:
+    """What a change did (human output only)."""
+    _header(ctx)
+    click.echo(line, nl=False)
 
 
 def _usage(ctx: click.Context, message: str) -> NoReturn:
@@ -104,7 +146,7 @@ def neighbor_cmd(
     if args[:1] != ("add",) and add_opts:
         _usage(ctx, "--as, --rr-client, --password, --peer-group and --passive go with 'add'")
     if not args:
-        _emit(_call(ctx, "neighbor.list"), as_json, fmt.neighbor_table)
+        _emit(ctx, _call(ctx, "neighbor.list"), as_json, fmt.neighbor_table)
         return
     if args[0] == "add":
         if len(args) != 2 or asn is None:
@@ -118,16 +160,26 @@ def neighbor_cmd(
             params["passive"] = True
         result = _call(ctx, "neighbor.add", params)
         if as_json:
-            _emit(result, True, str)
+            _emit(ctx, result, True, str)
+        else:
+            role = ", route-reflector client" if result["rr_client"] else ""
+            _say(ctx, f"neighbor {result['address']} added (AS {result['peer_as']}{role}); "
+                      f"{fmt.session_text(result)}\n")
         return
     if args[0] in ("del", "delete"):
         if len(args) != 2:
             _usage(ctx, "usage: bgprr neighbor del ADDR")
+        before = _call(ctx, "neighbor.get", {"address": args[1]})
         _call(ctx, "neighbor.delete", {"address": args[1]})
+        if not as_json:
+            sent = " (Cease / Peer De-configured sent)" if before["state"] in (
+                "OpenSent", "OpenConfirm", "Established") else ""
+            _say(ctx, f"neighbor {before['address']} deleted{sent}\n")
         return
     address = args[0]
     if len(args) == 1:
-        _emit(_call(ctx, "neighbor.get", {"address": address}), as_json, fmt.neighbor_detail)
+        detail = _call(ctx, "neighbor.get", {"address": address})
+        _emit(ctx, detail, as_json, fmt.neighbor_detail)
         return
     op = args[1]
     if op in ("adj-in", "adj-out") and len(args) == 2:
@@ -135,7 +187,7 @@ def neighbor_cmd(
         if family:
             params["family"] = family
         method = "neighbor.adj_in" if op == "adj-in" else "neighbor.adj_out"
-        _emit(_call(ctx, method, params), as_json, fmt.adj_table)
+        _emit(ctx, _call(ctx, method, params), as_json, fmt.adj_table)
         return
     if op in NEIGHBOR_OPS and len(args) == 2:
         params = {"address": address}
@@ -143,14 +195,35 @@ def neighbor_cmd(
             params["message"] = message
         if family and op in ("softresetin", "softresetout"):
             params["family"] = family
+        before = None if as_json else _call(ctx, "neighbor.get", {"address": address})
         _call(ctx, f"neighbor.{op}", params)
+        if before is not None:
+            after = _call(ctx, "neighbor.get", {"address": address})
+            _say(ctx, fmt.neighbor_op_text(op, before, after, params.get("family")))
         return
     _usage(ctx, f"unknown neighbor command: {' '.join(args)}")
 
 
-@click.group("global", short_help="The global RIB (gobgp global rib).")
-def global_cmd() -> None:
-    """Global tables."""
+@click.group(
+    "global",
+    invoke_without_command=True,
+    short_help="This bgprr and its global RIB (gobgp global, gobgp global rib).",
+)
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@click.pass_context
+def global_cmd(ctx: click.Context, as_json: bool) -> None:
+    """This bgprr (router id, AS, listener, config file, readiness) and its global RIB.
+
+    \b
+    bgprr global [--json]                       this instance and whether it is ready
+    bgprr global rib ...                        the Loc-RIB (bgprr global rib --help)
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    info = _info(ctx)
+    if info is None:
+        _fail("this bgprr does not answer global.get (an older version)", 1)
+    _emit(ctx, info, as_json, fmt.global_text)
 
 
 _MATCH = {"longer-prefixes": "longer", "shorter-prefixes": "shorter"}
@@ -175,15 +248,17 @@ def rib_cmd(ctx: click.Context, args: tuple[str, ...], family: str | None, as_js
         if len(args) != 1:
             _usage(ctx, "usage: bgprr global rib summary")
         summary = _call(ctx, "rib.summary")
-        _emit(summary, as_json, lambda s: fmt.rib_summary(s, family))
+        _emit(ctx, summary, as_json, lambda s: fmt.rib_summary(s, family))
         return
     if args[:1] == ("add",):
-        _rib_add(ctx, args[1:])
+        _rib_add(ctx, args[1:], as_json)
         return
     if args[:1] in (("del",), ("delete",)):
         if len(args) != 2:
             _usage(ctx, "usage: bgprr global rib del PREFIX")
         _call(ctx, "route.delete", {"prefix": args[1]})
+        if not as_json:
+            _say(ctx, f"route {args[1]} withdrawn\n")
         return
     if len(args) > 2 or (len(args) == 2 and args[1] not in _MATCH):
         _usage(ctx, "usage: bgprr global rib [PREFIX [longer-prefixes|shorter-prefixes]]")
@@ -197,9 +272,9 @@ def rib_cmd(ctx: click.Context, args: tuple[str, ...], family: str | None, as_js
     routes = _call(ctx, "rib.get", params)
     if args and not routes:
         if as_json:
-            _emit([], True, str)
+            _emit(ctx, [], True, str)
         _fail("Network not in table", EXIT_NOT_FOUND)
-    _emit(routes, as_json, fmt.rib_table)
+    _emit(ctx, routes, as_json, fmt.rib_table)
 
 
 _RIB_KEYS = {
@@ -213,7 +288,7 @@ _RIB_KEYS = {
 }
 
 
-def _rib_add(ctx: click.Context, words: tuple[str, ...]) -> None:
+def _rib_add(ctx: click.Context, words: tuple[str, ...], as_json: bool) -> None:
     if len(words) < 3 or len(words) % 2 == 0:
         _usage(ctx, "usage: bgprr global rib add PREFIX nexthop NH [KEY VALUE]...")
     params: dict[str, Any] = {"prefix": words[0]}
@@ -235,6 +310,8 @@ def _rib_add(ctx: click.Context, words: tuple[str, ...]) -> None:
     if "next_hop" not in params:
         _usage(ctx, "nexthop is required")
     _call(ctx, "route.add", params)
+    if not as_json:
+        _say(ctx, f"route {words[0]} added (next hop {params['next_hop']})\n")
 
 
 def register(main: click.Group) -> None:

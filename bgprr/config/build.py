@@ -294,6 +294,7 @@ def build_neighbor(
         idle_hold_time_after_reset=leaves.float_(
             "timers.config.idle-hold-time-after-reset", DEFAULT_IDLE_HOLD_TIME_AFTER_RESET
         ),
+        send_hold_time=_opt_float(leaves.raw("timers.config.send-hold-time")),
         passive=True if dynamic else leaves.bool_("transport.config.passive-mode", False),
         local_address=local_address,
         remote_port=leaves.int_("transport.config.remote-port", DEFAULT_PORT),
@@ -465,3 +466,10 @@ def _build_dynamic(
         )
         out.append(DynamicNeighbor(prefix=prefix, peer_group=name))
     return tuple(out)
+
+
+def _opt_float(value: object) -> float | None:
+    """A number of seconds that is absent (None) unless configured."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None

@@ -1,7 +1,8 @@
 """Read a GoBGP-style configuration file (TOML, JSON or YAML) and resolve it.
 
 `load_config` / `load_config_text` are the entry points: text is parsed here (format,
-duplicate keys), checked key by key against the schema by `bgprr.config.walk`, and turned
+duplicate keys), checked key by key against the schema by `bgprr.config.walk` (which
+expands ``${VAR}`` templates in string values when given an environment), and turned
 into the resolved `Config` by `bgprr.config.build` (defaults, peer groups,
 contradictions).
 """
@@ -10,23 +11,35 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import tomllib
+from collections.abc import Mapping
 from typing import Any
 
 from bgprr.config.build import build_config
 from bgprr.config.errors import ConfigError
 from bgprr.config.model import Config
 from bgprr.config.schema import show
-from bgprr.config.walk import walk_root
+from bgprr.config.walk import FromEnv, walk_root
 
 FORMATS = ("toml", "json", "yaml")
 
 
-def load_config(path: str, fmt: str = "toml") -> Config:
+def load_config(path: str, fmt: str = "toml", *, env: Mapping[str, str] | None = None) -> Config:
     """Load, check and resolve the configuration file at ``path``.
 
-    Raises `ConfigError` (one-line message naming the file and key) on any problem.
+    ``${VAR}`` templates in string values are expanded from ``env``; None (the default)
+    means ``os.environ`` as it is at the time of the call, so a reload (SIGHUP) sees the
+    process's current environment.  Raises `ConfigError` (one-line message naming the
+    file and key) on any problem.
     """
+    return read_config(path, fmt, env=env)[0]
+
+
+def read_config(
+    path: str, fmt: str = "toml", *, env: Mapping[str, str] | None = None
+) -> tuple[Config, tuple[FromEnv, ...]]:
+    """`load_config`, and which values came from templates (for `bgprr check`)."""
     try:
         with open(path, "rb") as fh:
             data = fh.read()
@@ -36,14 +49,33 @@ def load_config(path: str, fmt: str = "toml") -> Config:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(path, "", f"not UTF-8 text: {exc.reason}") from None
-    return load_config_text(text, fmt, path)
+    environ: Mapping[str, str] = os.environ if env is None else env
+    return _load(text, fmt, path, environ)
 
 
-def load_config_text(text: str, fmt: str = "toml", source_name: str = "<config>") -> Config:
-    """Like `load_config`, from text already in memory."""
+def load_config_text(
+    text: str,
+    fmt: str = "toml",
+    source_name: str = "<config>",
+    *,
+    env: Mapping[str, str] | None = None,
+) -> Config:
+    """Like `load_config`, from text already in memory.
+
+    Unlike `load_config`, templates are expanded only when ``env`` is given (pass
+    ``os.environ`` for a file's text): by default the text is taken literally, so that
+    text from elsewhere (a runtime neighbor sent over the control API) never reads the
+    daemon's environment.
+    """
+    return _load(text, fmt, source_name, env)[0]
+
+
+def _load(
+    text: str, fmt: str, source_name: str, env: Mapping[str, str] | None
+) -> tuple[Config, tuple[FromEnv, ...]]:
     raw = parse_text(text, fmt, source_name)
-    root = walk_root(raw, source_name)
-    return build_config(root, source_name)
+    root = walk_root(raw, source_name, env)
+    return build_config(root, source_name), tuple(root.from_env)
 
 
 def parse_text(text: str, fmt: str, source: str) -> dict[str, Any]:

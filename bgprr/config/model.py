@@ -109,6 +109,8 @@ class Neighbor:
     families: tuple[AfiSafi, ...]
     graceful_restart: GracefulRestartConfig
     dynamic: bool = False
+    # RFC 9687 (a bgprr key): None = max(480 s, 2 x hold time), 0 = no SendHoldTimer
+    send_hold_time: float | None = None
 
     @property
     def afi(self) -> int:

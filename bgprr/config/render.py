@@ -2,7 +2,9 @@
 
 The output is TOML that bgprr (and gobgpd) can read back: every neighbor is written out
 in full, defaults filled in and its peer group's values merged in.  Secrets are masked
-unless ``show_secrets`` is true.
+unless ``show_secrets`` is true.  Templates are shown expanded; a header comment lists
+the keys whose value came from the environment (variable names only, never values), and
+a ``${`` in a value is written ``$${`` so that bgprr reads the output back unchanged.
 """
 
 from __future__ import annotations
@@ -10,12 +12,15 @@ from __future__ import annotations
 import ipaddress
 import json
 import sys
+from collections.abc import Mapping
 from typing import TextIO
 
 from bgprr.config.dynamic import dynamic_member
 from bgprr.config.errors import ConfigError
-from bgprr.config.loader import load_config
+from bgprr.config.loader import read_config
 from bgprr.config.model import AfiSafi, Config, Neighbor, PeerGroup, Settings, Value
+from bgprr.config.template import escape
+from bgprr.config.walk import FromEnv
 
 MASK = "********"
 
@@ -41,6 +46,10 @@ class _Out:
 
     def key(self, indent: int, name: str, value: Value, comment: str = "") -> None:
         tail = f"  # {comment}" if comment else ""
+        if isinstance(value, str):
+            value = escape(value)
+        elif isinstance(value, tuple):
+            value = tuple(escape(item) for item in value)
         self.lines.append(f"{' ' * indent}{name} = {fmt_value(value)}{tail}")
 
     def comment(self, indent: int, text: str) -> None:
@@ -50,11 +59,18 @@ class _Out:
         self.lines.append("")
 
 
-def render_effective(config: Config, *, show_secrets: bool = False) -> str:
-    """The effective configuration as GoBGP-style TOML text."""
+def render_effective(
+    config: Config, *, show_secrets: bool = False, from_env: tuple[FromEnv, ...] = ()
+) -> str:
+    """The effective configuration as GoBGP-style TOML text; ``from_env`` (from
+    `read_config`) adds a comment naming the keys written with templates."""
     out = _Out()
     out.comment(0, f"Effective configuration of {config.source}")
     out.comment(0, "(bgprr: defaults filled in, peer-group values merged into each neighbor)")
+    if from_env:
+        out.comment(0, "Templates expanded from the environment:")
+        for note in from_env:
+            out.comment(0, f"  {note.keypath}: {_provenance(note)}")
     out.blank()
     g = config.global_
     out.table(0, "[global.config]")
@@ -81,6 +97,12 @@ def render_effective(config: Config, *, show_secrets: bool = False) -> str:
         if member is not None:
             out.comment(4, "a member resolves to: " + _summary(config, member))
     return "\n".join(out.lines) + "\n"
+
+
+def _provenance(note: FromEnv) -> str:
+    parts = [f"${{{name}}}" for name in dict.fromkeys(note.names)]
+    parts += [f"the default of ${{{name}}}" for name in dict.fromkeys(note.defaulted)]
+    return ", ".join(parts)
 
 
 def _summary(config: Config, n: Neighbor) -> str:
@@ -119,6 +141,8 @@ def _neighbor(out: _Out, config: Config, n: Neighbor, show_secrets: bool) -> Non
     out.key(4, "keepalive-interval", n.keepalive_interval)
     out.key(4, "connect-retry", n.connect_retry)
     out.key(4, "idle-hold-time-after-reset", n.idle_hold_time_after_reset)
+    if n.send_hold_time is not None:
+        out.key(4, "send-hold-time", n.send_hold_time)
     out.table(2, "[neighbors.transport.config]")
     out.key(4, "passive-mode", n.passive)
     out.key(4, "local-address", n.local_address)
@@ -200,16 +224,21 @@ def _group(out: _Out, group: PeerGroup, show_secrets: bool) -> None:
 
 
 def check_main(
-    path: str, fmt: str = "toml", *, out: TextIO | None = None, err: TextIO | None = None
+    path: str,
+    fmt: str = "toml",
+    *,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> int:
     """`bgprr check --config PATH`: 0 and the effective configuration on ``out``, or 2 and
-    the one-line error on ``err``."""
+    the one-line error on ``err``.  ``env``: as for `load_config` (None: ``os.environ``)."""
     stdout = out if out is not None else sys.stdout
     stderr = err if err is not None else sys.stderr
     try:
-        config = load_config(path, fmt)
+        config, from_env = read_config(path, fmt, env=env)
     except ConfigError as exc:
         print(str(exc), file=stderr)
         return 2
-    stdout.write(render_effective(config))
+    stdout.write(render_effective(config, from_env=from_env))
     return 0

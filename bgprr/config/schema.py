@@ -18,6 +18,7 @@ import enum
 import ipaddress
 import json
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -272,6 +273,32 @@ def check_leaf(kind: Kind, value: object) -> Value:
     return CHECKERS[kind](value)
 
 
+_INT_KINDS = frozenset(
+    {
+        Kind.ASN, Kind.PORT, Kind.LISTEN_PORT, Kind.TTL, Kind.UINT8, Kind.UINT16,
+        Kind.UINT32, Kind.GR_TIME, Kind.LLGR_TIME, Kind.PERCENT,
+    }
+)  # fmt: skip
+_NUMBER_KINDS = frozenset({Kind.SECONDS, Kind.HOLD_TIME, Kind.ZERO_ONLY})
+_BOOL_KINDS = frozenset({Kind.BOOL, Kind.TRUE_ONLY})
+_INT_TEXT = re.compile(r"-?[0-9]+")
+_NUMBER_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def from_text(kind: Kind, text: str) -> object:
+    """The value a templated string stands for where ``kind`` wants a number or a bool:
+    ``"64512"`` -> 64512, ``"1.5"`` -> 1.5 (seconds), ``"true"`` / ``"false"`` (any case)
+    -> a bool.  Anything else is returned as it is, for the checker to refuse."""
+    word = text.strip()
+    if kind in _INT_KINDS and _INT_TEXT.fullmatch(word):
+        return int(word)
+    if kind in _NUMBER_KINDS and _NUMBER_TEXT.fullmatch(word):
+        return float(word) if "." in word else int(word)
+    if kind in _BOOL_KINDS and word.lower() in ("true", "false"):
+        return word.lower() == "true"
+    return text
+
+
 # --------------------------------------------------------------------------------------
 # The trees.  MappingProxyType keeps the module-level tables read-only.
 
@@ -341,6 +368,7 @@ _PEER_COMMON: dict[str, Node] = {
                     "connect-retry": Leaf(Kind.SECONDS),
                     "idle-hold-time-after-reset": Leaf(Kind.SECONDS),
                     "minimum-advertisement-interval": Leaf(Kind.ZERO_ONLY),
+                    "send-hold-time": Leaf(Kind.SECONDS),  # bgprr: RFC 9687
                 }
             ),
             "state": _STATE,

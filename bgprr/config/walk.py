@@ -3,6 +3,10 @@
 `walk_root` turns the plain data of a file into a `Walked` tree: every key known, every
 value of the right type, every key remembered with its full key path for error messages.
 `bgprr.config.build` makes the resolved `Config` from it.
+
+With an environment mapping, string values are expanded first (`bgprr.config.template`);
+a templated string where the key wants a number or a bool is read as one
+(`bgprr.config.schema.from_text`).  Keys are never expanded.
 """
 
 from __future__ import annotations
@@ -23,10 +27,25 @@ from bgprr.config.schema import (
     Node,
     Refused,
     check_leaf,
+    from_text,
     show,
 )
+from bgprr.config.template import TemplateError, expand
 
-__all__ = ["Walked", "walk_root"]
+__all__ = ["FromEnv", "Walked", "walk_root"]
+
+#: The key whose value never appears in a message (`bgprr check` masks it too).
+SECRET_KEY = "auth-password"
+
+
+@dataclass(frozen=True, slots=True)
+class FromEnv:
+    """A value written with templates: its key path, the variables substituted and the
+    variables whose default was used."""
+
+    keypath: str
+    names: tuple[str, ...]
+    defaulted: tuple[str, ...]
 
 
 @dataclass(slots=True)
@@ -38,6 +57,7 @@ class Walked:
     keypath: str
     leaves: dict[str, tuple[Value, str]] = field(default_factory=dict)
     arrays: dict[str, list[Walked]] = field(default_factory=dict)
+    from_env: list[FromEnv] = field(default_factory=list)  # filled on the root only
 
     def where(self, rel: str) -> str:
         """Full key path of ``rel`` below this table (written or not)."""
@@ -48,15 +68,24 @@ class Walked:
         return None if item is None else item[0]
 
 
-def walk_root(raw: Mapping[str, Any], source: str) -> Walked:
+@dataclass(slots=True)
+class _Walk:
+    source: str
+    env: Mapping[str, str] | None
+    from_env: list[FromEnv]
+
+
+def walk_root(raw: Mapping[str, Any], source: str, env: Mapping[str, str] | None = None) -> Walked:
+    """Check ``raw`` against the schema; with ``env``, expand templates from it."""
     root = Walked(keypath="")
-    _walk_table(raw, ROOT, "", root, source)
+    _walk_table(raw, ROOT, "", root, _Walk(source, env, root.from_env))
     return root
 
 
 def _walk_table(
-    raw: Mapping[str, Any], schema: Mapping[str, Node], rel: str, out: Walked, source: str
+    raw: Mapping[str, Any], schema: Mapping[str, Node], rel: str, out: Walked, ctx: _Walk
 ) -> None:
+    source = ctx.source
     seen: dict[str, str] = {}
     for orig_key, value in raw.items():
         # GoBGP reads its file through viper, which folds key case; so does bgprr.
@@ -77,19 +106,54 @@ def _walk_table(
             problem = NOT_SUPPORTED if not node.why else f"{NOT_SUPPORTED} ({node.why})"
             raise ConfigError(source, where, problem)
         if isinstance(node, Leaf):
-            try:
-                out.leaves[key_rel] = (check_leaf(node.kind, value), where)
-            except BadValue as exc:
-                raise ConfigError(source, where, str(exc)) from None
+            out.leaves[key_rel] = (_leaf(node, value, where, ctx), where)
         elif isinstance(node, ArrayOf):
-            out.arrays[key_rel] = _walk_array(value, node, where, source)
+            out.arrays[key_rel] = _walk_array(value, node, where, ctx)
         else:
             if not isinstance(value, dict):
                 raise ConfigError(source, where, f"expected a table, got {show(value)}")
-            _walk_table(value, node, key_rel, out, source)
+            _walk_table(value, node, key_rel, out, ctx)
 
 
-def _walk_array(value: object, node: ArrayOf, where: str, source: str) -> list[Walked]:
+def _leaf(node: Leaf, value: object, where: str, ctx: _Walk) -> Value:
+    """The checked value of one key, its templates expanded first (when ``ctx.env``)."""
+    written = value
+    try:
+        if ctx.env is not None:
+            value = _expand(node, value, where, ctx.env, ctx.from_env)
+        return check_leaf(node.kind, value)
+    except TemplateError as exc:
+        secret = where.endswith(SECRET_KEY)
+        raise ConfigError(ctx.source, where, exc.masked if secret else str(exc)) from None
+    except BadValue as exc:
+        problem = str(exc)
+        if value != written:
+            origin = show(written) if isinstance(written, str) else "its templates"
+            problem += f" (expanded from {origin})"
+        raise ConfigError(ctx.source, where, problem) from None
+
+
+def _expand(
+    node: Leaf, value: object, where: str, env: Mapping[str, str], notes: list[FromEnv]
+) -> object:
+    if isinstance(value, str):
+        done = expand(value, env)
+        if done.templated:
+            notes.append(FromEnv(where, done.names, done.defaulted))
+            return from_text(node.kind, done.text)
+        return done.text
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        items = [expand(item, env) for item in value]
+        names = tuple(name for item in items for name in item.names)
+        defaulted = tuple(name for item in items for name in item.defaulted)
+        if names or defaulted:
+            notes.append(FromEnv(where, names, defaulted))
+        return [item.text for item in items]
+    return value
+
+
+def _walk_array(value: object, node: ArrayOf, where: str, ctx: _Walk) -> list[Walked]:
+    source = ctx.source
     if isinstance(value, dict):
         raise ConfigError(
             source, where, "expected an array of tables ([[...]] in TOML), got a table"
@@ -101,7 +165,7 @@ def _walk_array(value: object, node: ArrayOf, where: str, source: str) -> list[W
         item = Walked(keypath=f"{where}[{index}]")
         if not isinstance(element, dict):
             raise ConfigError(source, item.keypath, f"expected a table, got {show(element)}")
-        _walk_table(element, node.table, "", item, source)
+        _walk_table(element, node.table, "", item, ctx)
         items.append(item)
     return items
 

@@ -21,12 +21,15 @@ _conn_ids = itertools.count(1)
 # pulled from the engine for it; pulling resumes once the buffer drains below LOW.
 WRITE_HIGH = 256 * 1024
 WRITE_LOW = 64 * 1024
+# A closed connection whose peer reads nothing never flushes: it is aborted after this.
+CLOSE_LINGER = 10.0
 
 
 class ConnectionOwner(Protocol):
     def on_data(self, conn: BGPConnection, data: bytes) -> None: ...
     def on_lost(self, conn: BGPConnection, exc: Exception | None) -> None: ...
     def on_writable(self, conn: BGPConnection) -> None: ...
+    def on_blocked(self, conn: BGPConnection) -> None: ...
 
 
 class BGPConnection(asyncio.Protocol):
@@ -44,6 +47,7 @@ class BGPConnection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.writable = True
         self.closed = False
+        self.lost = False  # connection_lost came: the socket is gone
         self.peer_address = ""
         self.peer_port = 0
         self.local_address = ""
@@ -70,11 +74,14 @@ class BGPConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self.lost = True
         if self.owner is not None:
             self.owner.on_lost(self, exc)
 
     def pause_writing(self) -> None:
         self.writable = False
+        if self.owner is not None:
+            self.owner.on_blocked(self)
 
     def resume_writing(self) -> None:
         self.writable = True
@@ -102,10 +109,23 @@ class BGPConnection(asyncio.Protocol):
         return self.transport.get_write_buffer_size()
 
     def close(self) -> None:
-        """Close after flushing what is buffered (a NOTIFICATION must get out)."""
+        """Close after flushing what is buffered (a NOTIFICATION must get out); aborted
+        if that has not happened after CLOSE_LINGER seconds (a peer that reads nothing
+        would otherwise keep the socket forever)."""
         if self.transport is not None and not self.closed:
             self.closed = True
             self.transport.close()
+            if not self.lost and self.transport.get_write_buffer_size():
+                asyncio.get_running_loop().call_later(CLOSE_LINGER, self._linger_expired)
+
+    def _linger_expired(self) -> None:
+        if not self.lost and self.transport is not None:
+            log.info(
+                "connection %s: unflushed %d s after close, aborted",
+                self.peer_address,
+                CLOSE_LINGER,
+            )
+            self.transport.abort()
 
     def abort(self) -> None:
         if self.transport is not None:

@@ -97,6 +97,8 @@ class Daemon:
         self.peers: dict[str, SessionRunner] = {}
         self.servers: list[asyncio.Server] = []
         self.stopped = asyncio.Event()
+        self.started = False  # start() done: neighbors started, listening (readiness)
+        self.stopping = False  # stop() begun
         self.notifications: dict[tuple[str, int, int], int] = {}
         self._flush_scheduled = False
         self._flush_not_before = 0.0  # loop time: pacing of flushes under load
@@ -128,6 +130,7 @@ class Daemon:
             runner.start()
         if self.restarting:
             log.info("restarting speaker: waiting for End-of-RIB from %s", "peers")
+        self.started = True
         self._after_engine_change()
 
     def _any_gtsm(self) -> bool:
@@ -164,6 +167,7 @@ class Daemon:
         others get Cease / Administrative Shutdown. ``graceful=False`` withdraws
         everything: every peer gets the NOTIFICATION.
         """
+        self.stopping = True
         self._rewrite_state()
         for server in self.servers:
             server.close()

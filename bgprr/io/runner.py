@@ -14,6 +14,7 @@ here: the peer is reset, others are not affected.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
@@ -240,7 +241,8 @@ class SessionRunner:
             except OSError as exc:
                 log.warning("peer %s: socket options: %s", self.key, exc)
         self.conns[conn.conn_id] = conn
-        self._call(lambda now: self.session.connection_made(conn.conn_id, now, True))
+        local = _packed(conn.local_address)
+        self._call(lambda now: self.session.connection_made(conn.conn_id, now, True, local))
         conn.attach(self)
 
     def on_data(self, conn: BGPConnection, data: bytes) -> None:
@@ -255,8 +257,15 @@ class SessionRunner:
         self._call(lambda now: self.session.connection_lost(conn.conn_id, now))
 
     def on_writable(self, conn: BGPConnection) -> None:
+        self._call(lambda now: self.session.write_resumed(conn.conn_id, now))
         if conn is self.established:
             self.host.schedule_flush(paced=False)
+
+    def on_blocked(self, conn: BGPConnection) -> None:
+        # Called from inside transport.write (often while our outputs are being
+        # written): starts a timer, queues no output, so no drain here.
+        self.session.write_blocked(conn.conn_id, self.loop.time())
+        self._reschedule()
 
     async def _connect(self) -> None:
         settings = socket_settings(self.neighbor)
@@ -275,7 +284,8 @@ class SessionRunner:
         self.conns[conn.conn_id] = conn
         # The session must know the connection before its first bytes (the peer's OPEN
         # may already be buffered in the protocol): connection_made, then attach.
-        self._call(lambda now: self.session.connection_made(conn.conn_id, now, False))
+        local = _packed(conn.local_address)
+        self._call(lambda now: self.session.connection_made(conn.conn_id, now, False, local))
         conn.attach(self)
 
     def _cancel_connect(self) -> None:
@@ -360,7 +370,10 @@ class SessionRunner:
     def _on_close(self, out: Close, now: float) -> None:
         conn = self.conns.pop(out.conn_id, None)
         if conn is not None:
-            conn.close()
+            if out.abort:
+                conn.abort()
+            else:
+                conn.close()
         if self.established is conn:
             self.established = None
 
@@ -430,3 +443,11 @@ _HANDLERS: dict[type[Output], Callable[[SessionRunner, Any, float], None]] = {
     RouteRefreshReceived: SessionRunner._on_refresh,
     SessionDown: SessionRunner._on_down,
 }
+
+
+def _packed(address: str) -> bytes:
+    """The packed form of a connection's local address (b"" when unknown)."""
+    try:
+        return ipaddress.ip_address(address).packed
+    except ValueError:
+        return b""

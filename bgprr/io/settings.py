@@ -58,6 +58,7 @@ def session_config(config: Config, n: Neighbor, *, restarting: bool) -> SessionC
         keepalive_interval=int(n.keepalive_interval),
         connect_retry=n.connect_retry,
         idle_hold_time=n.idle_hold_time_after_reset,
+        send_hold_time=n.send_hold_time,
         passive=n.passive or n.dynamic,
         families=families,
         graceful_restart=gr_cfg,

@@ -159,6 +159,17 @@ class GrMachine:
         """Restarting speaker: output is held back."""
         return self._deferring
 
+    @property
+    def deferral_deadline(self) -> float:
+        """Restarting speaker: when the deferral ends at the latest."""
+        return self._defer_deadline
+
+    def owing(self) -> tuple[list[str], int]:
+        """Restarting speaker: the neighbors that still owe End-of-RIB (not yet up, or up
+        with families still owing it), sorted, and how many neighbors are waited for."""
+        owe = sorted(k for k, v in self._wait.items() if v is None or v)
+        return owe, len(self._wait)
+
     def phase(self, key: str, fam: Family) -> StalePhase | None:
         st = self._stale.get((key, fam))
         return None if st is None else st.phase

@@ -17,6 +17,8 @@ Calls (all return ``None``)::
     peer.handle_timer(now)                           # when now >= peer.next_timer()
     peer.send_updates(msgs, now) -> bool             # engine output, Established only
     peer.send_route_refresh(afi, safi, now, subtype=0) -> bool
+    peer.write_blocked(conn_id, now) / peer.write_resumed(conn_id, now)
+                                                     # transport full / draining (RFC 9687)
 
 Queries: ``poll() -> list[Output]``, ``next_timer() -> float | None`` (re-read it after
 every call), ``state``, ``negotiated`` (from OpenConfirm on), ``conn_id`` (the

@@ -59,6 +59,9 @@ class SessionConfig:
     idle_hold_max: float = 300.0
     idle_hold_reset: float = 300.0
     open_hold_time: float = 240.0  # RFC 4271 §8.2.2: "a large value" (4 minutes)
+    # RFC 9687: how long the connection may take no data before we drop it; None: the
+    # larger of 8 minutes and twice the negotiated hold time; 0: never (no SendHoldTimer)
+    send_hold_time: float | None = None
     collision_wait: float = 5.0  # a collision against our OpenConfirm waits for the peer
     passive: bool = False
     families: tuple[Family, ...] = (IPV4_UNICAST,)
@@ -88,6 +91,8 @@ class SessionConfig:
         for name in (*timers, "collision_wait"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
+        if self.send_hold_time is not None and self.send_hold_time < 0:
+            raise ValueError("send_hold_time must not be negative")
         if len(set(self.families)) != len(self.families):
             raise ValueError("families must not repeat")
         for fam, mode in self.add_path.items():

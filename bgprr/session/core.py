@@ -43,6 +43,7 @@ class _Conn:
     inbound: bool
     framer: Framer
     lost: bool = False
+    local: bytes = b""  # our address on this connection, packed (4 or 16 octets), if known
 
 
 # Internal and short-lived (one per event, never shared or hashed): a plain slotted class
@@ -86,6 +87,7 @@ class SessionCore:
         self._established_at: float | None = None
         self._negotiated: Negotiated | None = None
         self._scans: ScanCache | None = None  # attribute scans of this negotiation
+        self._own = b""  # our address on the established connection (RFC 4271 §6.3)
         self._stop_notification: Notification | None = None  # for Manual/AutomaticStop
         self._last_keepalive = float("-inf")
 
@@ -122,11 +124,13 @@ class SessionCore:
         if neg is not None and neg.keepalive:
             self._timers.start(Timer.KEEPALIVE, now, neg.keepalive)
 
-    def _close(self, conn: _Conn, notification: Notification | None) -> None:
+    def _close(
+        self, conn: _Conn, notification: Notification | None, *, abort: bool = False
+    ) -> None:
         if not conn.lost:
             if notification is not None:
                 self._send(conn, encode_message(notification))
-            self._emit(Close(conn_id=conn.conn_id))
+            self._emit(Close(conn_id=conn.conn_id, abort=abort))
 
     def _drop_alt(self, notification: Notification | None) -> None:
         alt = self._alt
@@ -175,9 +179,11 @@ class SessionCore:
         sent: Notification | None = None,
         received: Notification | None = None,
         graceful: bool | None = None,
+        abort: bool = False,
     ) -> bool:
-        """Close the FSM's connection (sending ``sent``); SessionDown if it was up.
-        Returns whether that SessionDown was graceful."""
+        """Close the FSM's connection (sending ``sent``; aborted when ``abort`` or while
+        the connection takes no data); SessionDown if it was up. Returns whether that
+        SessionDown was graceful."""
         up = self._state is State.ESTABLISHED
         if up:
             if graceful is None:
@@ -195,11 +201,14 @@ class SessionCore:
                 self._flaps = 0
             self._established_at = None
         if self._conn is not None:
-            self._close(self._conn, sent)
+            # a connection that takes no data will not flush a NOTIFICATION: abort it
+            abort = abort or self._timers.running(Timer.SEND_HOLD)
+            self._close(self._conn, sent, abort=abort)
             self._conn = None
         self._negotiated = self._scans = None
         self._timers.stop(Timer.HOLD)
         self._timers.stop(Timer.KEEPALIVE)
+        self._timers.stop(Timer.SEND_HOLD)
         return up and bool(graceful)
 
     def _idle_hold_delay(self, flap: bool) -> float:

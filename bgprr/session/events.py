@@ -12,7 +12,8 @@ and acts on each:
 ``AbortConnect()``        abandon the outbound attempt in progress; report nothing for it
 ``Send(conn_id, data)``   write the bytes
 ``SendMany``              write each of ``messages`` in order (``Session.send_updates``)
-``Close(conn_id)``        close once written data is flushed; never reported back
+``Close(conn_id, abort)``  close once written data is flushed (``abort``: at once, the
+                          peer reads nothing); never reported back
 ``StateChanged``          log / metrics
 ``Established``           the engine may now write UPDATEs to ``conn_id``
 ``UpdateReceived``        hand to the engine (check ``update.errors`` / ``treat_as_withdraw``)
@@ -79,6 +80,7 @@ class Event(enum.IntEnum):
     KEEPALIVE_MSG = 26
     UPDATE_MSG = 27
     UPDATE_MSG_ERR = 28
+    SEND_HOLD_TIMER_EXPIRES = 29  # RFC 9687
     ROUTE_REFRESH_MSG = 100  # RFC 2918 / RFC 7313 (not an RFC 4271 event)
     ROUTE_REFRESH_MSG_ERR = 101  # RFC 7313 §5: malformed ROUTE-REFRESH (7/1)
 
@@ -91,6 +93,7 @@ TIMER_EVENTS: dict[Timer, Event] = {
     Timer.HOLD: Event.HOLD_TIMER_EXPIRES,
     Timer.KEEPALIVE: Event.KEEPALIVE_TIMER_EXPIRES,
     Timer.IDLE_HOLD: Event.IDLE_HOLD_TIMER_EXPIRES,
+    Timer.SEND_HOLD: Event.SEND_HOLD_TIMER_EXPIRES,
 }
 MESSAGE_EVENTS: dict[type, Event] = {  # NOTIFICATION: by its code (version error or not)
     Update: Event.UPDATE_MSG,
@@ -147,9 +150,11 @@ class SendMany:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Close:
-    """Close connection ``conn_id`` once what was sent on it has been flushed."""
+    """Close connection ``conn_id`` once what was sent on it has been flushed; ``abort``:
+    at once, dropping what is unsent (the peer stopped reading: RFC 9687)."""
 
     conn_id: int
+    abort: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -167,10 +167,14 @@ class Session(SessionCore):
         self._stop_notification = self._hard(notification, hard=hard)
         self._fire(now, Event.AUTOMATIC_STOP)
 
-    def connection_made(self, conn_id: int, now: float, inbound: bool) -> None:
+    def connection_made(
+        self, conn_id: int, now: float, inbound: bool, local_address: bytes = b""
+    ) -> None:
+        """A TCP connection with the peer; ``local_address``: our end's address, packed
+        (routes whose next hop is that address are ignored, RFC 4271 §6.3)."""
         if not inbound:
             self._connecting = False
-        conn = _Conn(conn_id=conn_id, inbound=inbound, framer=Framer())
+        conn = _Conn(conn_id=conn_id, inbound=inbound, framer=Framer(), local=local_address)
         event = Event.TCP_CONNECTION_CONFIRMED if inbound else Event.TCP_CR_ACKED
         self._fire(now, event, _Arg(conn=conn))
 
@@ -247,6 +251,28 @@ class Session(SessionCore):
         self._restart_keepalive(now)
         return True
 
+    def write_blocked(self, conn_id: int, now: float) -> None:
+        """The connection stopped taking data (its write buffer is full). RFC 9687: in
+        Established the SendHoldTimer runs until :meth:`write_resumed`; when it expires
+        the session ends with Send Hold Timer Expired (8) and the connection is aborted."""
+        conn, neg = self._conn, self._negotiated
+        if self._state is not State.ESTABLISHED or conn is None or conn.conn_id != conn_id:
+            return
+        if neg is None or self._timers.running(Timer.SEND_HOLD):
+            return
+        seconds = self.config.send_hold_time
+        if seconds is None:
+            if not neg.hold_time:
+                return  # RFC 9687: no hold time negotiated, no SendHoldTimer
+            seconds = max(480.0, 2.0 * neg.hold_time)
+        if seconds:
+            self._timers.start(Timer.SEND_HOLD, now, seconds)
+
+    def write_resumed(self, conn_id: int, now: float) -> None:
+        """The connection takes data again: the SendHoldTimer stops."""
+        if self._conn is not None and self._conn.conn_id == conn_id:
+            self._timers.stop(Timer.SEND_HOLD)
+
     # ------------------------------------------------------------------ dispatch
 
     def _fire(self, now: float, event: Event, arg: _Arg | None = None) -> None:
@@ -272,7 +298,12 @@ class Session(SessionCore):
                 msg = decode_message(raw)
             elif mtype == MsgType.UPDATE:  # Established, header checked by the framer
                 msg = decode_update(
-                    raw, as4=neg.as4, addpath=neg.addpath_rx, ibgp=neg.ibgp, cache=self._scans
+                    raw,
+                    as4=neg.as4,
+                    addpath=neg.addpath_rx,
+                    ibgp=neg.ibgp,
+                    cache=self._scans,
+                    own=self._own,
                 )
             else:
                 msg = decode_message(
@@ -345,10 +376,11 @@ class Session(SessionCore):
         *,
         sent: Notification | None = None,
         received: Notification | None = None,
+        abort: bool = False,
     ) -> None:
         """The connection failed (error, NOTIFICATION, hold timer, TCP): Idle, or the
         second connection if one is being tracked."""
-        graceful = self._end_main(now, reason, sent=sent, received=received)
+        graceful = self._end_main(now, reason, sent=sent, received=received, abort=abort)
         self.connect_retry_counter += 1
         if not self._promote_alt(now, reason):
             self._enter_idle(now, reason, flap=True, graceful=graceful)
@@ -451,6 +483,11 @@ class Session(SessionCore):
         n = Notification(code=ErrorCode.HOLD_TIMER_EXPIRED, subcode=0)
         self._fail(now, "hold timer expired", sent=n)
 
+    def _send_hold_expired(self, now: float, arg: _Arg) -> None:
+        n = Notification(code=ErrorCode.SEND_HOLD_TIMER_EXPIRED, subcode=0)
+        reason = "send hold timer expired: the peer reads nothing (RFC 9687)"
+        self._fail(now, reason, sent=n, abort=True)
+
     def _send_keepalive(self, now: float, arg: _Arg) -> None:
         if self._conn is not None and self._negotiated is not None:
             self._send(self._conn, encode_message(_KEEPALIVE))
@@ -498,7 +535,10 @@ class Session(SessionCore):
             self._drop_alt(_collision())
         self._timers.stop(Timer.CONNECT_RETRY)
         self._negotiated = neg
-        self._scans = ScanCache(as4=neg.as4, ibgp=neg.ibgp)
+        self._own = conn.local
+        self._scans = ScanCache(
+            as4=neg.as4, ibgp=neg.ibgp, own=conn.local if len(conn.local) == 4 else b""
+        )
         conn.framer.max_len = neg.max_len
         self._send(conn, encode_message(_KEEPALIVE))
         if neg.keepalive:

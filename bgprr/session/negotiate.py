@@ -9,7 +9,8 @@ RFC 6286, RFC 6793) and returns a :class:`Negotiated`, or raises
 * 2/4 an optional parameter other than capabilities;
 * 2/6 hold time 1 or 2;
 * 2/2 Bad Peer AS: AS 0, a 4-octet AS capability inconsistent with the My AS field
-  (which must be AS_TRANS exactly when the AS is above 65535), or an AS other than the
+  (which must be AS_TRANS when the AS is above 65535, and is the AS itself or AS_TRANS
+  below), or an AS other than the
   configured one (data: the peer's AS as it was sent, 2 octets from My AS, or 4 octets
   when it came from the capability);
 * 2/3 Bad BGP Identifier: 0, or our own identifier on an iBGP session (RFC 6286).
@@ -160,8 +161,10 @@ def _peer_as(config: SessionConfig, peer: Open) -> int:
         asn, raw = as4.asn, as4.asn.to_bytes(4, "big")
         if asn == 0:
             raise _open_error(OpenSub.BAD_PEER_AS, "4-octet AS capability carries AS 0", raw)
+        # RFC 6793 §4.1: the capability is the peer's AS. My AS carries the AS itself when
+        # it fits in 2 octets, but a speaker may send AS_TRANS there anyway: accepted.
         expected = asn if asn <= 0xFFFF else AS_TRANS
-        if peer.my_as != expected:
+        if peer.my_as != expected and peer.my_as != AS_TRANS:
             raise _open_error(
                 OpenSub.BAD_PEER_AS,
                 f"My AS {peer.my_as} does not match 4-octet AS {asn} (expected {expected})",

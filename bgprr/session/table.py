@@ -71,6 +71,7 @@ def build_rows() -> dict[tuple[State, Event], Row]:
     # Established
     add(s.ESTABLISHED, tcp_up, "_second_while_established", s.ESTABLISHED)
     add(s.ESTABLISHED, (e.KEEPALIVE_TIMER_EXPIRES,), "_send_keepalive", s.ESTABLISHED)
+    add(s.ESTABLISHED, (e.SEND_HOLD_TIMER_EXPIRES,), "_send_hold_expired", s.IDLE)
     add(s.ESTABLISHED, (e.TCP_CONNECTION_FAILS,), "_tcp_lost", s.IDLE)
     add(s.ESTABLISHED, (e.KEEPALIVE_MSG,), "_keepalive_received", s.ESTABLISHED)
     add(s.ESTABLISHED, (e.UPDATE_MSG,), "_update_received", s.ESTABLISHED)

@@ -13,6 +13,7 @@ class Timer(enum.Enum):
     CONNECT_RETRY = "ConnectRetryTimer"
     HOLD = "HoldTimer"
     KEEPALIVE = "KeepaliveTimer"
+    SEND_HOLD = "SendHoldTimer"  # RFC 9687: runs while the connection takes no data
     IDLE_HOLD = "IdleHoldTimer"
     ALT_HOLD = "HoldTimer(second connection)"  # the colliding connection's OpenSent hold
 

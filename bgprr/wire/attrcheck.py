@@ -15,8 +15,11 @@ condition                   code/subcode, data                             actio
 attribute overruns list      3/1 Malformed Attribute List, b""             treat-as-withdraw
 duplicate MP_(UN)REACH       3/1, b""                                      session reset
 other duplicate              3/1, b"" (all but the first dropped)          attribute discard
-O/T flag bits wrong          3/4 Attribute Flags Error, attribute          as the attribute's
-                                                                           malformed handling
+O/T flag bits wrong, or      3/4 Attribute Flags Error, attribute          as the attribute's
+  Partial on a well-known                                                    malformed handling
+  or non-transitive one
+MP_(UN)REACH flags wrong     3/9 Optional Attribute Error, attribute       AFI/SAFI disable
+                               (RFC 4760 §7)
 unrecognized well-known      3/2, attribute                                session reset
 unrecognized optional        none: non-transitive dropped, transitive kept with Partial bit
 ORIGIN length / value        3/5 / 3/6, attribute                          treat-as-withdraw
@@ -24,7 +27,9 @@ AS_PATH malformed, AS 0,     3/11 Malformed AS_PATH, b""                   treat
   confed segment from eBGP
 NEXT_HOP length              3/5, attribute                                treat-as-withdraw
 NEXT_HOP 0.0.0.0, class D,   3/8 Invalid NEXT_HOP, attribute               treat-as-withdraw
-  255.255.255.255
+  255.255.255.255, or the       (RFC 4271 §6.3: the route is ignored, the
+  receiving speaker's own        session kept)
+  address
 MED / LOCAL_PREF length      3/5, attribute                                treat-as-withdraw
 LOCAL_PREF from eBGP         none (RFC 4271 §5.1.5: ignored)               dropped
 ATOMIC_AGGREGATE length      3/5, attribute                                attribute discard
@@ -110,17 +115,18 @@ class ScanCache:
 
     Only scans with classic NLRI, no MP_REACH/MP_UNREACH and no error are kept: their
     outcome (``block``, ``seen``) depends on nothing but the field's octets and the
-    session's ``as4`` / ``ibgp`` (a call with other values does not use the cache). Peers
+    session's ``as4`` / ``ibgp`` / ``own`` (a call with other values does not use the cache). Peers
     repeat attribute sets (one per Calico node, a few thousand in a full table), so a hit
     replaces the scan by a slice and a dict lookup. At ``limit`` entries the table starts
     over.
     """
 
-    __slots__ = ("as4", "ibgp", "limit", "table")
+    __slots__ = ("as4", "ibgp", "limit", "own", "table")
 
-    def __init__(self, *, as4: bool, ibgp: bool, limit: int = 256) -> None:
+    def __init__(self, *, as4: bool, ibgp: bool, own: bytes = b"", limit: int = 256) -> None:
         self.as4 = as4
         self.ibgp = ibgp
+        self.own = own
         self.limit = limit
         self.table: dict[bytes, tuple[bytes, bytearray]] = {}
 
@@ -156,14 +162,16 @@ class ScanContext:
         "as_path_flags",
         "classic_nlri",
         "ibgp",
+        "own",
         "result",
         "spans",
     )
 
-    def __init__(self, *, as4: bool, ibgp: bool, classic_nlri: bool) -> None:
+    def __init__(self, *, as4: bool, ibgp: bool, classic_nlri: bool, own: bytes = b"") -> None:
         self.as4 = as4
         self.ibgp = ibgp
         self.classic_nlri = classic_nlri
+        self.own = own  # the receiving speaker's IPv4 address on this session (or b"")
         self.result = AttrScan()
         self.spans: list[tuple[int, int]] = []
         self.as_path: AsPath | None = None
@@ -260,6 +268,10 @@ def check_next_hop(ctx: ScanContext, data: bytes, o: int, vs: int, ve: int, flag
         return Fault(UpdateSub.INVALID_NEXT_HOP_ATTRIBUTE, _TAW, "multicast/broadcast")
     if data[vs:ve] == b"\x00\x00\x00\x00":
         return Fault(UpdateSub.INVALID_NEXT_HOP_ATTRIBUTE, _TAW, "NEXT_HOP 0.0.0.0")
+    if ctx.own and data[vs:ve] == ctx.own:
+        return Fault(
+            UpdateSub.INVALID_NEXT_HOP_ATTRIBUTE, _TAW, "NEXT_HOP is our own address (ignored)"
+        )
     return KEEP
 
 
@@ -440,13 +452,14 @@ def scan_attributes(
     as4: bool,
     ibgp: bool,
     classic_nlri: bool,
+    own: bytes = b"",
 ) -> AttrScan:
     """Check the attributes in ``data[start:end]`` (``data`` is the whole message).
 
     The loop does the framing, duplicates, unrecognized attributes and flags for every
     attribute; the attribute's own rules are its checker in :data:`ATTRIBUTES`.
     """
-    ctx = ScanContext(as4=as4, ibgp=ibgp, classic_nlri=classic_nlri)
+    ctx = ScanContext(as4=as4, ibgp=ibgp, classic_nlri=classic_nlri, own=own)
     res = ctx.result
     errors = res.errors
     seen = res.seen
@@ -483,7 +496,9 @@ def scan_attributes(
         desc = table.get(t)
         if desc is None:
             _unrecognized(data, o, ve, flags, t, spans, repl)
-        elif (flags & 0xC0) != desc.flags:
+        # RFC 4271 §4.3: the Partial bit (0x20) is 0 on well-known and optional
+        # non-transitive attributes; only an optional transitive one (0xC0) may carry it.
+        elif (flags & 0xE0) != desc.flags and (desc.flags != 0xC0 or flags & 0xE0 != 0xE0):
             err = _flags_error(data, o, vs, ve, flags, t, desc)
             errors.append(err)
             twd = twd or err.action == _TAW
@@ -560,16 +575,17 @@ def _unrecognized(
 def _flags_error(
     data: bytes, o: int, vs: int, ve: int, flags: int, t: int, desc: AttrDesc
 ) -> BGPError:
-    """RFC 7606 §3: wrong Optional/Transitive bits get the attribute's malformation
+    """RFC 4271 §6.3, RFC 7606 §3 c: flags in conflict with the type (wrong Optional /
+    Transitive bits, a Partial bit where it must be 0) get the attribute's malformation
     handling; for MP_REACH/MP_UNREACH that is AFI/SAFI disable, or a session reset when
     the AFI/SAFI cannot be read (raised)."""
     reason = f"attribute {t} has flags {flags:#04x}"
     value = data[o:ve]
     if t in _MP_TYPES:
+        # RFC 4760 §7 names the handling of an incorrect MP attribute (RFC 7606 §3 c defers
+        # to it): AFI/SAFI disable, or session reset, with Optional Attribute Error.
         action = Action.AFISAFI_DISABLE if ve - vs >= 3 else _RESET
-        raise BGPError(
-            _UPDATE, UpdateSub.ATTRIBUTE_FLAGS_ERROR, value, action=action, offset=o, reason=reason
-        )
+        raise BGPError(_UPDATE, _OPTIONAL, value, action=action, offset=o, reason=reason)
     return BGPError(
         _UPDATE, UpdateSub.ATTRIBUTE_FLAGS_ERROR, value, action=desc.action, offset=o, reason=reason
     )

@@ -27,6 +27,7 @@ class ErrorCode(enum.IntEnum):
     FSM = 5
     CEASE = 6
     ROUTE_REFRESH = 7  # RFC 7313
+    SEND_HOLD_TIMER_EXPIRED = 8  # RFC 9687
 
 
 class HeaderSub(enum.IntEnum):
@@ -111,6 +112,7 @@ def code_name(code: int) -> str:
         5: "Finite State Machine Error",
         6: "Cease",
         7: "ROUTE-REFRESH Message Error",
+        8: "Send Hold Timer Expired",
     }
     return names.get(code, f"Unknown error code {code}")
 

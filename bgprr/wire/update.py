@@ -114,11 +114,18 @@ def _mp_family(
     return afi, safi
 
 
+def _is_own(nh: bytes, own: bytes) -> bool:
+    """The global address of MP next hop ``nh`` (4 or 16 octets, or 32 with a link-local
+    second) is ``own``."""
+    return (nh[:16] if len(nh) == 32 else nh) == own
+
+
 def _decode_mp_reach(
     data: bytes,
     span: tuple[int, int, int],
     addpath: frozenset[tuple[int, int]],
     errors: list[BGPError],
+    own: bytes = b"",
 ) -> tuple[MPReach | None, bool]:
     """Returns (MPReach or None when discarded, treat-as-withdraw)."""
     fam = _mp_family(data, span, "MP_REACH_NLRI", 5, errors)
@@ -133,7 +140,12 @@ def _decode_mp_reach(
     nh = data[vs + 4 : nh_end]
     keys, ids = _mp_prefixes(data, o, ve, nh_end + 1, afi, fam in addpath)
     twd = False
+    reason = ""
     if (nhl == 4 and _ipv4_nh_bad(nh)) or (nhl != 4 and nh[0] == 0xFF):
+        reason = "MP_REACH_NLRI next hop is not a unicast address"
+    elif own and _is_own(nh, own):
+        reason = "MP_REACH_NLRI next hop is our own address (ignored)"
+    if reason:
         errors.append(
             BGPError(
                 _UPD,
@@ -141,7 +153,7 @@ def _decode_mp_reach(
                 data[o:ve],
                 action=_TAW,
                 offset=vs + 4,
-                reason="MP_REACH_NLRI next hop is not a unicast address",
+                reason=reason,
             )
         )
         twd = True
@@ -169,6 +181,7 @@ def decode_update(
     addpath: frozenset[tuple[int, int]] = frozenset(),
     ibgp: bool = True,
     cache: ScanCache | None = None,
+    own: bytes = b"",
 ) -> Update:
     """Decode a whole UPDATE message (19-octet header included).
 
@@ -177,7 +190,9 @@ def decode_update(
     families for which we receive ADD-PATH ids. ``ibgp``: the peer is internal (LOCAL_PREF
     required; ORIGINATOR_ID/CLUSTER_LIST accepted). ``cache``: the session's
     :class:`~bgprr.wire.attrcheck.ScanCache` (same result, repeated attribute sets are
-    not scanned again).
+    not scanned again). ``own``: our address on this session (4 or 16 octets); a route
+    whose next hop is that address is ignored (RFC 4271 §6.3: treat-as-withdraw with
+    3/8 Invalid NEXT_HOP, no NOTIFICATION).
 
     Raises ``BGPError`` only for session reset and AFI/SAFI disable (the family can be read
     from the error with :func:`error_family`); milder errors land in ``Update.errors``.
@@ -196,15 +211,20 @@ def decode_update(
     mp_unreach: MPUnreach | None = None
     seen: bytearray | None = None
     block = b""
+    own4 = own if len(own) == 4 else b""
     if aend > astart:
-        key, hit = _cache_lookup(cache, data, astart, aend, as4, ibgp) if nlri else (b"", None)
+        key, hit = (
+            _cache_lookup(cache, data, astart, aend, as4, ibgp, own4) if nlri else (b"", None)
+        )
         if hit is not None:
             block, seen = hit
         else:
-            scan = scan_attributes(data, astart, aend, as4=as4, ibgp=ibgp, classic_nlri=bool(nlri))
+            scan = scan_attributes(
+                data, astart, aend, as4=as4, ibgp=ibgp, classic_nlri=bool(nlri), own=own4
+            )
             if key and cache is not None:
                 cache.store(key, scan)
-            mp_reach, mp_unreach = mp_attributes(data, scan, addpath)
+            mp_reach, mp_unreach = mp_attributes(data, scan, addpath, own)
             if scan.mp_reach is None and not nlri:
                 reset_without_nlri(scan)
             block, seen, errors, twd = scan.block, scan.seen, scan.errors, scan.treat_as_withdraw
@@ -284,26 +304,36 @@ def prefix_field(
 
 
 def _cache_lookup(
-    cache: ScanCache | None, data: bytes, start: int, end: int, as4: bool, ibgp: bool
+    cache: ScanCache | None,
+    data: bytes,
+    start: int,
+    end: int,
+    as4: bool,
+    ibgp: bool,
+    own: bytes,
 ) -> tuple[bytes, tuple[bytes, bytearray] | None]:
     """(the field as cache key, or b"" when ``cache`` does not apply; the cached result)."""
-    if cache is None or cache.as4 != as4 or cache.ibgp != ibgp:
+    if cache is None or cache.as4 != as4 or cache.ibgp != ibgp or cache.own != own:
         return b"", None
     key = data[start:end]
     return key, cache.table.get(key)
 
 
 def mp_attributes(
-    data: bytes, scan: AttrScan, addpath: frozenset[tuple[int, int]]
+    data: bytes,
+    scan: AttrScan,
+    addpath: frozenset[tuple[int, int]],
+    own: bytes = b"",
 ) -> tuple[MPReach | None, MPUnreach | None]:
     """Decode the MP_UNREACH_NLRI then MP_REACH_NLRI that ``scan`` found; their errors go
-    to ``scan.errors`` (an invalid MP next hop sets ``scan.treat_as_withdraw``)."""
+    to ``scan.errors`` (an invalid MP next hop sets ``scan.treat_as_withdraw``). ``own``:
+    our address on the session (4 or 16 octets)."""
     mp_unreach = None
     mp_reach = None
     if scan.mp_unreach is not None:
         mp_unreach = _decode_mp_unreach(data, scan.mp_unreach, addpath, scan.errors)
     if scan.mp_reach is not None:
-        mp_reach, bad_nh = _decode_mp_reach(data, scan.mp_reach, addpath, scan.errors)
+        mp_reach, bad_nh = _decode_mp_reach(data, scan.mp_reach, addpath, scan.errors, own)
         scan.treat_as_withdraw = scan.treat_as_withdraw or bad_nh
     return mp_reach, mp_unreach
 

@@ -116,7 +116,10 @@ protocol bgp p1 {{
         wait(lambda: state() == "Established", 30, "the BIRD session")
         table = bgprr(sock, "neighbor")
         assert table.returncode == 0
-        row = table.stdout.splitlines()[1].split()
+        header, _, row_line = table.stdout.splitlines()[:3]
+        assert header.startswith("bgprr ") and header.endswith(f"· {sock}")
+        assert f" · router id {RR} · AS 64511 · config " in header
+        row = row_line.split()
         assert row[0] == BIRD_ADDR and row[1] == "64511" and row[3] == "Establ"
 
         # BIRD's static route arrives.
@@ -166,7 +169,8 @@ protocol bgp p1 {{
         assert bgprr(sock, "neighbor", BIRD_ADDR, "shutdown", "-m", "e2e").returncode == 0
         wait(lambda: state() == "Idle", 10, "the shutdown")
         assert "Idle(Admin)" in bgprr(sock, "neighbor").stdout
-        assert bgprr(sock, "neighbor", BIRD_ADDR, "enable").returncode == 0
+        r = bgprr(sock, "neighbor", BIRD_ADDR, "enable")
+        assert r.returncode == 0 and f"neighbor {BIRD_ADDR} enabled; " in r.stdout
         wait(lambda: state() == "Established", 30, "the session to come back")
     finally:
         if bird is not None:
@@ -185,3 +189,4 @@ protocol bgp p1 {{
     assert daemon.returncode == 0, output
     assert not sock.exists()
     assert "control API on" in output
+    assert f"http: serving /healthz /readyz /metrics on 127.0.0.1:{metrics_port}" in output

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import socket
 import stat
 from pathlib import Path
@@ -17,8 +18,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
+from bgprr._version import __version__
 from bgprr.api import schema
-from bgprr.api.control import METHODS, ControlServer
+from bgprr.api.control import METHODS, ControlServer, SocketInUse
 from bgprr.api.library import RouteReflector
 from bgprr.cli import main
 from bgprr.wire.attributes import encode_attribute
@@ -26,6 +28,7 @@ from bgprr.wire.constants import IPV4_UNICAST
 from bgprr.wire.prefix import parse_prefix
 
 B, C = "127.0.6.2", "127.0.6.3"
+RR = "127.0.6.1"
 
 
 async def cli(sock: Path | str, *args: str, env: dict[str, str] | None = None) -> Result:
@@ -79,6 +82,7 @@ async def test_socket_mode_and_every_method_matches_its_schema(running: Any) -> 
     conn = Conn(*await asyncio.open_unix_connection(str(sock)))
     calls: list[tuple[str, dict[str, Any]]] = [
         ("ping", {}),
+        ("global.get", {}),
         ("neighbor.list", {}),
         ("neighbor.get", {"address": B}),
         ("neighbor.adj_in", {"address": B}),
@@ -158,11 +162,18 @@ async def test_bad_requests_get_errors_and_the_connection_stays(running: Any) ->
     conn.writer.close()
 
 
+def body(r: Result, sock: Path) -> str:
+    """Human output after its first line, which names the instance that answered."""
+    first, _, rest = r.output.partition("\n")
+    assert first == f"bgprr {__version__} · router id {RR} · AS 64511 · {sock}", r.output
+    return rest
+
+
 async def test_cli_commands(running: Any, tmp_path: Path) -> None:
     rr, sock, lab = running
     r = await cli(sock, "neighbor")
     assert r.exit_code == 0, r.output
-    lines = r.output.splitlines()
+    lines = body(r, sock).splitlines()
     assert lines[0].split() == ["Peer", "AS", "Up/Down", "State", "|#Received", "Accepted"]
     assert lines[1].split()[0] == B and lines[1].split()[3:] == ["Establ", "|", "1", "1"]
     assert lines[2].split()[0] == C
@@ -172,22 +183,24 @@ async def test_cli_commands(running: Any, tmp_path: Path) -> None:
     schema.validate(data, schema.RESULTS["neighbor.list"])
 
     r = await cli(sock, "neighbor", B)
-    assert r.exit_code == 0 and r.output.startswith(f"BGP neighbor is {B}, remote AS 64511")
+    assert r.exit_code == 0 and body(r, sock).startswith(f"BGP neighbor is {B}, remote AS 64511")
     assert "BGP state = Established, up for " in r.output
     r = await cli(sock, "neighbor", B, "--json")
     schema.validate(json.loads(r.output), schema.RESULTS["neighbor.get"])
 
     r = await cli(sock, "neighbor", B, "adj-in")
-    assert r.exit_code == 0 and r.output.splitlines()[1].split()[:3] == ["*", "10.6.2.0/26", B]
+    assert r.exit_code == 0 and body(r, sock).splitlines()[1].split()[:3] == [
+        "*", "10.6.2.0/26", B
+    ]
     r = await cli(sock, "neighbor", C, "adj-out", "--json")
     (out,) = json.loads(r.output)
     assert out["prefix"] == "10.6.2.0/26" and out["originator_id"] == B
 
     r = await cli(sock, "global", "rib")
     assert r.exit_code == 0
-    assert r.output.splitlines()[0].split() == ["Network", "Next", "Hop", "AS_PATH", "Age",
-                                                "Attrs"]
-    assert r.output.splitlines()[1].split()[:3] == ["*>", "10.6.2.0/26", B]
+    lines = body(r, sock).splitlines()
+    assert lines[0].split() == ["Network", "Next", "Hop", "AS_PATH", "Age", "Attrs"]
+    assert lines[1].split()[:3] == ["*>", "10.6.2.0/26", B]
     r = await cli(sock, "global", "rib", "10.6.2.1")
     assert r.exit_code == 0 and "10.6.2.0/26" in r.output
     r = await cli(sock, "global", "rib", "10.6.0.0/16", "longer-prefixes", "--json")
@@ -195,47 +208,94 @@ async def test_cli_commands(running: Any, tmp_path: Path) -> None:
     r = await cli(sock, "global", "rib", "10.99.0.0/16")
     assert r.exit_code == 1 and "Network not in table" in r.output
     r = await cli(sock, "global", "rib", "-a", "ipv6")
-    assert r.exit_code == 0 and len(r.output.splitlines()) == 1
+    assert r.exit_code == 0 and len(body(r, sock).splitlines()) == 1
     r = await cli(sock, "global", "rib", "summary")
-    assert r.exit_code == 0 and "Destination: 1, Path: 1" in r.output
+    assert r.exit_code == 0 and "Destination: 1, Path: 1" in body(r, sock)
     r = await cli(sock, "global", "rib", "summary", "--json")
     schema.validate(json.loads(r.output), schema.RESULTS["rib.summary"])
 
     r = await cli(sock, "global", "rib", "add", "10.6.8.0/24", "nexthop", "192.0.2.8",
                   "community", "64511:1,64511:2", "med", "9", "aspath", "65001 65002")
     assert r.exit_code == 0, r.output
+    assert body(r, sock) == "route 10.6.8.0/24 added (next hop 192.0.2.8)\n"
     (route,) = rr.rib("ipv4", "10.6.8.0/24")
     assert route["paths"][0]["communities"] == ["64511:1", "64511:2"]
     assert route["paths"][0]["as_path"] == "65001 65002"
     r = await cli(sock, "global", "rib", "del", "10.6.8.0/24")
     assert r.exit_code == 0 and rr.rib("ipv4", "10.6.8.0/24") == []
+    assert body(r, sock) == "route 10.6.8.0/24 withdrawn\n"
 
     # Runtime changes through the CLI.
     r = await cli(sock, "neighbor", "add", "127.0.6.9", "--as", "64511", "--rr-client",
                   "--passive")
     assert r.exit_code == 0, r.output
+    assert body(r, sock) == (
+        "neighbor 127.0.6.9 added (AS 64511, route-reflector client); "
+        "passive: waiting for the peer to connect (state Active)\n"
+    )
     assert rr.neighbor("127.0.6.9")["rr_client"]
     r = await cli(sock, "neighbor", "add", "127.0.6.9", "--as", "64511")
     assert r.exit_code == 1 and "exists" in r.output
     r = await cli(sock, "neighbor", "127.0.6.9", "disable")
     assert r.exit_code == 0 and rr.neighbor("127.0.6.9")["short_state"] == "Idle(Admin)"
+    assert body(r, sock) == (
+        "neighbor 127.0.6.9 shut down; it stays Idle(Admin) until "
+        "`bgprr neighbor 127.0.6.9 enable`\n"
+    )
+    r = await cli(sock, "neighbor", "127.0.6.9", "disable")
+    assert body(r, sock) == "neighbor 127.0.6.9 was already shut down (state Idle(Admin))\n"
     r = await cli(sock, "neighbor")
     assert "Idle(Admin)" in r.output
     r = await cli(sock, "neighbor", "127.0.6.9", "enable")
     assert r.exit_code == 0 and rr.neighbor("127.0.6.9")["short_state"] != "Idle(Admin)"
+    assert body(r, sock) == (
+        "neighbor 127.0.6.9 enabled; passive: waiting for the peer to connect (state Active)\n"
+    )
+    r = await cli(sock, "neighbor", "127.0.6.9", "enable")
+    assert body(r, sock) == (
+        "neighbor 127.0.6.9 was not shut down; nothing to do: "
+        "passive: waiting for the peer to connect (state Active)\n"
+    )
     r = await cli(sock, "neighbor", "del", "127.0.6.9")
-    assert r.exit_code == 0
+    assert r.exit_code == 0 and body(r, sock) == "neighbor 127.0.6.9 deleted\n"
+    # An active neighbor (nobody listens at its port): enable says it connects.
+    closed = lab.free_port("127.0.6.10")
+    rr.add_neighbor("127.0.6.10", 64511, settings={"transport": {"config": {
+        "remote-port": closed}}})
+    for op in ("disable", "enable"):
+        r = await cli(sock, "neighbor", "127.0.6.10", op)
+        assert r.exit_code == 0, r.output
+    assert re.fullmatch(
+        r"neighbor 127\.0\.6\.10 enabled; connecting to the peer \(state (Connect|Active)\)\n",
+        body(r, sock),
+    ), r.output
+    assert (await cli(sock, "neighbor", "del", "127.0.6.10")).exit_code == 0
     r = await cli(sock, "neighbor", "127.0.6.9")
     assert r.exit_code == 1 and "not found" in r.output
 
     r = await cli(sock, "neighbor", C, "shutdown", "--message", "maintenance")
     assert r.exit_code == 0
+    assert body(r, sock).startswith(
+        f"neighbor {C} shut down (Cease / Administrative Shutdown sent); it stays Idle(Admin)"
+    )
     await lab.wait(lambda: not rr.is_established(C))
     r = await cli(sock, "neighbor", C, "enable")
+    assert body(r, sock) == (
+        f"neighbor {C} enabled; passive: waiting for the peer to connect (state Active)\n"
+    )
     await lab.wait(lambda: rr.is_established(C), timeout=15)
-    for op in ("softresetin", "softresetout", "reset"):
+    said = {
+        "softresetin": f"neighbor {B}: ROUTE-REFRESH sent (ipv4-unicast); "
+        "it sends its routes again\n",
+        "softresetout": f"neighbor {B}: sending it every route again (ipv4-unicast)\n",
+        "reset": f"neighbor {B} reset (Cease / Administrative Reset sent); ",
+    }
+    for op, text in said.items():
         r = await cli(sock, "neighbor", B, op)
         assert r.exit_code == 0, (op, r.output)
+        assert body(r, sock).startswith(text), (op, r.output)
+    r = await cli(sock, "neighbor", B, "reset", "--json")  # JSON: the changes print nothing
+    assert r.exit_code == 0 and r.output == ""
 
 
 async def test_cli_usage_and_unreachable(running: Any, tmp_path: Path) -> None:
@@ -279,6 +339,11 @@ async def test_tcp_listener_needs_the_token(lab: Any, tmp_path: Path) -> None:
         r = await cli(f"tcp://127.0.0.1:{port}", "neighbor", "--json",
                       env={"BGPRR_API_TOKEN": "s3cret"})
         assert r.exit_code == 0 and json.loads(r.output)[0]["address"] == C
+        r = await cli(f"tcp://127.0.0.1:{port}", "global", env={"BGPRR_API_TOKEN": "s3cret"})
+        assert r.exit_code == 0
+        assert r.output.splitlines()[0].endswith(f"AS 64511 · tcp://127.0.0.1:{port}")
+        r = await cli(f"tcp://127.0.0.1:{port}", "global", env={"BGPRR_API_TOKEN": "wrong"})
+        assert (r.exit_code, r.output) == (2, "bgprr: missing or wrong token\n")
         with pytest.raises(ValueError, match="not loopback"):
             await server.listen_tcp("0.0.0.0:0")
         with pytest.raises(ValueError, match="token"):
@@ -288,21 +353,54 @@ async def test_tcp_listener_needs_the_token(lab: Any, tmp_path: Path) -> None:
 
 
 async def test_stale_socket_is_replaced_and_a_live_one_kept(lab: Any, tmp_path: Path) -> None:
-    rr: RouteReflector = await lab.reflector([C])
     path = tmp_path / "api.sock"
     stale = socket.socket(socket.AF_UNIX)
     stale.bind(str(path))
     stale.close()  # the file stays, nobody listens
+    conf = tmp_path / "rr.toml"
+    conf.write_text(lab.rr_text([C]))
+    rr = RouteReflector(conf)
+    await rr.start()
+    lab.reflectors.append(rr)
     await rr.serve_control(str(path))
     r = await cli(path, "neighbor", "--json")
     assert r.exit_code == 0
 
+    # A second instance given the same socket does not start its control API, and says
+    # which bgprr holds it; the first keeps answering on it.
     other: RouteReflector = await lab.reflector([B], port=lab.free_port())
-    await other.serve_control(str(path))  # in use: logged, the reflector runs without it
+    with pytest.raises(SocketInUse) as err:
+        await other.serve_control(str(path), tcp="127.0.0.1:0", token="t")
+    assert str(err.value) == (
+        f"control API socket {path} is in use by another bgprr (router id {RR}, AS 64511, "
+        f"config {conf}, pid {os.getpid()}); give this instance its own --api-socket"
+    )
+    assert other.control is None  # nothing left serving
     r = await cli(path, "neighbor", "--json")
     assert [n["address"] for n in json.loads(r.output)] == [C]
     await rr.close_control()
     assert not path.exists()
+
+
+async def test_socket_problems_are_one_line(lab: Any, tmp_path: Path) -> None:
+    rr: RouteReflector = await lab.reflector([C])
+    missing = tmp_path / "no" / "such" / "dir.sock"
+    with pytest.raises(OSError) as err:
+        await rr.serve_control(str(missing))
+    assert str(err.value) == f"control API socket {missing}: No such file or directory"
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(OSError) as err:
+        await rr.serve_control(str(tmp_path / "file"))
+    assert str(err.value) == f"control API socket {tmp_path / 'file'}: exists and is not a socket"
+    # Something that listens but is no bgprr.
+    path = tmp_path / "other.sock"
+    server = await asyncio.start_unix_server(lambda r, w: w.close(), str(path))
+    try:
+        with pytest.raises(SocketInUse, match="in use by another process; give this"):
+            await rr.serve_control(str(path))
+    finally:
+        server.close()
+    assert rr.control is None
 
 
 def test_schema_validator_catches_what_it_should() -> None:

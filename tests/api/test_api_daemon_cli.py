@@ -1,5 +1,6 @@
 """`bgprr --config` as a subprocess: TCP control API with a token, SIGHUP keeping runtime
-changes, startup problems of the control API and metrics options."""
+changes, startup problems of the control API and HTTP options, the health server and
+`bgprr health`, and a second instance given the socket of a running one."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from bgprr._version import __version__
 from tests.loopback import free_port, global_config, rr_neighbor
 
 ROOT = Path(__file__).parents[2]  # so that `python -m bgprr` imports this tree
@@ -139,27 +141,56 @@ def test_startup_option_problems(tmp_path: Path) -> None:
     path.write_text(config(free_port(RR), []))
     r = run_cli("--config", str(path), "--api-tcp", "127.0.0.1:1", env={"BGPRR_API_TOKEN": ""})
     assert r.returncode == 2 and "BGPRR_API_TOKEN" in r.stderr
-    r = run_cli("--config", str(path), "--metrics", "nonsense")
-    assert r.returncode == 2
-    assert r.stderr.strip() == "bgprr: invalid metrics address 'nonsense' (HOST:PORT)"
+    for argv, env, line in (
+        (["--metrics", "nonsense"], {}, "invalid --metrics address 'nonsense' (HOST:PORT)"),
+        (["--http", "nonsense"], {}, "invalid --http address 'nonsense' (HOST:PORT)"),
+        ([], {"BGPRR_HTTP": "[::1]:99999"}, "invalid --http port 99999"),
+        (["--http", "127.0.0.1:1", "--metrics", "127.0.0.1:2"], {},
+         "--metrics is an alias of --http: give one address"),
+    ):
+        r = run_cli("--config", str(path), *argv, env=env)
+        assert (r.returncode, r.stderr) == (2, f"bgprr: {line}\n"), argv
 
 
-def test_unusable_api_socket_is_logged_and_the_daemon_runs(tmp_path: Path) -> None:
+def test_unusable_api_socket_stops_the_start(tmp_path: Path) -> None:
     path = tmp_path / "rr.toml"
     path.write_text(config(free_port(RR), []))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bgprr", "--config", str(path), "--no-uvloop",
-         "--api-socket", str(tmp_path / "no" / "such" / "dir.sock")],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=ROOT,
+    sock = tmp_path / "no" / "such" / "dir.sock"
+    r = run_cli("--config", str(path), "--no-uvloop", "--api-socket", str(sock))
+    assert r.returncode == 1
+    (error,) = [line for line in r.stderr.splitlines() if "ERROR" in line]
+    assert error.endswith(f"cannot start: control API socket {sock}: No such file or directory")
+
+
+def test_health_and_a_second_instance_on_the_same_socket(
+    start: Callable[..., Running], tmp_path: Path
+) -> None:
+    http = f"127.0.0.1:{free_port('127.0.0.1')}"
+    d = start(config(free_port(RR), [("127.0.6.2", "b")]), "--http", http)
+    wait(lambda: run_cli("health", "--http", http).returncode == 0)
+    r = run_cli("health", "--ready", env={"BGPRR_HTTP": http})
+    assert (r.returncode, r.stdout) == (0, "ready\n")
+    conf = tmp_path / "rr.toml"
+
+    # The same file (so the same BGP port) and socket: it stops at the socket, before
+    # the BGP port, naming the live instance; the live one is untouched.
+    second = run_cli("--config", str(conf), "--api-socket", str(d.sock), "--no-uvloop",
+                     "--state-dir", str(tmp_path / "second"), "--http", "127.0.0.1:0")
+    assert second.returncode == 1
+    (error,) = [line for line in second.stderr.splitlines() if "ERROR" in line]
+    assert error.endswith(
+        f"cannot start: control API socket {d.sock} is in use by another bgprr (router id "
+        f"{RR}, AS 64511, config {conf}, pid {d.proc.pid}); give this instance its own "
+        "--api-socket"
     )
-    try:
-        time.sleep(1.5)
-        assert proc.poll() is None
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=15)
-    assert proc.returncode == 0
-    assert "control API disabled" in out
+    r = d.cli("neighbor")
+    assert r.returncode == 0
+    assert r.stdout.splitlines()[0] == (
+        f"bgprr {__version__} · router id {RR} · AS 64511 · config {conf} · {d.sock}"
+    )
+    assert run_cli("health", "--http", http, "--ready").returncode == 0
+
+    d.proc.send_signal(signal.SIGTERM)
+    out, _ = d.proc.communicate(timeout=15)
+    assert f"http: serving /healthz /readyz /metrics on {http}" in out
+    assert run_cli("health", "--http", http).returncode == 1  # gone

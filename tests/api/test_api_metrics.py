@@ -37,8 +37,8 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 async def test_metrics_endpoint(lab: Any) -> None:
     rr: RouteReflector = await lab.reflector([B, C, "127.0.6.9"])
     await rr.serve_control(None, "127.0.0.1:0")
-    assert rr.metrics is not None
-    port = rr.metrics.port()
+    assert rr.metrics is not None and rr.http is not None
+    port = rr.http.port()
     await lab.client(B)
     c = await lab.client(C)
     await lab.wait(lambda: rr.is_established(B) and rr.is_established(C))
@@ -83,6 +83,8 @@ async def test_metrics_endpoint(lab: Any) -> None:
 
     status, _ = await http_get(port, "/other")
     assert status == "HTTP/1.1 404 Not Found"
+    status, body = await http_get(port, "/healthz")  # the same server
+    assert (status, body) == ("HTTP/1.1 200 OK", "ok\n")
     await rr.close_control()
     assert rr.daemon.latency_observer is None
 

@@ -114,3 +114,28 @@ def test_render_round_trip(neighbors: list[dict[str, Any]], families: list[str])
     again = load_config_text(render_effective(config, show_secrets=True), "toml", "fuzz.json")
     assert again.neighbors == config.neighbors
     assert again.global_ == config.global_
+
+
+TEMPLATE_SCALARS = st.one_of(
+    st.text(alphabet="${}:-_AB1 .", max_size=10),
+    st.sampled_from(["${A}", "${B:-64512}", "${C-true}", "${D}", "1${A}", "${A:-${B}}"]),
+)
+TEMPLATE_TREES = st.recursive(
+    TEMPLATE_SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.sampled_from(WORDS), inner, max_size=4),
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.dictionaries(st.sampled_from(WORDS), TEMPLATE_TREES, max_size=4))
+def test_templated_garbage_loads_or_raises_config_error(tree: dict[str, Any]) -> None:
+    """With templates expanded, still only ConfigError, one line, naming the file."""
+    env = {"A": "10.0.0.1", "B": "", "C": "64512"}
+    try:
+        load_config_text(json.dumps(tree), "json", "fuzz.json", env=env)
+    except ConfigError as exc:
+        _one_line(exc)

@@ -180,12 +180,37 @@ async def test_malformed_update_resets_only_that_peer(start: Start) -> None:
     assert established(rr, "127.0.0.3") and established(c, RR)
 
 
+async def test_next_hop_our_own_address_is_ignored(start: Start) -> None:
+    # RFC 4271 §6.3: a route whose NEXT_HOP is the reflector's own address on the session
+    # is ignored (treat-as-withdraw), the session stays up, other routes are accepted.
+    port = free_port()
+    rr = await start(rr_config(port, ["127.0.0.2"]))
+    from bgprr.session import SessionConfig, build_open
+    from bgprr.wire.update import encode_update
+
+    reader, writer = await asyncio.open_connection(RR, port, local_addr=("127.0.0.2", 0))
+    cfg = SessionConfig(local_as=64511, peer_as=64511, router_id=0x7F000002)
+    writer.write(encode_message(build_open(cfg)))
+    await reader.read(4096)
+    writer.write(bytes.fromhex("ff" * 16 + "0013" + "04"))
+    await wait_for(lambda: established(rr, "127.0.0.2"))
+    writer.write(encode_update(attrs=attrs_v4(RR), nlri=[key("10.9.0.0/26")]))
+    writer.write(encode_update(attrs=attrs_v4("192.0.2.9"), nlri=[key("10.9.1.0/26")]))
+    await wait_for(lambda: key("10.9.1.0/26") in routes(rr))
+    assert key("10.9.0.0/26") not in routes(rr)
+    assert rr.engine.counters("127.0.0.2").treat_as_withdraw == 1
+    assert established(rr, "127.0.0.2")
+    writer.close()
+
+
 async def test_tcp_md5_sessions(start: Start) -> None:
     port = free_port()
     extra_pw = 'auth-password = "s3cret"'
-    text = rr_config(port, ["127.0.0.2", "127.0.0.3"]).replace(
-        'neighbor-address = "127.0.0.2"', f'neighbor-address = "127.0.0.2"\n{extra_pw}'
-    ).replace('neighbor-address = "127.0.0.3"', f'neighbor-address = "127.0.0.3"\n{extra_pw}')
+    text = (
+        rr_config(port, ["127.0.0.2", "127.0.0.3"])
+        .replace('neighbor-address = "127.0.0.2"', f'neighbor-address = "127.0.0.2"\n{extra_pw}')
+        .replace('neighbor-address = "127.0.0.3"', f'neighbor-address = "127.0.0.3"\n{extra_pw}')
+    )
     rr = await start(text)
     await start(client_config("127.0.0.2", port, "s3cret"))
     await start(client_config("127.0.0.3", port, "wrong"))
@@ -291,9 +316,7 @@ async def test_slow_peer_does_not_slow_others_or_grow_memory(start: Start) -> No
     _reader, writer = await asyncio.open_connection(sock=sock)
     cfg = SessionConfig(local_as=64511, peer_as=64511, router_id=0x7F000004, hold_time=0)
     writer.write(encode_message(build_open(cfg)) + bytes.fromhex("ff" * 16 + "0013" + "04"))
-    await wait_for(
-        lambda: all(established(rr, k) for k in ("127.0.0.2", "127.0.0.3", "127.0.0.4"))
-    )
+    await wait_for(lambda: all(established(rr, k) for k in ("127.0.0.2", "127.0.0.3", "127.0.0.4")))
     # Keep the kernel from absorbing megabytes for the stuck peer (loopback autotuning).
     slow_conn = rr.peers["127.0.0.4"].established
     assert slow_conn is not None and slow_conn.transport is not None
@@ -326,6 +349,50 @@ async def test_slow_peer_does_not_slow_others_or_grow_memory(start: Start) -> No
     peak = max(peak, stuck.buffered())
     # Bounded: what the engine may pull at once on top of the high-water mark.
     assert peak <= 2 * WRITE_HIGH
+    writer.close()
+
+
+async def test_send_hold_timer_drops_a_peer_that_reads_nothing(start: Start) -> None:
+    """RFC 9687: a client that keeps its session up but never reads is dropped once its
+    connection has taken no data for send-hold-time (2 s here); the socket is aborted
+    (nothing left behind), the other clients are untouched."""
+    port = free_port()
+    text = rr_config(port, ["127.0.0.2", "127.0.0.3", "127.0.0.4"])
+    anchor = 'neighbor-address = "127.0.0.4"\npeer-as = 64511\n'
+    assert anchor in text
+    text = text.replace(anchor, anchor + "[neighbors.timers.config]\nsend-hold-time = 2\n")
+    rr = await start(text)
+    b = await start(client_config("127.0.0.2", port))
+    c = await start(client_config("127.0.0.3", port))
+    from bgprr.session import SessionConfig, build_open
+
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.bind(("127.0.0.4", 0))
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, (RR, port))
+    _reader, writer = await asyncio.open_connection(sock=sock)
+    cfg = SessionConfig(local_as=64511, peer_as=64511, router_id=0x7F000004, hold_time=0)
+    writer.write(encode_message(build_open(cfg)) + bytes.fromhex("ff" * 16 + "0013" + "04"))
+    await wait_for(lambda: all(established(rr, k) for k in ("127.0.0.2", "127.0.0.3", "127.0.0.4")))
+    stuck = rr.peers["127.0.0.4"].established
+    assert stuck is not None and stuck.transport is not None
+    stuck.transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8192)
+    n = 100_000
+    now = asyncio.get_running_loop().time()
+    for i in range(n):
+        a = (10 << 24) | (i << 6)
+        b.engine.originate(IPV4_UNICAST, (a << 8) | 26, attrs_v4("192.0.2.2"), b"", now)
+    b.schedule_flush()
+    await wait_for(lambda: not stuck.writable, timeout=10)
+    blocked_at = asyncio.get_running_loop().time()
+    await wait_for(lambda: not established(rr, "127.0.0.4"), timeout=10)
+    waited = asyncio.get_running_loop().time() - blocked_at
+    assert 1.5 <= waited <= 5.0, waited
+    await wait_for(lambda: stuck.lost, timeout=5)  # aborted: the socket is gone at once
+    assert rr.notifications.get(("sent", 8, 0)) == 1
+    await wait_for(lambda: len(routes(c)) == n, timeout=60)
+    assert established(rr, "127.0.0.2") and established(rr, "127.0.0.3")
     writer.close()
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from bgprr.config import Neighbor, load_config_text
 from bgprr.io.connection import BGPConnection
 from bgprr.io.runner import RunnerHost, SessionRunner
@@ -89,9 +91,7 @@ class FakeTransport:
         self.written.extend(chunks)
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return {"peername": ("127.0.0.2", 179), "sockname": ("127.0.0.1", 179)}.get(
-            name, default
-        )
+        return {"peername": ("127.0.0.2", 179), "sockname": ("127.0.0.1", 179)}.get(name, default)
 
     def set_write_buffer_limits(self, high: int, low: int) -> None:
         pass
@@ -214,3 +214,47 @@ async def test_sent_counters_are_by_type() -> None:
     established(runner)
     runner.send_updates([EOR])
     assert runner.session.sent[MsgType.UPDATE] == 1
+
+
+async def test_close_aborts_a_connection_that_never_flushes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A closed connection whose peer reads nothing is aborted after CLOSE_LINGER (the
+    socket would otherwise stay open forever, waiting to flush)."""
+    import socket as socket_mod
+
+    from bgprr.io import connection as conn_mod
+
+    monkeypatch.setattr(conn_mod, "CLOSE_LINGER", 0.3)
+    loop = asyncio.get_running_loop()
+    accepted: list[conn_mod.BGPConnection] = []
+
+    def factory() -> conn_mod.BGPConnection:
+        return conn_mod.BGPConnection(inbound=True, on_accept=accepted.append)
+
+    server = await loop.create_server(factory, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = socket_mod.socket()
+    client.setsockopt(socket_mod.SOL_SOCKET, socket_mod.SO_RCVBUF, 4096)
+    client.setblocking(False)
+    await loop.sock_connect(client, ("127.0.0.1", port))
+    for _ in range(100):
+        if accepted:
+            break
+        await asyncio.sleep(0.01)
+    conn = accepted[0]
+    assert conn.transport is not None
+    conn.transport.get_extra_info("socket").setsockopt(
+        socket_mod.SOL_SOCKET, socket_mod.SO_SNDBUF, 8192
+    )
+    conn.write(b"x" * 2_000_000)  # far more than the kernel buffers take
+    assert conn.buffered() > 0
+    conn.close()
+    assert not conn.lost
+    for _ in range(200):
+        if conn.lost:
+            break
+        await asyncio.sleep(0.01)
+    assert conn.lost
+    client.close()
+    server.close()

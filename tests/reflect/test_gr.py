@@ -371,3 +371,15 @@ def test_eor_of_unknown_family_keeps_waiting() -> None:
     m.peer_established("a", GR, families=frozenset({V4}), held=[], now=1.0)
     assert m.eor_received("a", V6, 2.0) == []
     assert m.deferring
+
+
+def test_owing_lists_the_neighbors_still_owing_end_of_rib() -> None:
+    m = restarting(frozenset({"a", "b"}))
+    assert m.owing() == (["a", "b"], 2) and m.deferral_deadline == 100.0
+    m.peer_established("a", GR, families=BOTH, held=[], now=1.0)
+    m.peer_established("dyn", GR, families=frozenset({V4}), held=[], now=1.0)
+    m.eor_received("a", V4, 2.0)
+    assert m.owing() == (["a", "b", "dyn"], 3)  # a still owes IPv6
+    m.eor_received("a", V6, 2.0)
+    m.eor_received("dyn", V4, 2.0)
+    assert m.owing() == (["b"], 3)

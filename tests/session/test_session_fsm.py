@@ -190,7 +190,9 @@ def test_transition_row(state: State, event: Event, target: State) -> None:
     if target is State.IDLE:
         assert d.peer.conn_id is None and d.peer.negotiated is None
         if cid is not None and event is not Event.TCP_CONNECTION_FAILS:
-            assert Close(conn_id=cid) in outs  # the connection is never left open
+            # the connection is never left open (aborted when the peer reads nothing)
+            abort = event is Event.SEND_HOLD_TIMER_EXPIRES
+            assert Close(conn_id=cid, abort=abort) in outs
     if state is State.ESTABLISHED and target is not State.ESTABLISHED:
         assert isinstance(next(o for o in outs if isinstance(o, SessionDown)), SessionDown)
 

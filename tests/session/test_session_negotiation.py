@@ -119,7 +119,7 @@ def test_as4_with_as_trans() -> None:
     ("my_as", "cap_as", "data"),
     [
         (65000, 4200000001, (65000).to_bytes(2, "big")),  # should have been AS_TRANS
-        (AS_TRANS, 65001, AS_TRANS.to_bytes(2, "big")),  # AS_TRANS for a 2-octet AS
+        (65003, 65001, (65003).to_bytes(2, "big")),  # neither the AS nor AS_TRANS
         (65002, 65002, (65002).to_bytes(4, "big")),  # consistent but not the configured AS
     ],
 )
@@ -128,6 +128,16 @@ def test_bad_peer_as_capability(my_as: int, cap_as: int, data: bytes) -> None:
     with pytest.raises(BGPError) as exc:
         negotiate(local, build_open(local), peer_open((FourOctetAS(asn=cap_as),), my_as=my_as))
     assert (exc.value.code, exc.value.subcode, exc.value.data) == (2, 2, data)
+
+
+def test_as_trans_with_a_2_octet_as_capability() -> None:
+    # RFC 6793 §4.1: the capability carries the peer's AS; My AS = AS_TRANS is accepted
+    # even when that AS fits in 2 octets (it used to be refused with 2/2).
+    local = cfg(peer_as=65001)
+    neg = negotiate(
+        local, build_open(local), peer_open((FourOctetAS(asn=65001),), my_as=AS_TRANS)
+    )
+    assert neg.peer_as == 65001 and neg.as4
 
 
 def test_bad_peer_as_through_the_wire() -> None:

@@ -271,6 +271,29 @@ def test_mild_update_error_is_delivered() -> None:
     assert state_of(p) is State.ESTABLISHED
 
 
+@pytest.mark.parametrize("local", [b"\x0a\x00\x00\x01", b"\x0a\x00\x00\x02"])
+def test_next_hop_our_own_address_is_ignored(local: bytes) -> None:
+    # RFC 4271 §6.3: a NEXT_HOP that is the receiving speaker's own address on the
+    # connection: the route is ignored (treat-as-withdraw, 3/8), no NOTIFICATION.
+    attrs = b"\x40\x01\x01\x00" + b"\x40\x02\x00" + b"\x40\x03\x04\x0a\x00\x00\x01"
+    attrs += b"\x40\x05\x04\x00\x00\x00\x64"
+    body = b"\x00\x00" + len(attrs).to_bytes(2, "big") + attrs + b"\x18\x0a\x00\x01"
+    p = Session(SessionConfig(local_as=65001, peer_as=65001, router_id=1))
+    p.start(0.0)
+    p.connection_made(1, 0.0, inbound=False, local_address=local)
+    p.data_received(1, peer_open(), 0.0)
+    p.data_received(1, KA, 0.0)
+    p.poll()
+    for t in (1.0, 2.0):  # the second decode goes through the session's scan cache
+        p.data_received(1, msg(2, body), t)
+        [out] = p.poll()
+        assert isinstance(out, UpdateReceived)
+        own = local == b"\x0a\x00\x00\x01"
+        assert out.update.treat_as_withdraw is own
+        assert [(e.code, e.subcode) for e in out.update.errors] == ([(3, 8)] if own else [])
+        assert state_of(p) is State.ESTABLISHED
+
+
 def test_route_refresh_length_error() -> None:
     p = peer_in(State.ESTABLISHED)
     p.data_received(1, msg(5, b"\x00\x01\x00\x01\x00"), 1.0)

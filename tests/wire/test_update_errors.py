@@ -69,10 +69,25 @@ RAISED: list[tuple[str, bytes, dict[str, Any], tuple[int, int, bytes, Action], i
     ("MP_REACH 2 octets", msg(attrs=A(0x80, 14, b"\0\2")), {}, (3, 9, H("800e020002"), RESET), 23),
     ("MP_REACH overruns list", msg(attrs=H("800e10") + bytes(4)), {}, (3, 5, b"", RESET), 23),
     (
+        # RFC 4760 §7 (RFC 7606 §3 c defers to it): Optional Attribute Error, not 3/4
         "MP_REACH flags",
         msg(attrs=bytes((0xC0,)) + MP6[1:]),
         {},
-        (3, 4, bytes((0xC0,)) + MP6[1:], DISABLE),
+        (3, 9, bytes((0xC0,)) + MP6[1:], DISABLE),
+        23,
+    ),
+    (
+        "MP_REACH optional transitive with Partial",
+        msg(attrs=bytes((0xE0,)) + MP6[1:]),
+        {},
+        (3, 9, bytes((0xE0,)) + MP6[1:], DISABLE),
+        23,
+    ),
+    (
+        "MP_REACH with Partial",
+        msg(attrs=bytes((0xA0,)) + MP6[1:]),
+        {},
+        (3, 9, bytes((0xA0,)) + MP6[1:], DISABLE),
         23,
     ),
     (
@@ -139,6 +154,17 @@ COLLECTED: list[tuple[str, bytes, dict[str, Any], list[tuple[int, int, bytes, Ac
     ("short tail", BASE + H("c008"), {}, [(3, 1, b"", TAW)], True),
     ("dup ORIGIN", BASE + H("40010102"), {}, [(3, 1, b"", DISCARD)], False),
     ("ORIGIN flags", H("c0010100") + BASE[4:], {}, [(3, 4, H("c0010100"), TAW)], True),
+    # RFC 4271 §4.3: the Partial bit must be 0 on a well-known attribute (RFC 7606 §3 c)
+    ("ORIGIN Partial", H("60010100") + BASE[4:], {}, [(3, 4, H("60010100"), TAW)], True),
+    (
+        "NEXT_HOP Partial",
+        BEFORE_NH + H("6003040a000001") + LOCAL_PREF,
+        {},
+        [(3, 4, H("6003040a000001"), TAW)],
+        True,
+    ),
+    # ... and on an optional non-transitive one
+    ("MED Partial", BASE + H("a0040400000001"), {}, [(3, 4, H("a0040400000001"), TAW)], True),
     ("ATOMIC flags", BASE + H("c00600"), {}, [(3, 4, H("c00600"), DISCARD)], False),
     ("ORIGIN len", H("4001020000") + BASE[4:], {}, [(3, 5, H("4001020000"), TAW)], True),
     ("ORIGIN value", H("40010103") + BASE[4:], {}, [(3, 6, H("40010103"), TAW)], True),
@@ -190,6 +216,13 @@ COLLECTED: list[tuple[str, bytes, dict[str, Any], list[tuple[int, int, bytes, Ac
         BEFORE_NH + H("400304e0000001") + LOCAL_PREF,
         {},
         [(*NH_ERR, H("400304e0000001"), TAW)],
+        True,
+    ),
+    (
+        "NEXT_HOP our own address",  # RFC 4271 §6.3: the route is ignored, session kept
+        BEFORE_NH + H("4003040a000001") + LOCAL_PREF,
+        {"own": H("0a000001")},
+        [(*NH_ERR, H("4003040a000001"), TAW)],
         True,
     ),
     (
@@ -506,3 +539,35 @@ def test_old_speaker_sees_the_same_path(
     u = decode_update(msg(attrs=to_as2_block(block), nlri=NLRI), as4=False, ibgp=False)
     assert u.errors == ()
     assert u.attrs == block
+
+
+def test_own_next_hop_other_addresses_accepted() -> None:
+    # Only our own address on the session is refused: another host's, or our IPv6
+    # address on an IPv6 session, leave the IPv4 NEXT_HOP alone.
+    for own in (H("0a000002"), H("20010db8000000000000000000000001"), b""):
+        u = decode_update(msg(attrs=BASE, nlri=NLRI), own=own)
+        assert not u.errors and not u.treat_as_withdraw and u.nlri
+
+
+def test_own_mp_next_hop_ignored() -> None:
+    # MP_REACH next hop (global, with a link-local second) equal to our IPv6 address.
+    own = NH6[:16]
+    u = decode_update(msg(attrs=MP6 + BASE[:4] + AS_PATH + LOCAL_PREF), own=own)
+    assert u.treat_as_withdraw
+    assert [(e.code, e.subcode, e.action) for e in u.errors] == [(3, 8, TAW)]
+    ok = decode_update(msg(attrs=MP6 + BASE[:4] + AS_PATH + LOCAL_PREF), own=NH6[16:])
+    assert not ok.treat_as_withdraw and ok.mp_reach is not None and ok.mp_reach.nlri
+
+
+def test_own_next_hop_with_a_scan_cache() -> None:
+    # The session's scan cache must not hand a clean result of the same attribute field
+    # to a decode whose own address makes it an error, or the reverse.
+    from bgprr.wire.attrcheck import ScanCache
+
+    cache = ScanCache(as4=True, ibgp=True, own=H("0a000001"))
+    m = msg(attrs=BASE, nlri=NLRI)
+    for _ in range(2):
+        u = decode_update(m, cache=cache, own=H("0a000001"))
+        assert u.treat_as_withdraw
+    clean = decode_update(m, cache=cache)
+    assert not clean.treat_as_withdraw
