@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import resource
 import signal
 import sys
 
@@ -79,6 +80,22 @@ async def serve(
     return 0
 
 
+def raise_open_files_limit() -> tuple[int, int]:
+    """Every neighbor is a socket, and systemd's (and many shells') soft limit of 1024
+    open files is below a large Calico cluster: raise the soft limit to the hard one
+    (capped at 1,048,576). Returns (before, after)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = min(hard, 1 << 20) if hard != resource.RLIM_INFINITY else 1 << 20
+    if soft != resource.RLIM_INFINITY and soft < want:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+        except (ValueError, OSError) as exc:
+            log.warning("open files limit stays %d: %s", soft, exc)
+            return soft, soft
+        return soft, want
+    return soft, soft
+
+
 def tune_gc() -> None:
     """Routes are long-lived objects: with the default thresholds (a young collection every
     700 allocations, full ones scanning every path) the collector takes a large share of
@@ -118,6 +135,9 @@ def run_daemon(
         return 2
     setup_logging(log_level, log_format)
     tune_gc()
+    before, after = raise_open_files_limit()
+    if after != before:
+        log.info("open files limit raised from %d to %d", before, after)
     _, loop_name = loops.loop_factory(use_uvloop)
     log.info(
         "bgprr starting: AS %d, router id %s, %d neighbors, %s loop%s",
@@ -160,4 +180,4 @@ def _http_problem(http: str | None, metrics: str | None) -> str | None:
     return None
 
 
-__all__ = ["run_daemon", "serve", "tune_gc"]
+__all__ = ["raise_open_files_limit", "run_daemon", "serve", "tune_gc"]
