@@ -15,6 +15,9 @@ import json
 
 from bgprr.config.errors import ConfigError
 from bgprr.config.model import (
+    DEFAULT_CONNECTION_BURST,
+    DEFAULT_CONNECTION_RATE,
+    DEFAULT_MAX_SESSIONS,
     AfiSafi,
     Config,
     DynamicNeighbor,
@@ -142,6 +145,15 @@ def _build_global(root: Walked, source: str) -> GlobalConfig:
         raise ConfigError(source, "global.config.router-id", MISSING)
     port = root.value("global.config.port")
     addresses = root.value("global.config.local-address-list")
+    rate = root.value("global.config.connection-rate")
+    burst = root.value("global.config.connection-burst")
+    if isinstance(rate, float) and rate > 0 and burst == 0:
+        raise ConfigError(
+            source,
+            "global.config.connection-burst",
+            f"0 admits no connection at all at connection-rate {_num(rate)} "
+            "(connection-rate = 0 turns the limit off)",
+        )
     return GlobalConfig(
         asn=asn,
         router_id=router_id,
@@ -149,6 +161,8 @@ def _build_global(root: Walked, source: str) -> GlobalConfig:
         local_address_list=addresses
         if isinstance(addresses, tuple)
         else DEFAULT_LOCAL_ADDRESS_LIST,
+        connection_rate=rate if isinstance(rate, float) else DEFAULT_CONNECTION_RATE,
+        connection_burst=burst if isinstance(burst, int) else DEFAULT_CONNECTION_BURST,
     )
 
 
@@ -464,7 +478,14 @@ def _build_dynamic(
             peer_group=name,
             dynamic=True,
         )
-        out.append(DynamicNeighbor(prefix=prefix, peer_group=name))
+        cap = item.value("config.max-sessions")
+        out.append(
+            DynamicNeighbor(
+                prefix=prefix,
+                peer_group=name,
+                max_sessions=cap if isinstance(cap, int) else DEFAULT_MAX_SESSIONS,
+            )
+        )
     return tuple(out)
 
 

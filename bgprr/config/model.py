@@ -13,6 +13,11 @@ from dataclasses import dataclass
 #: A value as written in the file, after type checking (lists become tuples).
 Value = int | float | bool | str | tuple[str, ...]
 
+#: Defaults of the bgprr keys that limit connections (docs/configuration.md).
+DEFAULT_CONNECTION_RATE = 1000.0  # connections/s not from a configured neighbor
+DEFAULT_CONNECTION_BURST = 20000
+DEFAULT_MAX_SESSIONS = 20000  # dynamic neighbors per [[dynamic-neighbors]] range
+
 #: Keys written under one table, as ``(relative key path, value)`` pairs sorted by key.
 Settings = tuple[tuple[str, Value], ...]
 
@@ -75,12 +80,17 @@ class GracefulRestartConfig:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GlobalConfig:
-    """``[global.config]``.  ``port == -1`` means: do not listen (GoBGP semantics)."""
+    """``[global.config]``.  ``port == -1`` means: do not listen (GoBGP semantics).
+
+    ``connection_rate`` / ``connection_burst`` (bgprr keys): a token bucket for accepted
+    connections that do not come from a configured neighbor; a rate of 0 is no limit."""
 
     asn: int
     router_id: str
     port: int
     local_address_list: tuple[str, ...]
+    connection_rate: float = DEFAULT_CONNECTION_RATE
+    connection_burst: int = DEFAULT_CONNECTION_BURST
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -150,10 +160,13 @@ class PeerGroup:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DynamicNeighbor:
-    """``[[dynamic-neighbors]]``: peers connecting from ``prefix`` use ``peer_group``."""
+    """``[[dynamic-neighbors]]``: peers connecting from ``prefix`` use ``peer_group``;
+    ``max_sessions`` (a bgprr key): at most this many dynamic neighbors of the range at
+    once (0: no cap)."""
 
     prefix: str
     peer_group: str
+    max_sessions: int = DEFAULT_MAX_SESSIONS
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -18,7 +18,17 @@ from typing import TextIO
 from bgprr.config.dynamic import dynamic_member
 from bgprr.config.errors import ConfigError
 from bgprr.config.loader import read_config
-from bgprr.config.model import AfiSafi, Config, Neighbor, PeerGroup, Settings, Value
+from bgprr.config.model import (
+    DEFAULT_CONNECTION_BURST,
+    DEFAULT_CONNECTION_RATE,
+    DEFAULT_MAX_SESSIONS,
+    AfiSafi,
+    Config,
+    Neighbor,
+    PeerGroup,
+    Settings,
+    Value,
+)
 from bgprr.config.template import escape
 from bgprr.config.walk import FromEnv
 
@@ -78,6 +88,8 @@ def render_effective(
     out.key(2, "router-id", g.router_id)
     out.key(2, "port", g.port, "-1: do not listen" if g.port == -1 else "")
     out.key(2, "local-address-list", g.local_address_list)
+    _bgprr_key(out, 2, "connection-rate", g.connection_rate, DEFAULT_CONNECTION_RATE)
+    _bgprr_key(out, 2, "connection-burst", g.connection_burst, DEFAULT_CONNECTION_BURST)
     for neighbor in config.neighbors:
         out.blank()
         _neighbor(out, config, neighbor, show_secrets)
@@ -90,6 +102,7 @@ def render_effective(
         out.table(2, "[dynamic-neighbors.config]")
         out.key(4, "prefix", entry.prefix)
         out.key(4, "peer-group", entry.peer_group)
+        _bgprr_key(out, 4, "max-sessions", entry.max_sessions, DEFAULT_MAX_SESSIONS)
         out.comment(4, "members are always passive; the longest matching prefix wins")
         member = dynamic_member(
             config, entry, str(ipaddress.ip_network(entry.prefix).network_address)
@@ -97,6 +110,15 @@ def render_effective(
         if member is not None:
             out.comment(4, "a member resolves to: " + _summary(config, member))
     return "\n".join(out.lines) + "\n"
+
+
+def _bgprr_key(out: _Out, indent: int, name: str, value: float, default: float) -> None:
+    """A bgprr-only key (gobgpd refuses unknown keys): written only when it differs from
+    its default, so that the output of a GoBGP file stays readable by gobgpd."""
+    if value == default:
+        out.comment(indent, f"{name} = {fmt_value(value)}  (bgprr default)")
+    else:
+        out.key(indent, name, value, "bgprr only")
 
 
 def _provenance(note: FromEnv) -> str:

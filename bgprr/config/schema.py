@@ -73,6 +73,7 @@ class Kind(enum.Enum):
     ADDR_LIST = "addr-list"
     TRUE_ONLY = "true-only"
     ZERO_ONLY = "zero-only"
+    RATE = "rate"
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +236,15 @@ def _true_only(value: object) -> bool:
     return True
 
 
+def _rate(value: object) -> float:
+    """A number of events per second, >= 0 (0: no limit)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise BadValue(f"expected a number per second, got {show(value)}")
+    if not math.isfinite(value) or value < 0:
+        raise BadValue(f"expected a number per second >= 0, got {show(value)}")
+    return float(value)
+
+
 def _zero_only(value: object) -> float:
     if _seconds(value) != 0:
         raise BadValue(f"a non-zero value is {NOT_SUPPORTED} (bgprr sends updates without delay)")
@@ -265,6 +275,7 @@ CHECKERS: Mapping[Kind, Callable[[object], Value]] = MappingProxyType(
         Kind.ADDR_LIST: _addr_list,
         Kind.TRUE_ONLY: _true_only,
         Kind.ZERO_ONLY: _zero_only,
+        Kind.RATE: _rate,
     }
 )
 
@@ -279,7 +290,7 @@ _INT_KINDS = frozenset(
         Kind.UINT32, Kind.GR_TIME, Kind.LLGR_TIME, Kind.PERCENT,
     }
 )  # fmt: skip
-_NUMBER_KINDS = frozenset({Kind.SECONDS, Kind.HOLD_TIME, Kind.ZERO_ONLY})
+_NUMBER_KINDS = frozenset({Kind.SECONDS, Kind.HOLD_TIME, Kind.ZERO_ONLY, Kind.RATE})
 _BOOL_KINDS = frozenset({Kind.BOOL, Kind.TRUE_ONLY})
 _INT_TEXT = re.compile(r"-?[0-9]+")
 _NUMBER_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
@@ -481,7 +492,13 @@ PEER_GROUP: Mapping[str, Node] = _ro(
 
 DYNAMIC_NEIGHBOR: Mapping[str, Node] = _ro(
     {
-        "config": _ro({"prefix": Leaf(Kind.PREFIX), "peer-group": Leaf(Kind.STR)}),
+        "config": _ro(
+            {
+                "prefix": Leaf(Kind.PREFIX),
+                "peer-group": Leaf(Kind.STR),
+                "max-sessions": Leaf(Kind.UINT32),  # bgprr: sessions at once from the range
+            }
+        ),
         "state": _STATE,
     }
 )
@@ -494,6 +511,9 @@ GLOBAL: Mapping[str, Node] = _ro(
                 "router-id": Leaf(Kind.IPV4),
                 "port": Leaf(Kind.LISTEN_PORT),
                 "local-address-list": Leaf(Kind.ADDR_LIST),
+                # bgprr: token bucket for connections not from a configured neighbor
+                "connection-rate": Leaf(Kind.RATE),
+                "connection-burst": Leaf(Kind.UINT32),
             }
         ),
         "state": _STATE,

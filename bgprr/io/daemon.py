@@ -33,17 +33,20 @@ from bgprr.config import (
     ConfigError,
     Neighbor,
     config_diff,
+    dynamic_member,
+    dynamic_range_for,
     load_config,
-    neighbor_for_dynamic,
 )
+from bgprr.config.model import canonical_address
 from bgprr.reflect.engine import ReflectionEngine
 from bgprr.reflect.types import PeerCaps, PeerReset, PrefixLimitWarning, SelectionDeferralEnded
-from bgprr.session import RouteRefreshReceived, SessionDown, StateChanged
+from bgprr.session import RouteRefreshReceived, SessionDown, State, StateChanged
 from bgprr.wire.errors import CeaseSub, ErrorCode
 from bgprr.wire.messages import Notification, encode_message
 from bgprr.wire.update import Update
 
 from .connection import WRITE_HIGH, BGPConnection
+from .guard import RefusalLog, TokenBucket
 from .outbound import listen
 from .runner import SessionRunner
 from .settings import (
@@ -58,6 +61,13 @@ from .sockopts import set_md5, set_md5_prefix
 from .state import REWRITE_DELAY, PeerStateFile, load_expected_peers
 
 log = logging.getLogger("bgprr")
+
+#: A dynamic neighbor down (Idle or Active, no connection) this long, holding no routes
+#: and owing no End-of-RIB, is removed (its memory and API entry go; it comes back as a
+#: new neighbor when it connects again).
+DYNAMIC_LINGER = 60.0
+REAP_INTERVAL = 5.0  # seconds between two looks for such neighbors
+_DOWN_STATES = (State.IDLE, State.ACTIVE)
 
 
 class Daemon:
@@ -119,6 +129,16 @@ class Daemon:
         self._update_t0: float | None = None
         # Reload: adjusts the file's new configuration (runtime changes kept).
         self.config_filter: Callable[[Config, Config], Config] | None = None
+        # Connection floods (bgprr.io.guard): connections not from a configured neighbor
+        # take a token; dynamic neighbors counted per range; refusals logged in summary.
+        self.bucket = TokenBucket(g.connection_rate, g.connection_burst, self.loop.time())
+        self.refusals = RefusalLog(self.loop)
+        self._range_of: dict[str, str] = {}  # dynamic neighbor -> its range's prefix
+        self._range_members: dict[str, set[str]] = {}  # prefix -> dynamic neighbors
+        self.dynamic_linger = DYNAMIC_LINGER
+        self.reap_interval = REAP_INTERVAL
+        self.reaped = 0  # dynamic neighbors removed since start
+        self._reap_handle: asyncio.TimerHandle | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -131,6 +151,7 @@ class Daemon:
         if self.restarting:
             log.info("restarting speaker: waiting for End-of-RIB from %s", "peers")
         self.started = True
+        self._reap_handle = self.loop.call_later(self.reap_interval, self._reap)
         self._after_engine_change()
 
     def _any_gtsm(self) -> bool:
@@ -168,6 +189,9 @@ class Daemon:
         everything: every peer gets the NOTIFICATION.
         """
         self.stopping = True
+        if self._reap_handle is not None:
+            self._reap_handle.cancel()
+        self.refusals.close()
         self._rewrite_state()
         for server in self.servers:
             server.close()
@@ -223,6 +247,9 @@ class Daemon:
         runner = self.peers.pop(key, None)
         if runner is None:
             return
+        prefix = self._range_of.pop(key, None)
+        if prefix is not None:
+            self._range_members[prefix].discard(key)
         runner.stop(notification)
         runner.close_silently()
         self.engine.remove_peer(key, self.loop.time())
@@ -302,21 +329,75 @@ class Daemon:
     # ------------------------------------------------------------------ accepting
 
     def _on_accept(self, conn: BGPConnection) -> None:
+        """A configured neighbor's connection goes to its runner, unlimited. Any other
+        takes a token (``connection-rate``); then it must come from a dynamic range whose
+        ``max-sessions`` is not reached. Refused: Cease / Connection Rejected (RFC 4486
+        §4: a connection disallowed after it was accepted), then close."""
         address = conn.peer_address
         runner = self.peers.get(address)
-        if runner is None:
-            n = neighbor_for_dynamic(self.config, address)
-            if n is not None:
-                log.info("dynamic neighbor %s (peer group %s)", address, n.peer_group)
-                runner = self._add_peer(n)
-                runner.start()
-        if runner is None:
-            log.warning("refusing connection from unknown peer %s", address)
-            notif = Notification(code=ErrorCode.CEASE, subcode=CeaseSub.CONNECTION_REJECTED)
-            conn.write(encode_message(notif))
-            conn.close()
+        if runner is not None and not runner.neighbor.dynamic:
+            runner.accept(conn)
             return
+        if not self.bucket.take(self.loop.time()):
+            self._refuse(conn, "over connection-rate")
+            return
+        if runner is None:
+            entry = dynamic_range_for(self.config, address)
+            if entry is None:
+                self._refuse(conn, "no neighbor or dynamic range")
+                return
+            members = self._range_members.setdefault(entry.prefix, set())
+            if entry.max_sessions and len(members) >= entry.max_sessions:
+                self._refuse(conn, f"{entry.prefix} at max-sessions {entry.max_sessions}")
+                return
+            n = dynamic_member(self.config, entry, canonical_address(address) or address)
+            if n is None:
+                self._refuse(conn, "no neighbor or dynamic range")
+                return
+            log.debug("dynamic neighbor %s (peer group %s)", address, n.peer_group)
+            runner = self._add_peer(n)
+            members.add(address)
+            self._range_of[address] = entry.prefix
+            runner.start()
         runner.accept(conn)
+
+    def _refuse(self, conn: BGPConnection, reason: str) -> None:
+        self.refusals.note(reason, conn.peer_address)
+        notif = Notification(code=ErrorCode.CEASE, subcode=CeaseSub.CONNECTION_REJECTED)
+        conn.write(encode_message(notif))
+        conn.close()
+
+    def dynamic_count(self, prefix: str) -> int:
+        """Dynamic neighbors of the ``[[dynamic-neighbors]]`` range ``prefix`` now."""
+        return len(self._range_members.get(prefix, ()))
+
+    def _reap(self) -> None:
+        """Remove the dynamic neighbors that are down and hold nothing (DYNAMIC_LINGER)."""
+        self._reap_handle = self.loop.call_later(self.reap_interval, self._reap)
+        now = self.loop.time()
+        linger = self.dynamic_linger
+        gone = [
+            key
+            for key, r in self.peers.items()
+            if r.neighbor.dynamic
+            and not r.conns
+            and r.session.state in _DOWN_STATES
+            and now - r.state_since >= linger
+            and not r.admin_down
+            and not r.pfx_limit_down
+            and not self.engine.holds_routes(key)
+        ]
+        for key in gone:
+            self._remove_peer(key, None)
+        if gone:
+            self.reaped += len(gone)
+            log.info(
+                "removed %d dynamic neighbors (%s%s): down for %g s, holding no routes",
+                len(gone),
+                ", ".join(gone[:3]),
+                ", ..." if len(gone) > 3 else "",
+                linger,
+            )
 
     # ------------------------------------------------------------------ session callbacks
 

@@ -93,6 +93,7 @@ class SessionRunner:
         self.established: BGPConnection | None = None
         self.uptime: float | None = None  # loop time of the last Established / down
         self.downtime: float | None = None
+        self.state_since = loop.time()  # loop time of the last FSM state change
         self._admin_down = neighbor.admin_down
         self._pfx_limit_down = False
         self.last_error = ""
@@ -388,6 +389,7 @@ class SessionRunner:
             out.reason,
             extra={"peer": self.key, "state": out.new.value},
         )
+        self.state_since = now
         # Leaving Established, SessionDown (emitted just before) has set the better text.
         if out.new is State.IDLE and out.reason and out.old is not State.ESTABLISHED:
             self.last_error = out.reason

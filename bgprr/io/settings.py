@@ -11,6 +11,13 @@ from bgprr.wire.constants import AddPathMode
 
 from .outbound import SocketSettings
 
+#: Seconds an inbound connection from a dynamic range may stay silent (no OPEN, no byte)
+#: before it is dropped with Hold Timer Expired; RFC 4271 §8.2.2's 4 minutes apply once
+#: the first bytes arrive. We send our OPEN as soon as the connection is up, so a BGP
+#: speaker (even one using DelayOpen) answers within a round trip; 15 s also covers six
+#: TCP retransmissions of a lost OPEN segment (0.2 + 0.4 + ... + 6.4 s).
+SILENT_OPEN_TIME = 15.0
+
 
 def ip_int(address: str) -> int:
     return int(ipaddress.ip_address(address))
@@ -59,6 +66,7 @@ def session_config(config: Config, n: Neighbor, *, restarting: bool) -> SessionC
         connect_retry=n.connect_retry,
         idle_hold_time=n.idle_hold_time_after_reset,
         send_hold_time=n.send_hold_time,
+        silent_open_time=SILENT_OPEN_TIME if n.dynamic else None,
         passive=n.passive or n.dynamic,
         families=families,
         graceful_restart=gr_cfg,

@@ -167,6 +167,15 @@ class ReflectionEngine:
         del self._peers[key]
         self._update_cluster_ids()
 
+    def holds_routes(self, key: str) -> bool:
+        """Removing the neighbor would lose something: its Adj-RIB-In holds paths (stale
+        ones under graceful restart included), or a restarting speaker still waits for
+        its End-of-RIB (RFC 4724 §4.1)."""
+        peer = self._peers.get(key)
+        if peer is not None and peer.rib_in.total():
+            return True
+        return self.gr.awaits(key)
+
     def _update_cluster_ids(self) -> None:
         ids = {self.cluster_id}
         for p in self._peers.values():

@@ -170,6 +170,14 @@ class GrMachine:
         owe = sorted(k for k, v in self._wait.items() if v is None or v)
         return owe, len(self._wait)
 
+    def awaits(self, key: str) -> bool:
+        """Restarting speaker: ``key`` is expected (saved state, or up with GR) and has
+        not sent End-of-RIB for every family yet."""
+        if not self._deferring or key not in self._wait:
+            return False
+        owing = self._wait[key]
+        return owing is None or bool(owing)
+
     def phase(self, key: str, fam: Family) -> StalePhase | None:
         st = self._stale.get((key, fam))
         return None if st is None else st.phase

@@ -59,6 +59,11 @@ class SessionConfig:
     idle_hold_max: float = 300.0
     idle_hold_reset: float = 300.0
     open_hold_time: float = 240.0  # RFC 4271 §8.2.2: "a large value" (4 minutes)
+    # An inbound connection on which nothing has arrived yet: its OpenSent HoldTimer
+    # runs this long instead (None: open_hold_time); the first bytes restart it with
+    # open_hold_time. We send our OPEN at once, so a BGP speaker, DelayOpen or not, has
+    # no reason to stay silent.
+    silent_open_time: float | None = None
     # RFC 9687: how long the connection may take no data before we drop it; None: the
     # larger of 8 minutes and twice the negotiated hold time; 0: never (no SendHoldTimer)
     send_hold_time: float | None = None
@@ -91,8 +96,10 @@ class SessionConfig:
         for name in (*timers, "collision_wait"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
-        if self.send_hold_time is not None and self.send_hold_time < 0:
-            raise ValueError("send_hold_time must not be negative")
+        for name in ("send_hold_time", "silent_open_time"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ValueError(f"{name} must not be negative")
         if len(set(self.families)) != len(self.families):
             raise ValueError("families must not repeat")
         for fam, mode in self.add_path.items():

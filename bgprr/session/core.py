@@ -77,6 +77,7 @@ class SessionCore:
         self._conn: _Conn | None = None  # the connection the FSM runs on
         self._alt: _Conn | None = None  # a colliding second connection, in OpenSent
         self._alt_open: Open | None = None  # its OPEN, kept while the collision waits
+        self._silent: _Conn | None = None  # inbound main connection, nothing received yet
         self._connecting = False  # an outbound attempt is in progress
         self._auto = False  # AllowAutomaticStart: restart after the IdleHoldTimer
         self._flaps = 0  # consecutive session flaps (DampPeerOscillations)

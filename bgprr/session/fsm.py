@@ -196,6 +196,10 @@ class Session(SessionCore):
         conn = self._find(conn_id)
         if conn is None:
             return
+        if conn is self._silent:  # first bytes: the usual OpenSent hold time from now
+            self._silent = None
+            if self._state is State.OPENSENT:
+                self._timers.start(Timer.HOLD, now, self.config.open_hold_time)
         conn.framer.feed(data)
         while conn is self._conn or conn is self._alt:
             try:
@@ -449,7 +453,12 @@ class Session(SessionCore):
         self._timers.stop(Timer.CONNECT_RETRY)
         self._conn = conn
         self._send(conn, self._open_bytes)
-        self._timers.start(Timer.HOLD, now, self.config.open_hold_time)
+        hold = self.config.open_hold_time
+        silent = self.config.silent_open_time
+        if conn.inbound and silent is not None and silent < hold:
+            hold = silent
+            self._silent = conn
+        self._timers.start(Timer.HOLD, now, hold)
         direction = "inbound" if conn.inbound else "outbound"
         self._set_state(State.OPENSENT, f"{direction} connection {conn.conn_id} up")
 
@@ -481,7 +490,11 @@ class Session(SessionCore):
 
     def _hold_expired(self, now: float, arg: _Arg) -> None:
         n = Notification(code=ErrorCode.HOLD_TIMER_EXPIRED, subcode=0)
-        self._fail(now, "hold timer expired", sent=n)
+        reason = "hold timer expired"
+        if self._silent is not None and self._silent is self._conn:
+            reason = f"hold timer expired: nothing received in {self.config.silent_open_time:g} s"
+        self._silent = None
+        self._fail(now, reason, sent=n)
 
     def _send_hold_expired(self, now: float, arg: _Arg) -> None:
         n = Notification(code=ErrorCode.SEND_HOLD_TIMER_EXPIRED, subcode=0)
