@@ -270,15 +270,67 @@ class Client(asyncio.Protocol):
         self._buf = buf[o:]
 
 
-async def _connect(address: str, rr: str, port: int, arrivals: dict[bytes, float] | None) -> Client:
+async def _connect(
+    address: str,
+    rr: str,
+    port: int,
+    arrivals: dict[bytes, float] | None,
+    timeout: float = 30.0,
+) -> Client:
     loop = asyncio.get_running_loop()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setblocking(False)
     sock.bind((address, 0))
     await loop.sock_connect(sock, (rr, port))
     _t, proto = await loop.create_connection(lambda: Client(address, arrivals), sock=sock)
-    await asyncio.wait_for(proto.up, 30.0)
+    await asyncio.wait_for(proto.up, timeout)
     return proto
+
+
+async def _connect_retrying(
+    address: str, rr: str, port: int, arrivals: dict[bytes, float] | None
+) -> Client:
+    """A configured client, retried for a minute (after a previous round the reflector
+    may hold the neighbor in Idle for its idle-hold time)."""
+    end = time.monotonic() + 60.0
+    while True:
+        try:
+            return await _connect(address, rr, port, arrivals)
+        except (OSError, ConnectionError):
+            if time.monotonic() > end:
+                raise
+            await asyncio.sleep(1.0)
+
+
+async def run_storm(rr: str, port: int, n: int, timeout: float = 120.0) -> dict[str, Any]:
+    """``n`` nodes of the dynamic range connect at the same instant (a reflector restart
+    in a Calico cluster): seconds until each is Established, and the failures."""
+    start = time.monotonic()
+    times: list[float] = []
+    errors: dict[str, int] = {}
+
+    async def one(i: int) -> Client | None:
+        try:
+            c = await _connect(source(i, DYNAMIC_BASE), rr, port, None, timeout)
+        except (OSError, TimeoutError, ConnectionError) as exc:
+            errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
+            return None
+        times.append(time.monotonic() - start)
+        return c
+
+    clients = await asyncio.gather(*(one(i) for i in range(n)))
+    for c in clients:
+        if c is not None and c.transport is not None:
+            c.transport.close()
+    times.sort()
+    return {
+        "nodes": n,
+        "established": len(times),
+        "errors": errors,
+        "all_established_s": round(times[-1], 3) if len(times) == n else None,
+        "p50_s": round(times[len(times) // 2], 3) if times else None,
+        "refused": sum(c.notifications.count("6/5") for c in clients if c is not None),
+    }
 
 
 # --------------------------------------------------------------------------- measuring
@@ -340,14 +392,16 @@ async def run_flood(
     settle_s: float = 120.0,
     hold_s: float | None = None,
     fd_slack: int = 2,
+    wait_all: bool = False,
 ) -> FloodResult:
     """Clients up, announcer every 100 ms, baseline, flood, then wait until the
     reflector's descriptors are back within ``fd_slack`` of the baseline (at most
-    ``settle_s`` after the flood). ``hold_s``: how long the flooder keeps what stays
-    open (default: until the settling ends)."""
+    ``settle_s`` after the flood; ``wait_all``: wait ``settle_s`` in any case, so that
+    the last RSS is taken after dynamic neighbors are removed). ``hold_s``: how long the
+    flooder keeps what stays open (default: until the settling ends)."""
     arrivals: dict[bytes, float] = {}
-    a = await _connect(CLIENTS[0], rr, port, None)
-    receivers = [await _connect(addr, rr, port, arrivals) for addr in CLIENTS[1:]]
+    a = await _connect_retrying(CLIENTS[0], rr, port, None)
+    receivers = [await _connect_retrying(addr, rr, port, arrivals) for addr in CLIENTS[1:]]
     clients = [a, *receivers]
     sent: dict[bytes, float] = {}
     attrs = build_attrs(next_hop=NEXT_HOP)
@@ -390,9 +444,10 @@ async def run_flood(
     back_at: float | None = None
     while time.monotonic() - t_end < settle_s:
         await asyncio.sleep(0.5)
-        if samples[-1][1] <= base_fds + fd_slack and samples[-1][0] > t_end + 1.0:
+        if back_at is None and samples[-1][1] <= base_fds + fd_slack and samples[-1][0] > t_end:
             back_at = samples[-1][0]
-            break
+            if not wait_all:
+                break
     await asyncio.sleep(1.0)  # a last stretch of "after" latency samples
     t_after = time.monotonic()
     stop.set()
@@ -434,12 +489,15 @@ async def run_flood(
 # --------------------------------------------------------------------------- reflectors
 
 
-def rr_config(name: str, port: int, workdir: Path) -> tuple[Path, bool]:
-    """The reflector's configuration file and whether it has the dynamic range."""
+def rr_config(
+    name: str, port: int, workdir: Path, limits: str = "", range_limits: str = ""
+) -> tuple[Path, bool]:
+    """The reflector's configuration file and whether it has the dynamic range;
+    ``limits`` / ``range_limits``: bgprr keys for [global.config] / the range."""
     if name in ("bgprr", "gobgp"):
         out = [
             "[global.config]", f"  as = {ASN}", f'  router-id = "{RR_ADDR}"', f"  port = {port}",
-            f'  local-address-list = ["{RR_ADDR}"]', "",
+            f'  local-address-list = ["{RR_ADDR}"]', limits, "",
         ]  # fmt: skip
         for addr in CLIENTS:
             out += [
@@ -455,7 +513,7 @@ def rr_config(name: str, port: int, workdir: Path) -> tuple[Path, bool]:
             "  [peer-groups.route-reflector.config]", "    route-reflector-client = true",
             f'    route-reflector-cluster-id = "{RR_ADDR}"', "",
             "[[dynamic-neighbors]]", "  [dynamic-neighbors.config]",
-            f'    prefix = "{DYNAMIC_RANGE}"', '    peer-group = "nodes"', "",
+            f'    prefix = "{DYNAMIC_RANGE}"', '    peer-group = "nodes"', range_limits, "",
         ]  # fmt: skip
         path = workdir / "rr.toml"
         path.write_text("\n".join(out))
@@ -493,8 +551,9 @@ def rr_config(name: str, port: int, workdir: Path) -> tuple[Path, bool]:
     return path, dynamic
 
 
-def start_rr(name: str, port: int, workdir: Path) -> tuple[Running, bool]:
-    conf, dynamic = rr_config(name, port, workdir)
+def start_rr(name: str, port: int, workdir: Path, no_limits: bool = False) -> tuple[Running, bool]:
+    off = ("connection-rate = 0", "max-sessions = 0") if no_limits else ("", "")
+    conf, dynamic = rr_config(name, port, workdir, *off)
     log = workdir / f"{name}.log"
     if name == "bgprr":
         cmd = [*bgprr_command(), "--config", str(conf), "--api-socket", str(workdir / "api.sock")]
@@ -528,8 +587,8 @@ def log_lines(path: Path) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] == "--flooder":
-        rr, port, n, secs, hold, dyn = args[1:7]
-        report = flooder(rr, int(port), int(n), float(secs), float(hold), dyn == "1", 1)
+        rr, where, n, secs, hold, dyn = args[1:7]
+        report = flooder(rr, int(where), int(n), float(secs), float(hold), dyn == "1", 1)
         print(json.dumps(report))
         return 0
     ap = argparse.ArgumentParser(prog="python -m bench.flood", description=__doc__.split("\n")[0])
@@ -537,26 +596,45 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--connections", type=int, default=3000)
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--settle", type=float, default=120.0)
+    ap.add_argument("--repeat", type=int, default=1, help="floods in a row, same reflector")
+    ap.add_argument("--storm", type=int, default=0, help="instead: N dynamic nodes at once")
+    ap.add_argument(
+        "--no-limits", action="store_true", help="bgprr: connection-rate and max-sessions 0"
+    )
     ap.add_argument("--json", type=Path, help="also write the result here")
     opts = ap.parse_args(args)
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="bgprr-flood-") as tmp:
-        run, dynamic = start_rr(opts.rr, port, Path(tmp))
+        run, dynamic = start_rr(opts.rr, port, Path(tmp), opts.no_limits)
         try:
             time.sleep(1.0)
+            if opts.storm:
+                doc = asyncio.run(run_storm(RR_ADDR, port, opts.storm)) | {
+                    "rr": opts.rr,
+                    "no_limits": opts.no_limits,
+                    "rss_mb": round(rss(run.measure[0]) / 2**20, 1),
+                    "log_tail": run.log_tail(4).splitlines()[1:],
+                }
+                print(json.dumps(doc, indent=2))
+                return 0
             lines0 = log_lines(run.logs[0])
-            result = asyncio.run(
-                run_flood(
-                    RR_ADDR, port, run.measure[0], connections=opts.connections,
-                    seconds=opts.seconds, dynamic=dynamic, settle_s=opts.settle,
-                )
-            )  # fmt: skip
-            doc = result.as_dict() | {
+            rounds = []
+            for _ in range(opts.repeat):
+                result = asyncio.run(
+                    run_flood(
+                        RR_ADDR, port, run.measure[0], connections=opts.connections,
+                        seconds=opts.seconds, dynamic=dynamic, settle_s=opts.settle,
+                        wait_all=True,
+                    )
+                )  # fmt: skip
+                rounds.append(result.as_dict())
+            doc = (rounds[0] if len(rounds) == 1 else {"rounds": rounds}) | {
                 "rr": opts.rr,
                 "alive": run.alive(),
                 "log_lines_during": log_lines(run.logs[0]) - lines0,
+                "log_tail": run.log_tail(6).splitlines()[1:],
             }
         finally:
             run.stop()

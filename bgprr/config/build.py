@@ -145,9 +145,10 @@ def _build_global(root: Walked, source: str) -> GlobalConfig:
         raise ConfigError(source, "global.config.router-id", MISSING)
     port = root.value("global.config.port")
     addresses = root.value("global.config.local-address-list")
-    rate = root.value("global.config.connection-rate")
+    written = root.value("global.config.connection-rate")
+    rate = written if isinstance(written, float) else DEFAULT_CONNECTION_RATE
     burst = root.value("global.config.connection-burst")
-    if isinstance(rate, float) and rate > 0 and burst == 0:
+    if rate > 0 and burst == 0:
         raise ConfigError(
             source,
             "global.config.connection-burst",
@@ -161,7 +162,7 @@ def _build_global(root: Walked, source: str) -> GlobalConfig:
         local_address_list=addresses
         if isinstance(addresses, tuple)
         else DEFAULT_LOCAL_ADDRESS_LIST,
-        connection_rate=rate if isinstance(rate, float) else DEFAULT_CONNECTION_RATE,
+        connection_rate=rate,
         connection_burst=burst if isinstance(burst, int) else DEFAULT_CONNECTION_BURST,
     )
 
