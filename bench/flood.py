@@ -2,8 +2,8 @@
 
 The reflector has three configured route-reflector clients on loopback (127.0.1.1-3)
 and, where it supports them, a dynamic range 127.64.0.0/16. Client 1 announces a new
-/32 every 100 ms (and withdraws the previous one); clients 2 and 3 time each arrival
-(reflection latency). After a quiet baseline, a separate process (the *flooder*) opens
+/32 every 100 ms (and withdraws the one it announced 1 s earlier); clients 2 and 3 time
+each arrival (reflection latency). After a quiet baseline, a separate process (the *flooder*) opens
 ``connections`` TCP connections in ``seconds`` seconds, each from its own loopback
 address: half from unconfigured addresses (127.32.0.0/16), half from the dynamic range
 (all from unconfigured addresses when the reflector has no dynamic range). Of each
@@ -408,15 +408,18 @@ async def run_flood(
     stop = asyncio.Event()
 
     async def announce() -> None:
+        # Each /32 lives 1 s (withdrawn ten announcements later): a reflector slower
+        # than that may send only the withdrawal (latest state wins), counted as missing.
         k = 0
-        prev: bytes | None = None
+        live: list[bytes] = []
         while not stop.is_set():
             nlri = bytes([32, 10, 200, (k >> 8) & 0xFF, k & 0xFF])
-            msgs = pack_announce(attrs, [nlri]) + (pack_withdraw([prev]) if prev else [])
+            live.append(nlri)
+            old = [live.pop(0)] if len(live) > 10 else []
+            msgs = pack_announce(attrs, [nlri]) + (pack_withdraw(old) if old else [])
             if a.transport is not None:
                 sent[nlri] = time.monotonic()
                 a.transport.write(b"".join(msgs))
-            prev = nlri
             k += 1
             await asyncio.sleep(0.1)
 

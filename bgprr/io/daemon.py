@@ -356,8 +356,8 @@ class Daemon:
                 return
             log.debug("dynamic neighbor %s (peer group %s)", address, n.peer_group)
             runner = self._add_peer(n)
-            members.add(address)
-            self._range_of[address] = entry.prefix
+            members.add(runner.key)
+            self._range_of[runner.key] = entry.prefix
             runner.start()
         runner.accept(conn)
 
