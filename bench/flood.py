@@ -554,9 +554,10 @@ def rr_config(
     return path, dynamic
 
 
-def start_rr(name: str, port: int, workdir: Path, no_limits: bool = False) -> tuple[Running, bool]:
-    off = ("connection-rate = 0", "max-sessions = 0") if no_limits else ("", "")
-    conf, dynamic = rr_config(name, port, workdir, *off)
+def start_rr(
+    name: str, port: int, workdir: Path, limits: str = "", range_limits: str = ""
+) -> tuple[Running, bool]:
+    conf, dynamic = rr_config(name, port, workdir, limits, range_limits)
     log = workdir / f"{name}.log"
     if name == "bgprr":
         cmd = [*bgprr_command(), "--config", str(conf), "--api-socket", str(workdir / "api.sock")]
@@ -604,19 +605,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument(
         "--no-limits", action="store_true", help="bgprr: connection-rate and max-sessions 0"
     )
+    ap.add_argument("--connection-rate", type=float, help="bgprr: [global.config] key")
+    ap.add_argument("--connection-burst", type=int, help="bgprr: [global.config] key")
+    ap.add_argument("--max-sessions", type=int, help="bgprr: the dynamic range's key")
     ap.add_argument("--json", type=Path, help="also write the result here")
     opts = ap.parse_args(args)
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="bgprr-flood-") as tmp:
-        run, dynamic = start_rr(opts.rr, port, Path(tmp), opts.no_limits)
+        limits, range_limits = [], []
+        if opts.no_limits:
+            limits, range_limits = ["connection-rate = 0"], ["max-sessions = 0"]
+        if opts.connection_rate is not None:
+            limits.append(f"connection-rate = {opts.connection_rate}")
+        if opts.connection_burst is not None:
+            limits.append(f"connection-burst = {opts.connection_burst}")
+        if opts.max_sessions is not None:
+            range_limits.append(f"max-sessions = {opts.max_sessions}")
+        run, dynamic = start_rr(
+            opts.rr, port, Path(tmp), "\n".join(limits), "\n".join(range_limits)
+        )
         try:
             time.sleep(1.0)
             if opts.storm:
                 doc = asyncio.run(run_storm(RR_ADDR, port, opts.storm)) | {
                     "rr": opts.rr,
-                    "no_limits": opts.no_limits,
+                    "limits": limits + range_limits,
                     "rss_mb": round(rss(run.measure[0]) / 2**20, 1),
                     "log_tail": run.log_tail(4).splitlines()[1:],
                 }
@@ -635,6 +650,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 rounds.append(result.as_dict())
             doc = (rounds[0] if len(rounds) == 1 else {"rounds": rounds}) | {
                 "rr": opts.rr,
+                "limits": limits + range_limits,
                 "alive": run.alive(),
                 "log_lines_during": log_lines(run.logs[0]) - lines0,
                 "log_tail": run.log_tail(6).splitlines()[1:],
