@@ -98,6 +98,20 @@ class Collector:
             notif.add_metric([way, str(code), str(sub)], n)
         yield notif
 
+        refused = CounterMetricFamily(
+            "bgprr_connections_refused",
+            "Accepted connections refused with Cease 6/5, by reason (docs/operations.md)",
+            labels=["reason"],
+        )
+        for reason, n in sorted(d.refusals.total.items()):
+            refused.add_metric([reason], n)
+        yield refused
+        removed = CounterMetricFamily(
+            "bgprr_dynamic_neighbors_removed", "Dynamic neighbors removed after going down"
+        )
+        removed.add_metric([], d.reaped)
+        yield removed
+
         groups = GaugeMetricFamily("bgprr_update_groups", "Update groups", labels=["family"])
         sizes = GaugeMetricFamily(
             "bgprr_update_group_members", "Members per update group", labels=["family", "group"]

@@ -9,6 +9,7 @@ docs/reliability.md ("Connection floods").
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -176,12 +177,23 @@ async def test_max_sessions_caps_a_range() -> None:
         assert await _first_message("127.66.0.9", port) == REJECTED
         assert "127.66.0.9" not in d.peers
         assert d.refusals.total == {"127.66.0.0/16 at max-sessions 3": 1}
+        if importlib.util.find_spec("prometheus_client") is not None:
+            from bgprr.api.metrics import Collector
+
+            samples = {
+                (m.name, tuple(sorted(x.labels.items()))): x.value
+                for m in Collector(d).collect()
+                for x in m.samples
+            }
+            reason = (("reason", "127.66.0.0/16 at max-sessions 3"),)
+            assert samples[("bgprr_connections_refused", reason)] == 1
         for w in writers:
             w.close()
         d.dynamic_linger = 0.0
         d.reap_interval = 0.1
         d._reap()
         await wait_for(lambda: d.dynamic_count("127.66.0.0/16") == 0, timeout=10)
+        assert d.reaped == 3
         assert isinstance(await _first_message("127.66.0.9", port), Open)
     finally:
         await d.stop(graceful=False)
