@@ -27,13 +27,17 @@ class Ran:
         return f"Ran({self.code}, {self.out!r}, {self.err!r})"
 
 
-async def run(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> Ran:
-    """`python -m bgprr ARGS` to completion."""
+async def run(
+    *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT, stdin: str | None = None
+) -> Ran:
+    """`python -m bgprr ARGS` to completion (`stdin`: what it reads)."""
     proc = await asyncio.create_subprocess_exec(
         *BGPRR, *args, cwd=cwd, env={**os.environ, **(env or {})},
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
-    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    data = None if stdin is None else stdin.encode()
+    out, err = await asyncio.wait_for(proc.communicate(data), 30)
     assert proc.returncode is not None
     return Ran(proc.returncode, out.decode(), err.decode())
 
@@ -88,8 +92,10 @@ class Daemon:
                 raise AssertionError(f"no log line with {text!r}:\n" + "\n".join(self.log()))
             await asyncio.sleep(0.05)
 
-    async def cli(self, *args: str, env: dict[str, str] | None = None) -> Ran:
-        return await run("--api-socket", str(self.sock), *args, env=env)
+    async def cli(
+        self, *args: str, env: dict[str, str] | None = None, stdin: str | None = None
+    ) -> Ran:
+        return await run("--api-socket", str(self.sock), *args, env=env, stdin=stdin)
 
     def signal(self, sig: signal.Signals) -> None:
         self.proc.send_signal(sig)

@@ -270,9 +270,11 @@ PW_RANGE = "pg-Vx3s3cretRANGE"  # the dynamic-neighbor range's peer group
 PW_ADDED = "rt-Lp8s3cretADDED"  # a neighbor added through the API
 PW_LONG = "lg-Qz2s3cretLONG" + "x" * 80  # refused (too long for TCP-MD5)
 PW_NUMBER = 739184526  # a number where a string belongs: refused at reload
+PW_STDIN = "in-Wt6s3cretSTDIN"  # a neighbor added with `--password -`
 TOKEN = "tok-Jm4s3cretAPI"
-SECRETS = [PW, PW_RANGE, PW_ADDED, PW_LONG[:16], str(PW_NUMBER), TOKEN]
+SECRETS = [PW, PW_RANGE, PW_ADDED, PW_LONG[:16], str(PW_NUMBER), PW_STDIN, TOKEN]
 DYN = "127.0.10.5"
+DYN2 = "127.0.9.12"
 
 
 def secret_config(port: int, password: str = "${BGP_PW}") -> str:
@@ -320,6 +322,13 @@ async def test_secrets_never_leave_the_daemon(
         assert r.code == 0, r
         keep(r)
         keep(await d.cli("neighbor", "127.0.9.9", "--json"))
+        # `--password -`: from stdin, out of every local user's sight (/proc/PID/cmdline).
+        r = await d.cli("neighbor", "add", DYN2, "--as", "64511", "--password", "-",
+                        stdin=PW_STDIN + "\n")
+        assert r.code == 0, r
+        keep(r)
+        dyn2 = await client(clients, DYN2, port, PW_STDIN)  # so the key is the one given
+        await wait_for(lambda: up(dyn2), timeout=20)
         r = await d.cli("neighbor", "add", "127.0.9.10", "--as", "64511", "--password", PW_LONG)
         assert r.code != 0 and "longer than 80 bytes" in r.err, r
         keep(r)
@@ -358,7 +367,7 @@ async def test_secrets_never_leave_the_daemon(
         r = await run("check", "--config", str(d.config), env={"BGP_PW": PW})
         assert r.code == 0 and "auth-password" in r.out, r
         keep(r)
-        assert up(b) and up(c) and up(dyn)
+        assert up(b) and up(c) and up(dyn) and up(dyn2)
     finally:
         assert await d.stop() == 0
 
