@@ -28,6 +28,7 @@ from bgprr.api.library import RouteReflector
 from bgprr.cli import main as cli_main
 from bgprr.config import load_config_text
 from bgprr.io.daemon import Daemon as InProcess
+from bgprr.io.settings import socket_settings
 from bgprr.session import State
 from tests import loopback
 from tests.daemonproc import Daemon, http_get, listening, run
@@ -384,6 +385,22 @@ async def test_secrets_never_leave_the_daemon(
         if f.is_file() and f.name != "rr.toml":
             text = f.read_bytes()
             assert not [s for s in SECRETS if s.encode() in text], f
+
+
+def test_no_repr_shows_a_password() -> None:
+    """What a log line or a traceback could print of the configuration: a Config, its
+    neighbors and peer groups, and a neighbor's socket settings."""
+    text = secret_config(179, PW) + loopback.rr_neighbor(DYN2, client=False).replace(
+        "peer-as = 64511\n", f'peer-as = 64511\nauth-password = "{PW_ADDED}"\n', 1
+    )
+    config = load_config_text(text, "toml")
+    assert {n.auth_password for n in config.neighbors} == {PW, PW_ADDED}
+    assert config.peer_groups[0].get("config.auth-password") == PW_RANGE
+    shown = [repr(config), str(config), *map(repr, config.neighbors),
+             *map(repr, config.peer_groups), *(repr(socket_settings(n)) for n in config.neighbors)]
+    assert all(n.address in repr(n) for n in config.neighbors)  # the reprs say something
+    assert "settings=((" in repr(config.peer_groups[0])
+    assert [x for x in shown if PW in x or PW_RANGE in x or PW_ADDED in x] == []
 
 
 # --------------------------------------------------------------------- reloads
