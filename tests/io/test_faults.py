@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from bgprr.api import format as fmt
 from bgprr.api.http import ready_text
 from bgprr.api.library import RouteReflector
 from bgprr.config import load_config_text
@@ -131,6 +132,9 @@ async def test_unwritable_state_dir_keeps_reflecting_and_readiness_says_why(
     state = api.readiness()
     assert (state["ready"], state["warnings"]) == (True, [problem])
     assert ready_text(state) == f"ready (warning: {problem})"
+    info = api.info()
+    assert f"Warning:        {problem}" in fmt.global_text(info).splitlines()
+    assert fmt.instance_line(info, "api.sock").endswith(f" · api.sock · warning: {problem}\n")
     # Fixed while running: the next change writes the file and clears the warning.
     blocker.unlink()
     state_dir.mkdir(parents=True)
