@@ -46,9 +46,7 @@ class Stamped:
             self.socks[fd] = (s, p)
             self.ep.register(fd, select.EPOLLIN)
 
-    def wait(
-        self, done: Callable[[Peer], bool], timeout: float
-    ) -> dict[int, tuple[float, float]]:
+    def wait(self, done: Callable[[Peer], bool], timeout: float) -> dict[int, tuple[float, float]]:
         """Read until ``done(peer)`` holds for every peer; returns peer index -> (kernel
         time (CLOCK_REALTIME seconds) of the segment that made it hold, the tester's
         ``time.monotonic()`` once it had parsed it). Blocks the loop (a trial lasts

@@ -196,16 +196,29 @@ def frr_zebra_conf(logfile: Path, via_default: bool) -> str:
 # --------------------------------------------------------------------------- processes
 
 
-def _spawn(cmd: Sequence[str], log: Path, netns: str | None) -> subprocess.Popen[bytes]:
+def _spawn(
+    cmd: Sequence[str], log: Path, netns: str | None, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     full = ["ip", "netns", "exec", netns, *cmd] if netns else list(cmd)
     with open(log, "ab") as f:
         return subprocess.Popen(
             full,
+            env=env,
             stdout=f,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
+
+
+def bird2_env() -> dict[str, str]:
+    """The environment for the unpacked BIRD 2: its one library that is not installed
+    (libssh-gcrypt, unpacked beside it by .ci/install-deps)."""
+    env = dict(os.environ)
+    lib = os.path.join(os.path.dirname(os.path.dirname(BIRD2)), "lib", "x86_64-linux-gnu")
+    old = env.get("LD_LIBRARY_PATH")
+    env["LD_LIBRARY_PATH"] = f"{lib}:{old}" if old else lib
+    return env
 
 
 def listening(pid: int, addr: str, port: int) -> bool:
@@ -294,7 +307,7 @@ def start(
             "-P",
             str(workdir / "bird.pid"),
         ]
-        procs.append(_spawn(cmd, log, netns))
+        procs.append(_spawn(cmd, log, netns, bird2_env() if name == "bird2" else None))
     elif name in ("frr", "frr-coalesce"):
         zsock = workdir / "zserv.api"
         zconf, bconf = workdir / "zebra.conf", workdir / "bgpd.conf"
@@ -365,9 +378,11 @@ def start(
     return run
 
 
-def _version(cmd: Sequence[str], pick: Callable[[str], str] = str.strip) -> str:
+def _version(
+    cmd: Sequence[str], pick: Callable[[str], str] = str.strip, env: dict[str, str] | None = None
+) -> str:
     try:
-        out = subprocess.run(list(cmd), capture_output=True, text=True, timeout=10)
+        out = subprocess.run(list(cmd), capture_output=True, text=True, timeout=10, env=env)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"unavailable ({exc})"
     text = (out.stdout + out.stderr).strip()
@@ -386,7 +401,8 @@ def versions(names: Sequence[str]) -> dict[str, str]:
         elif n == "gobgp":
             out[n] = _version([GOBGPD, "--version"])
         elif n in ("bird1", "bird2"):
-            out[n] = _version([BIRD1 if n == "bird1" else BIRD2, "--version"])
+            env = bird2_env() if n == "bird2" else None
+            out[n] = _version([BIRD1 if n == "bird1" else BIRD2, "--version"], env=env)
         else:
             out[n] = _version([FRR_BGPD, "--version"], lambda s: s.splitlines()[0])
     return out

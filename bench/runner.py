@@ -28,6 +28,12 @@ RESULTS = Path(__file__).resolve().parent / "results"
 TABLE_ROWS: dict[str, list[tuple[str, str]]] = {
     "calico-10k": [("converge_s", "convergence s"), ("churn_s", "churn (5 % out+in) s")],
     "inet-500k": [("converge_s", "convergence s"), ("bytes_per_path", "bytes/path (RSS)")],
+    "inet-churn": [("converge_s", "convergence s"), ("churn_s", "churn (5 % out+in) s")],
+    "inet-churn-slow": [
+        ("converge_s", "convergence s (a stuck client present)"),
+        ("churn_s", "churn (5 % out+in) s (a stuck client present)"),
+        ("stuck_client_up", "stuck client still connected at the end"),
+    ],
     "nodes": [
         ("established_s", "storm (fresh RR): all Established s"),
         ("storm_retries", "storm: retried connects"),

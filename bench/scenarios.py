@@ -18,6 +18,11 @@ Scenarios (defaults small enough for minutes on 2 cores; every size is a flag):
   N-1 others. Then a mass flap: all close (Cease), an observer client waits for the
   withdrawals, and all N reconnect at the same instant, announcing as soon as they are up
   (``--concurrency K`` makes the first connect a ramp of K in flight instead).
+* ``inet-churn`` / ``inet-churn-slow``: the inet-500k flow (one speaker, 10 receivers),
+  then churn (withdraw 5 %, re-announce them); ``-slow`` adds one more client that
+  completes its session, keeps sending KEEPALIVEs and never reads (a stuck peer). Run
+  both: the reflector's peak RSS and the receivers' convergence and churn times with the
+  stuck client, against the same run without it.
 * ``latency``: M idle Established clients; one announces a new /26; time until every
   other client's kernel has received it (``SO_TIMESTAMPNS``, :mod:`bench.kstamp`: the
   tester's own processing is left out); p50/p99 over the trials, and the p50 of the time
@@ -52,6 +57,8 @@ from .loadtester import (
 
 Metrics = dict[str, Any]
 SCENARIOS = ("calico-10k", "inet-500k", "latency", "nodes-200", "nodes-1000", "nodes-2000")
+# Run on request only (not part of "all"): the stuck-reader pair (docs/reliability.md).
+EXTRA_SCENARIOS = ("inet-churn", "inet-churn-slow")
 
 # Approximate prefix counts per length of the IPv4 Internet table (2024, ~950k routes).
 INET_LENGTHS = {
@@ -90,6 +97,8 @@ def default_params(name: str) -> dict[str, Any]:
         return {"prefixes": 10000, "speakers": 2, "receivers": 20, "churn": 0.05}
     if name == "inet-500k":
         return {"prefixes": 200000, "receivers": 10, "attr_sets": 5000, "seed": 1}
+    if name in EXTRA_SCENARIOS:
+        return {"prefixes": 200000, "receivers": 10, "attr_sets": 5000, "seed": 1, "churn": 0.05}
     if name.startswith("nodes-"):
         return {"nodes": int(name.split("-", 1)[1]), "concurrency": 0}
     if name == "latency":
@@ -104,6 +113,8 @@ def plan(name: str, overrides: dict[str, Any] | None = None, timeout: float = 30
         clients = params["speakers"] + params["receivers"]
     elif name == "inet-500k":
         clients = 1 + params["receivers"]
+    elif name in EXTRA_SCENARIOS:
+        clients = 2 + params["receivers"]  # the stuck client's address is configured in both
     elif name.startswith("nodes-"):
         clients = params["nodes"] + 1  # + the observer
     else:
@@ -429,9 +440,67 @@ async def run_latency(t: Tester, params: dict[str, Any], deadline: float, m: Met
         m["trials_done"] = len(lat)
 
 
+async def run_inet_churn(
+    t: Tester, params: dict[str, Any], deadline: float, m: Metrics, *, stuck: bool
+) -> None:
+    """inet-500k plus churn, optionally with a client that never reads."""
+    msgs, n = inet_updates(params["prefixes"], params["attr_sets"], params["seed"])
+    m["prefixes"], m["stuck_client"] = n, stuck
+    speaker = t.add_peers([client_address(0)])[0]
+    receivers = t.add_peers([client_address(1 + i) for i in range(params["receivers"])])
+    peers = [speaker, *receivers]
+    if stuck:
+        peers.append(t.add_peers([client_address(1 + params["receivers"])])[0])
+    _, failed = await t.connect_all(peers, deadline, concurrency=64)
+    if failed:
+        m["failed"] = f"{failed} sessions not established"
+        return
+    slow = peers[-1] if stuck else None
+    if slow is not None and slow.transport is not None:
+        slow.transport.pause_reading()  # from now on it reads nothing (KEEPALIVEs go on)
+    await asyncio.sleep(0.5)
+    base = t.rr_usage()
+    clk = Clock(t, m)
+    speaker.send(msgs)
+    del msgs
+    if not clk.done("converge", *await t.wait_goal(receivers, count_goal(n), deadline)):
+        return
+    m["rss_converged_mb"] = round(t.rr_usage()["rss"] / 2**20, 1)
+    rng = random.Random(params["seed"] + 1)
+    table = sorted(receivers[0].seen)
+    churn = rng.sample(table, max(1, int(len(table) * params["churn"])))
+    attrs = build_attrs(next_hop="198.18.0.2", as_path=[64999], communities=[])
+    clk.start()
+    speaker.send(pack_withdraw(churn))
+    goal = (lambda k: lambda p: len(p.seen) <= k)(n - len(churn))
+    if not clk.done("churn_withdraw", *await t.wait_goal(receivers, goal, deadline)):
+        return
+    clk.start()
+    speaker.send(pack_announce(attrs, churn))
+    if not clk.done("churn_announce", *await t.wait_goal(receivers, count_goal(n), deadline)):
+        return
+    m["churn_s"] = round(m["churn_withdraw_s"] + m["churn_announce_s"], 4)
+    m["churn_prefixes"] = len(churn)
+    m["rss_before_mb"] = round(base["rss"] / 2**20, 1)
+    m["wrong_tables"] = verify(receivers, set(table))
+    if slow is not None:
+        m["stuck_client_up"] = slow.transport is not None
+        m["stuck_client_received_prefixes"] = slow.announced
+
+
+async def _inet_churn(t: Tester, params: dict[str, Any], deadline: float, m: Metrics) -> None:
+    await run_inet_churn(t, params, deadline, m, stuck=False)
+
+
+async def _inet_churn_slow(t: Tester, params: dict[str, Any], deadline: float, m: Metrics) -> None:
+    await run_inet_churn(t, params, deadline, m, stuck=True)
+
+
 RUNNERS: dict[str, Callable[[Tester, dict[str, Any], float, Metrics], Awaitable[None]]] = {
     "calico-10k": run_calico,
     "inet-500k": run_inet,
+    "inet-churn": _inet_churn,
+    "inet-churn-slow": _inet_churn_slow,
     "latency": run_latency,
 }
 

@@ -9,6 +9,7 @@ error code.
 from __future__ import annotations
 
 import json
+import os
 import socket
 from typing import Any
 
@@ -42,7 +43,10 @@ class Client:
                     sock.close()
                     raise
         except (OSError, ValueError) as exc:
-            raise Unavailable(f"cannot reach bgprr at {self.address}: {_why(exc)}") from None
+            why = _why(exc)
+            if isinstance(exc, PermissionError) and not self.address.startswith("tcp://"):
+                why += _owner_hint(self.address)
+            raise Unavailable(f"cannot reach bgprr at {self.address}: {why}") from None
         sock.settimeout(self.timeout)
         self._sock = sock
         return sock
@@ -86,6 +90,15 @@ class Client:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _owner_hint(path: str) -> str:
+    """Why a control socket refuses us: it is mode 0600, for the daemon's user."""
+    try:
+        uid = os.stat(path).st_uid
+    except OSError:
+        return " (the socket or its directory is not open to this user)"
+    return f" (the socket is mode 0600, for uid {uid} only: run as that user or root)"
 
 
 def _why(exc: BaseException) -> str:

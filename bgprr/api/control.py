@@ -227,11 +227,18 @@ class ControlServer:
         host, _, port = hostport.rpartition(":")
         host = host.strip("[]")
         try:
-            if not ipaddress.ip_address(host).is_loopback:
-                raise ValueError(f"control API TCP address {host} is not loopback")
+            ip = ipaddress.ip_address(host)
             port_no = int(port)
-        except ValueError as exc:
-            raise ValueError(f"invalid control API address {hostport!r}: {exc}") from None
+        except ValueError:
+            raise ValueError(
+                f"invalid control API address {hostport!r} (HOST:PORT, HOST a loopback "
+                "address)"
+            ) from None
+        if not ip.is_loopback:
+            raise ValueError(
+                f"control API address {hostport} is not loopback (the token and every "
+                "answer travel in clear): use 127.0.0.1 or ::1"
+            )
         server = await asyncio.start_server(self._serve, host, port_no, limit=MAX_REQUEST)
         self.servers.append(server)
         log.info("control API on %s (token required)", hostport)

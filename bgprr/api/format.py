@@ -214,6 +214,7 @@ def instance_line(info: JSON, address: str) -> str:
     ready = info["readiness"]
     if not ready["ready"]:
         parts.append(f"not ready: {ready['reason']}")
+    parts += [f"warning: {w}" for w in ready.get("warnings", ())]
     return " · ".join(parts) + "\n"
 
 
@@ -237,6 +238,7 @@ def global_text(info: JSON) -> str:
         f"Neighbors:      {info['neighbors']}",
         f"Ready:          {'yes' if ready['ready'] else 'no: ' + ready['reason']}",
     ]
+    lines += [f"Warning:        {w}" for w in ready.get("warnings", ())]
     restart = ready["restart"]
     if restart is not None:
         lines.append(f"Restart (-r):   {restart['phase']}")

@@ -54,8 +54,11 @@ def parse_hostport(text: str, what: str = "--http") -> tuple[str, int]:
 
 
 def ready_text(state: dict[str, Any]) -> str:
-    """The one-line answer of ``/readyz``: ``ready`` or ``not ready: REASON``."""
-    return "ready" if state["ready"] else f"not ready: {state['reason']}"
+    """The one-line answer of ``/readyz``: ``ready`` or ``not ready: REASON``, followed by
+    `` (warning: …)`` when something needs the operator without making it unready."""
+    text = "ready" if state["ready"] else f"not ready: {state['reason']}"
+    warnings = state.get("warnings")
+    return f"{text} (warning: {'; '.join(warnings)})" if warnings else text
 
 
 def hostport_text(host: str, port: int) -> str:
@@ -135,6 +138,14 @@ class HttpServer:
         self.address = hostport_text(host, self.port())
         note = "" if self.metrics is not None else f" ({METRICS_HINT})"
         log.info("http: serving %s on %s%s", " ".join(self.paths()), self.address, note)
+        if not ipaddress.ip_address(host).is_loopback:
+            log.warning(
+                "http: %s is not a loopback address: anyone who reaches it reads the "
+                "health, readiness and metrics (neighbor addresses, prefix counts) without "
+                "authentication; bind 127.0.0.1 unless a firewall or network policy "
+                "guards it",
+                self.address,
+            )
 
     def port(self) -> int:
         assert self.server is not None

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from bgprr.config import Config, ConfigError, Neighbor, PeerGroup, load_config, load_config_text
+from bgprr.config import Config, ConfigError, Neighbor, load_config, load_config_text
 from bgprr.config.model import canonical_address
 from bgprr.io.daemon import Daemon
 from bgprr.io.runner import SessionRunner
@@ -31,9 +31,9 @@ from bgprr.reflect import types as rt
 from bgprr.session import State, StateChanged
 from bgprr.wire.attributes import PathAttrs, encode_as_path, encode_attribute
 from bgprr.wire.constants import AFI, RouteRefreshSubtype
-from bgprr.wire.prefix import key_addr, key_len, key_to_str, make_key, parse_prefix
+from bgprr.wire.prefix import key_to_str
 
-from . import views
+from . import parse, views
 from .errors import BadRequest, Exists, NotFound
 from .events import BestPathChanged, EndOfRib, EventStream, PeerStateChanged
 from .readiness import Readiness, instance_info
@@ -280,7 +280,7 @@ class RouteReflector:
         """Every neighbor (static, runtime-added and connected dynamic ones), by address."""
         d = self.daemon
         now = self._now()
-        runners = sorted(d.peers.values(), key=lambda r: _addr_order(r.key))
+        runners = sorted(d.peers.values(), key=lambda r: parse.addr_order(r.key))
         return [views.neighbor_view(r, d.engine, now, detail=False) for r in runners]
 
     def neighbor(self, address: str) -> JSON:
@@ -320,9 +320,9 @@ class RouteReflector:
         if description is not None:
             conf["description"] = description
         if rr_client:
-            _table(table, "route-reflector", "config")["route-reflector-client"] = True
+            parse.table_at(table, "route-reflector", "config")["route-reflector-client"] = True
         if passive is not None:
-            _table(table, "transport", "config")["passive-mode"] = passive
+            parse.table_at(table, "transport", "config")["passive-mode"] = passive
         g = self.config.global_
         doc = {
             "global": {
@@ -333,7 +333,7 @@ class RouteReflector:
                     "local-address-list": list(g.local_address_list),
                 }
             },
-            "peer-groups": [_group_table(pg) for pg in self.config.peer_groups],
+            "peer-groups": [parse.group_table(pg) for pg in self.config.peer_groups],
             "neighbors": [table],
         }
         try:
@@ -391,13 +391,11 @@ class RouteReflector:
         d.schedule_flush()
 
     @staticmethod
-    def _families(
-        have: Iterable[tuple[int, int]], family: str | None
-    ) -> list[tuple[int, int]]:
+    def _families(have: Iterable[tuple[int, int]], family: str | None) -> list[tuple[int, int]]:
         fams = sorted(have)
         if family is None:
             return fams
-        want = _family(family)
+        want = parse.family(family)
         if want not in fams:
             raise BadRequest(f"family {family} is not negotiated")
         return [want]
@@ -467,7 +465,7 @@ class RouteReflector:
         large_communities: Iterable[str | Sequence[int]] = (),
     ) -> None:
         """Originate (or replace) a local route; IPv6 next hops go as MP next hop."""
-        afi, key = _prefix(prefix)
+        afi, key = parse.prefix(prefix)
         try:
             nh = ipaddress.ip_address(next_hop)
         except ValueError:
@@ -476,7 +474,7 @@ class RouteReflector:
             raise BadRequest(f"next hop {next_hop} is not of the family of {prefix}")
         if origin.lower() not in ORIGINS:
             raise BadRequest(f"invalid origin {origin!r} (igp, egp or incomplete)")
-        asns = [int.from_bytes(_u32(a, "AS number"), "big") for a in as_path]
+        asns = [int.from_bytes(parse.u32(a, "AS number"), "big") for a in as_path]
         parts = [
             encode_attribute(0x40, 1, bytes((ORIGINS[origin.lower()],))),
             encode_attribute(0x40, 2, encode_as_path([(2, asns)] if asns else [])),
@@ -484,15 +482,16 @@ class RouteReflector:
         if afi == AFI.IPV4:
             parts.append(encode_attribute(0x40, 3, nh.packed))
         if med is not None:
-            parts.append(encode_attribute(0x80, 4, _u32(med, "med")))
+            parts.append(encode_attribute(0x80, 4, parse.u32(med, "med")))
         if local_pref is not None:
-            parts.append(encode_attribute(0x40, 5, _u32(local_pref, "local_pref")))
-        comms = [_community(c) for c in communities]
+            parts.append(encode_attribute(0x40, 5, parse.u32(local_pref, "local_pref")))
+        comms = [parse.community(c) for c in communities]
         if comms:
-            parts.append(encode_attribute(0xC0, 8, b"".join(_u32(c, "community") for c in comms)))
-        larges = [_large(c) for c in large_communities]
+            value = b"".join(parse.u32(c, "community") for c in comms)
+            parts.append(encode_attribute(0xC0, 8, value))
+        larges = [parse.large_community(c) for c in large_communities]
         if larges:
-            value = b"".join(b"".join(_u32(x, "large community") for x in c) for c in larges)
+            value = b"".join(b"".join(parse.u32(x, "large community") for x in c) for c in larges)
             parts.append(encode_attribute(0xC0, 32, value))
         mp_nh = nh.packed if afi == AFI.IPV6 else b""
         fam = (afi, 1)
@@ -500,7 +499,7 @@ class RouteReflector:
         self.daemon.schedule_flush()
 
     def withdraw(self, prefix: str) -> None:
-        afi, key = _prefix(prefix)
+        afi, key = parse.prefix(prefix)
         fam = (afi, 1)
         engine = self.daemon.engine
         if key not in engine.table(fam).local:
@@ -527,7 +526,7 @@ class RouteReflector:
         return await _chunked(self._rib_views(family, prefix, match))
 
     def _rib_views(self, family: str, prefix: str | None, match: str) -> _Build:
-        fam = _family(family)
+        fam = parse.family(family)
         if match not in MATCHES:
             raise BadRequest(f"invalid match {match!r} (exact, longer or shorter)")
         table = self.daemon.engine.table(fam)
@@ -537,7 +536,7 @@ class RouteReflector:
         if prefix is None:  # keys sort as the trie walks (address, then length), faster
             items = sorted(table.dests.items())
         else:
-            pafi, key = _prefix(prefix)
+            pafi, key = parse.prefix(prefix)
             if pafi != afi:
                 raise BadRequest(f"{prefix} is not an {family} prefix")
             if match == "longer":
@@ -583,7 +582,7 @@ class RouteReflector:
 
     def _adj_in_views(self, address: str, family: str) -> _Build:
         runner = self._runner(address)
-        fam = _family(family)
+        fam = parse.family(family)
         now = self._now()
         cache: views.AttrCache = {}
         items = self.daemon.engine.adj_rib_in(runner.key, fam)
@@ -598,7 +597,7 @@ class RouteReflector:
 
     def _adj_out_views(self, address: str, family: str) -> _Build:
         runner = self._runner(address)
-        fam = _family(family)
+        fam = parse.family(family)
         cache: dict[tuple[bytes, bytes], JSON] = {}
         items = self.daemon.engine.adj_rib_out(runner.key, fam)
         return _Build(items, lambda item: views.adj_out_item(item, fam[0], cache))
@@ -629,74 +628,3 @@ async def _chunked(build: _Build) -> list[JSON]:
         if i % CHUNK == CHUNK - 1:
             await asyncio.sleep(0)
     return out
-
-
-def _addr_order(text: str) -> tuple[int, int]:
-    ip = ipaddress.ip_address(text)
-    return (ip.version, int(ip))
-
-
-def _table(root: dict[str, Any], *path: str) -> dict[str, Any]:
-    node = root
-    for name in path:
-        nxt = node.setdefault(name, {})
-        if not isinstance(nxt, dict):
-            raise BadRequest(f"settings: {name} must be a table")
-        node = nxt
-    return node
-
-
-def _group_table(group: PeerGroup) -> dict[str, Any]:
-    """A peer group back as the GoBGP table it was written as."""
-    table: dict[str, Any] = {}
-    for rel, value in group.settings:
-        *parents, leaf = rel.split(".")
-        _table(table, *parents)[leaf] = list(value) if isinstance(value, tuple) else value
-    afis: list[dict[str, Any]] = []
-    for settings in group.afi_safis:
-        entry: dict[str, Any] = {}
-        for rel, value in settings:
-            *parents, leaf = rel.split(".")
-            _table(entry, *parents)[leaf] = list(value) if isinstance(value, tuple) else value
-        afis.append(entry)
-    if afis:
-        table["afi-safis"] = afis
-    return table
-
-
-def _family(name: str) -> tuple[int, int]:
-    fam = views.FAMILIES.get(name.lower().removesuffix("-unicast"))
-    if fam is None:
-        raise BadRequest(f"invalid family {name!r} (ipv4 or ipv6)")
-    return fam
-
-
-def _prefix(text: str) -> tuple[int, int]:
-    try:
-        afi, key = parse_prefix(text)
-    except ValueError as exc:
-        raise BadRequest(str(exc)) from None
-    return afi, make_key(key_addr(key), key_len(key))
-
-
-def _u32(value: int, what: str) -> bytes:
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 1 << 32:
-        raise BadRequest(f"invalid {what} {value!r}")
-    return value.to_bytes(4, "big")
-
-
-def _community(c: str | int) -> int:
-    if isinstance(c, int) and not isinstance(c, bool):
-        _u32(c, "community")
-        return c
-    parts = str(c).split(":")
-    if len(parts) != 2 or not all(p.isdigit() and int(p) < 1 << 16 for p in parts):
-        raise BadRequest(f"invalid community {c!r} (ASN:VALUE)")
-    return int(parts[0]) << 16 | int(parts[1])
-
-
-def _large(c: str | Sequence[int]) -> tuple[int, int, int]:
-    parts = str(c).split(":") if isinstance(c, str) else [str(x) for x in c]
-    if len(parts) != 3 or not all(p.isdigit() and int(p) < 1 << 32 for p in parts):
-        raise BadRequest(f"invalid large community {c!r} (ASN:X:Y)")
-    return int(parts[0]), int(parts[1]), int(parts[2])

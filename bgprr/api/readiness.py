@@ -8,6 +8,16 @@ deferral ends (every peer waited for has sent End-of-RIB, or the deferral time p
 then the reflector sends its tables and End-of-RIB to every peer that was up when the
 deferral ended. Once complete it stays complete: a peer that comes up later does not make
 the reflector unready.
+
+Warnings do not make it unready: a state directory that cannot be written (full,
+read-only) is reported in ``warnings`` (and on ``/readyz`` after ``ready``) but the
+reflector stays ready. It reflects exactly as before; only its *next* restart with ``-r``
+may not know the peers that came up since. A failing readiness probe would change
+nothing that helps: Kubernetes would take the pod out of its Service's endpoints (BGP
+peers dial the node's address, not a Service), count it as unavailable for the
+StatefulSet's rolling update and the PodDisruptionBudget (stalling rollouts and node
+drains while both reflectors serve), and never restart it (that is liveness). The
+operator is told instead: one log line, ``/readyz``, ``bgprr global``.
 """
 
 from __future__ import annotations
@@ -73,7 +83,7 @@ class Readiness:
             )
 
     def state(self, now: float) -> JSON:
-        """``{"ready", "reason", "restart"}`` (see docs/api.md, Readiness)."""
+        """``{"ready", "reason", "restart", "warnings"}`` (see docs/api.md, Readiness)."""
         d = self.daemon
         restart = None if not d.restarting else self._restart(now)
         reason: str | None = None
@@ -98,7 +108,9 @@ class Readiness:
                     f"graceful restart: sending tables, End-of-RIB not yet sent to "
                     f"{len(left)} of {total} {peers}"
                 )
-        return {"ready": reason is None, "reason": reason, "restart": restart}
+        warnings = [d.state_problem] if d.state_problem else []
+        return {"ready": reason is None, "reason": reason, "restart": restart,
+                "warnings": warnings}
 
     def _restart(self, now: float) -> JSON:
         engine = self.daemon.engine

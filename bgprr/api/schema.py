@@ -141,7 +141,12 @@ RESTART = _obj(
     }
 )
 READINESS = _obj(
-    {"ready": _BOOL, "reason": _OPT_STR, "restart": {"anyOf": [RESTART, {"type": "null"}]}}
+    {
+        "ready": _BOOL,
+        "reason": _OPT_STR,
+        "restart": {"anyOf": [RESTART, {"type": "null"}]},
+        "warnings": _STRS,
+    }
 )
 GLOBAL = _obj(
     {

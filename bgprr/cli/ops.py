@@ -113,7 +113,11 @@ def _usage(ctx: click.Context, message: str) -> NoReturn:
 @click.argument("args", nargs=-1)
 @click.option("--as", "asn", type=int, metavar="N", help="add: the neighbor's AS.")
 @click.option("--rr-client", is_flag=True, help="add: a route-reflector client.")
-@click.option("--password", metavar="TEXT", help="add: TCP-MD5 password.")
+@click.option(
+    "--password", metavar="TEXT",
+    help="add: TCP-MD5 password; `-` reads it from the first line of stdin (a password in "
+    "the command line is visible to every local user while the command runs).",
+)
 @click.option("--peer-group", metavar="G", help="add: inherit from this peer group.")
 @click.option("--passive", is_flag=True, help="add: wait for the neighbor to connect.")
 @click.option("--message", "-m", "message", metavar="TEXT", help="shutdown/reset/disable: text.")
@@ -138,7 +142,7 @@ def neighbor_cmd(
     bgprr neighbor                              the neighbor table
     bgprr neighbor ADDR                         one neighbor in detail
     bgprr neighbor ADDR adj-in|adj-out          routes received from / sent to it
-    bgprr neighbor add ADDR --as N [--rr-client] [--password P] [--peer-group G]
+    bgprr neighbor add ADDR --as N [--rr-client] [--password P|-] [--peer-group G]
     bgprr neighbor del ADDR
     bgprr neighbor ADDR reset|softresetin|softresetout|shutdown|enable|disable [-m TEXT]
     """
@@ -152,6 +156,8 @@ def neighbor_cmd(
         if len(args) != 2 or asn is None:
             _usage(ctx, "usage: bgprr neighbor add ADDR --as N [options]")
         params: dict[str, Any] = {"address": args[1], "peer_as": asn, "rr_client": rr_client}
+        if password == "-":
+            password = sys.stdin.readline().rstrip("\r\n")
         if password:
             params["password"] = password
         if peer_group:

@@ -8,7 +8,7 @@ names (``hold-time`` -> ``hold_time``); docs/configuration.md documents each one
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 #: A value as written in the file, after type checking (lists become tuples).
 Value = int | float | bool | str | tuple[str, ...]
@@ -100,7 +100,7 @@ class Neighbor:
     address: str
     peer_as: int
     local_as: int
-    auth_password: str | None
+    auth_password: str | None = field(repr=False)  # a secret: never in a repr or a log
     description: str
     admin_down: bool
     peer_group: str | None
@@ -143,13 +143,19 @@ class Neighbor:
         return tuple(f.family for f in self.families if f.enabled)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False)
 class PeerGroup:
     """A ``[[peer-groups]]`` entry as written: members inherit every key they don't set."""
 
     name: str
     settings: Settings
     afi_safis: tuple[Settings, ...]
+
+    def __repr__(self) -> str:
+        shown = tuple(
+            (k, "********" if k.endswith("auth-password") else v) for k, v in self.settings
+        )
+        return f"PeerGroup(name={self.name!r}, settings={shown!r}, afi_safis={self.afi_safis!r})"
 
     def get(self, key: str) -> Value | None:
         for k, v in self.settings:

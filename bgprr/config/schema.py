@@ -54,6 +54,7 @@ class Kind(enum.Enum):
     ASN = "asn"
     BOOL = "bool"
     STR = "str"
+    PASSWORD = "password"
     SECONDS = "seconds"
     HOLD_TIME = "hold-time"
     ADDR = "addr"
@@ -148,6 +149,21 @@ def _bool(value: object) -> bool:
 def _str(value: object) -> str:
     if not isinstance(value, str):
         raise BadValue(f"expected a string, got {show(value)}")
+    return value
+
+
+MD5_KEY_MAX = 80  # bytes: TCP_MD5SIG_MAXKEYLEN, the longest TCP-MD5 key Linux takes
+
+
+def _password(value: object) -> str:
+    """A TCP-MD5 password: never quoted in an error (the key is a secret)."""
+    if not isinstance(value, str):
+        raise BadValue("expected a string (the value is not shown: it is a secret)")
+    if len(value.encode()) > MD5_KEY_MAX:
+        raise BadValue(
+            f"longer than {MD5_KEY_MAX} bytes, the longest TCP-MD5 key Linux accepts "
+            "(the value is not shown: it is a secret)"
+        )
     return value
 
 
@@ -256,6 +272,7 @@ CHECKERS: Mapping[Kind, Callable[[object], Value]] = MappingProxyType(
         Kind.ASN: lambda v: _int(v, 1, 0xFFFFFFFF),
         Kind.BOOL: _bool,
         Kind.STR: _str,
+        Kind.PASSWORD: _password,
         Kind.SECONDS: _seconds,
         Kind.HOLD_TIME: _hold_time,
         Kind.ADDR: _addr,
@@ -462,7 +479,7 @@ _PEER_COMMON: dict[str, Node] = {
 _CONFIG_COMMON: dict[str, Node] = {
     "peer-as": Leaf(Kind.ASN),
     "local-as": Leaf(Kind.ASN),
-    "auth-password": Leaf(Kind.STR),
+    "auth-password": Leaf(Kind.PASSWORD),
     "description": Leaf(Kind.STR),
     "peer-type": _R,
     "remove-private-as": _R,

@@ -128,7 +128,8 @@ def _leaf(node: Leaf, value: object, where: str, ctx: _Walk) -> Value:
     except BadValue as exc:
         problem = str(exc)
         if value != written:
-            origin = show(written) if isinstance(written, str) else "its templates"
+            shown = isinstance(written, str) and not where.endswith(SECRET_KEY)
+            origin = show(written) if shown else "its templates"
             problem += f" (expanded from {origin})"
         raise ConfigError(ctx.source, where, problem) from None
 

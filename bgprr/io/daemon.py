@@ -41,6 +41,7 @@ from bgprr.config.model import canonical_address
 from bgprr.reflect.engine import ReflectionEngine
 from bgprr.reflect.types import PeerCaps, PeerReset, PrefixLimitWarning, SelectionDeferralEnded
 from bgprr.session import RouteRefreshReceived, SessionDown, State, StateChanged
+from bgprr.wire.constants import FAMILY_NAMES
 from bgprr.wire.errors import CeaseSub, ErrorCode
 from bgprr.wire.messages import Notification, encode_message
 from bgprr.wire.update import Update
@@ -143,6 +144,8 @@ class Daemon:
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
+        if self._state_file is not None:
+            self._state_file.probe()
         for n in self.config.neighbors:
             self._add_peer(n)
         await self._listen()
@@ -508,8 +511,9 @@ class Daemon:
                 notif = Notification(code=ev.code, subcode=ev.subcode, data=ev.data)
                 runner.engine_reset(notif, ev.idle_s)
             elif isinstance(ev, PrefixLimitWarning):
+                family = FAMILY_NAMES.get(ev.family, str(ev.family))
                 log.warning(
-                    "peer %s: %d prefixes in %s, limit %d", ev.key, ev.count, ev.family, ev.max
+                    "peer %s: %d prefixes in %s, limit %d", ev.key, ev.count, family, ev.max
                 )
             elif isinstance(ev, SelectionDeferralEnded):
                 log.info("restarting speaker: sending our tables (%s)", ev.reason)
@@ -540,6 +544,12 @@ class Daemon:
         self.schedule_flush()
 
     # ------------------------------------------------------------------ state file
+
+    @property
+    def state_problem(self) -> str | None:
+        """Why the graceful-restart state cannot be recorded (None when it can, or when
+        there is no state directory): see bgprr.io.state."""
+        return None if self._state_file is None else self._state_file.problem
 
     def _save_state_soon(self) -> None:
         """Record the peers that came up at the end of this loop iteration (coalescing a

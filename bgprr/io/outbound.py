@@ -6,7 +6,7 @@ import asyncio
 import ipaddress
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .connection import BGPConnection
 from .sockopts import set_md5, set_min_ttl, set_nodelay, set_ttl
@@ -21,7 +21,7 @@ class SocketSettings:
     address: str
     port: int = 179
     local_address: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)  # a secret: never in a repr
     ttl: int | None = None  # multihop TTL or plain TTL
     min_ttl: int | None = None  # RFC 5082: peers at most (256 - min_ttl) hops away
 

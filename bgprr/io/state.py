@@ -18,11 +18,19 @@ loop iteration (O(N²) bytes; 0.7 s of CPU in a 2000-node storm under uvloop).
 A torn last line (a crash in the middle of an append) is ignored on load. The JSON file
 that earlier bgprr versions wrote (``peers.json``, ``{"established": [...]}``) is still
 read when the new file does not exist.
+
+Faults: the file is best effort. A directory that cannot be written (read-only, full,
+missing, wrong owner) never stops the reflector: the first failure is logged once, as one
+line naming the directory and the error, and kept in :attr:`PeerStateFile.problem` (which
+``/readyz`` reports, with the latest error); later failures are not logged again, and the
+next write that succeeds logs that the directory is writable again. Every change is still
+tried, so recovery needs no restart.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -68,7 +76,8 @@ def _load_legacy(state_dir: str) -> frozenset[str]:
 
 
 class PeerStateFile:
-    """The on-disk set of Established peers (best effort: failures are logged)."""
+    """The on-disk set of Established peers (best effort: a failure is logged once and
+    kept in :attr:`problem` until a write succeeds)."""
 
     def __init__(self, state_dir: str) -> None:
         self.state_dir = state_dir
@@ -76,6 +85,25 @@ class PeerStateFile:
         self.written = False  # a full write by this process succeeded (appends may follow)
         self.appends = 0
         self.rewrites = 0
+        self.failures = 0  # writes that failed (appends, rewrites and probes)
+        self.problem: str | None = None  # why the last write failed; None once one succeeds
+
+    def probe(self) -> None:
+        """Check that the directory takes a file (created, written, removed), so that a
+        fault is reported at start rather than when the first peer comes up."""
+        tmp = ""
+        try:
+            os.makedirs(self.state_dir, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.state_dir, prefix=".probe-")
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(HEADER)
+            self._succeeded()
+        except OSError as exc:
+            self._failed(exc)
+        finally:
+            if tmp:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
 
     def add(self, peers: Iterable[str]) -> None:
         """Append ``peers`` (after a full :meth:`rewrite` by this process)."""
@@ -86,8 +114,9 @@ class PeerStateFile:
             with open(self.path, "a", encoding="utf-8") as fh:
                 fh.write("".join(f"{k}\n" for k in keys))
             self.appends += 1
+            self._succeeded()
         except OSError as exc:
-            log.warning("cannot append to state file %s: %s", self.path, exc)
+            self._failed(exc)
             self.written = False  # the caller rewrites everything next time
 
     def rewrite(self, peers: Iterable[str]) -> None:
@@ -101,9 +130,33 @@ class PeerStateFile:
             os.replace(tmp, self.path)
             self.written = True
             self.rewrites += 1
+            self._succeeded()
         except OSError as exc:
-            log.warning("cannot write state to %s: %s", self.state_dir, exc)
+            self._failed(exc)
             self.written = False
             if tmp:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
+
+    def _failed(self, exc: OSError) -> None:
+        self.failures += 1
+        problem = f"state directory {self.state_dir} not writable: {_why(exc)}"
+        first, self.problem = self.problem is None, problem
+        if first:
+            log.warning(
+                "%s; reflection goes on, but a restart with -r will not know the peers "
+                "that came up since (retrying at every change)",
+                problem,
+            )
+
+    def _succeeded(self) -> None:
+        if self.problem is not None:
+            self.problem = None
+            log.info("state directory %s writable again", self.state_dir)
+
+
+def _why(exc: OSError) -> str:
+    """The error without the file name (the message names the directory already)."""
+    if isinstance(exc, FileExistsError):  # os.makedirs of a path that is a file
+        return os.strerror(errno.ENOTDIR)
+    return exc.strerror or str(exc)

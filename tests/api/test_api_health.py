@@ -277,6 +277,7 @@ async def test_readyz_follows_the_graceful_restart(lab: Any, tmp_path: Path) -> 
         "ready": True,
         "reason": None,
         "restart": {"phase": "done", "waiting_for": [], "peers": 2, "deferral_left": None},
+        "warnings": [],
     }
     assert await get(port, "/readyz") == ("HTTP/1.1 200 OK", "ready\n")
     r = await cli("health", "--http", f"127.0.0.1:{port}", "--ready")
@@ -307,9 +308,13 @@ async def test_readiness_before_start_and_without_listener(lab: Any) -> None:
     text = lab.rr_text([C])
     d = Daemon(load_config_text(text, "toml"))
     rr = RouteReflector.attach(d)
-    assert rr.readiness() == {"ready": False, "reason": "starting", "restart": None}
+    assert rr.readiness() == {
+        "ready": False, "reason": "starting", "restart": None, "warnings": []
+    }
     await d.start()
-    assert rr.readiness() == {"ready": True, "reason": None, "restart": None}
+    assert rr.readiness() == {
+        "ready": True, "reason": None, "restart": None, "warnings": []
+    }
     for server in d.servers:
         server.close()
     assert rr.readiness()["reason"] == f"not listening on port {lab.port}"

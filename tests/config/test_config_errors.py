@@ -70,7 +70,14 @@ BAD: list[tuple[str, str, str]] = [
     (
         "password-int",
         G + nb(extra="auth-password = 1234\n"),
-        "rr.toml: neighbors[0].config.auth-password: expected a string, got 1234",
+        "rr.toml: neighbors[0].config.auth-password: expected a string (the value is not "
+        "shown: it is a secret)",
+    ),
+    (
+        "password-too-long-for-tcp-md5",
+        G + nb(extra=f'auth-password = "{"k" * 81}"\n'),
+        "rr.toml: neighbors[0].config.auth-password: longer than 80 bytes, the longest TCP-MD5 "
+        "key Linux accepts (the value is not shown: it is a secret)",
     ),
     (
         "hold-time-fraction",
