@@ -56,7 +56,16 @@ from .loadtester import (
     pack_announce,
     pack_withdraw,
 )
-from .reflectors import BIRD1, BIRD2, GOBGPD, Running, _spawn, bgprr_command, wait_listening
+from .reflectors import (
+    BIRD1,
+    BIRD2,
+    GOBGPD,
+    Running,
+    _spawn,
+    bgprr_command,
+    bird2_env,
+    wait_listening,
+)
 
 ASN = 64512
 RR_ADDR = "127.0.0.1"
@@ -566,10 +575,7 @@ def start_rr(
     else:
         exe = BIRD1 if name == "bird1" else BIRD2
         cmd = [exe, "-f", "-c", str(conf), "-s", str(workdir / "bird.ctl")]
-        if name == "bird2":
-            lib = Path(BIRD2).parents[2] / "usr/lib/x86_64-linux-gnu"
-            os.environ["LD_LIBRARY_PATH"] = str(lib)
-    proc = _spawn(cmd, log, None)
+    proc = _spawn(cmd, log, None, bird2_env() if name == "bird2" else None)
     run = Running(name=name, procs=[proc], measure=[proc.pid], workdir=workdir, logs=[log])
     wait_listening(run, RR_ADDR, port, 30.0)
     return run, dynamic
