@@ -201,7 +201,7 @@ async def test_max_sessions_caps_a_range() -> None:
 
 async def test_connection_rate_never_limits_configured_neighbors() -> None:
     port = loopback.free_port("127.0.0.1")
-    rate = "connection-rate = 0.5\nconnection-burst = 2\n"
+    rate = "connection-rate = 0.01\nconnection-burst = 2\n"
     d = Daemon(load_config_text(_config(port, global_extra=rate), "toml", "t.toml"))
     await d.start()
     client = Daemon(
