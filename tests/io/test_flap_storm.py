@@ -1,9 +1,9 @@
 """A flap storm against `bgprr --config` in a process of its own (bench/flapstorm.py):
-200 route-reflector clients on loopback, 50 of them flapping for a bounded time (session
-down by NOTIFICATION or by TCP reset, with and without graceful restart, and
-announce/withdraw churn). At the end every client's table, the reflector's Loc-RIB and
+200 route-reflector clients on loopback, 50 of them acting every 1.5 s on average for a
+bounded time (session down by NOTIFICATION or by TCP reset, with and without graceful
+restart, and announce/withdraw churn). At the end every client's table, the reflector's Loc-RIB and
 every Adj-RIB-In are exact, and the reflector's RSS is within 1.2x of its RSS at first
-convergence. `BGPRR_FLAP_SECONDS` sets the storm's length (default 12 s); the full
+convergence. `BGPRR_FLAP_SECONDS` sets the storm's length (default 10 s); the full
 60 s run is `python -m bench.flapstorm` (docs/reliability.md)."""
 
 from __future__ import annotations
@@ -23,8 +23,7 @@ from bench.flapclient import (
 )
 from bench.flapstorm import Settings, run, summary
 from bench.loadtester import build_attrs, pack_announce, pack_withdraw
-
-from ..loopback import free_port
+from tests.loopback import free_port
 
 
 def test_open_carries_graceful_restart_only_when_asked() -> None:
@@ -75,7 +74,8 @@ async def test_flap_storm_tables_exact_and_rss_bounded(tmp_path: Path) -> None:
         reflector="bgprr",
         clients=200,
         flappers=50,
-        duration=float(os.environ.get("BGPRR_FLAP_SECONDS", "12")),
+        duration=float(os.environ.get("BGPRR_FLAP_SECONDS", "10")),
+        interval=1.5,
         settle=90.0,
         sample=1.0,
         addr="127.201.0.1",
