@@ -298,7 +298,7 @@ def summary(r: Result) -> str:
     mib = 1024 * 1024
     return "\n".join([
         f"{s['reflector']}: {s['clients']} clients, {s['flappers']} acting for {s['duration']} s"
-        f" (mean {s['interval']} s between actions, {s['flap_share']:.0%} flaps)",
+        f" (mean {s['interval']} s between actions, {s['flap_share']:.1%} flaps)",
         f"  events: {r.counters}",
         f"  all Established in {r.connect_s:.2f} s, tables exact"
         f" {r.first_convergence_s:.2f} s after start, RSS {r.rss_first / mib:.1f} MiB,"
