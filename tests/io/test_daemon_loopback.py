@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 import pytest
 
 from bgprr.config import load_config_text
+from bgprr.io.connection import BGPConnection
 from bgprr.io.daemon import Daemon
 from bgprr.rib.path import Path
 from bgprr.session import State
@@ -299,13 +300,10 @@ afi-safi-name = "ipv6-unicast"
     assert best.attrs.next_hop == nh
 
 
-async def test_slow_peer_does_not_slow_others_or_grow_memory(start: Start) -> None:
-    """A client that stops reading: the others converge, its write buffer stays bounded."""
-    port = free_port()
-    rr = await start(rr_config(port, ["127.0.0.2", "127.0.0.3", "127.0.0.4"]))
-    b = await start(client_config("127.0.0.2", port))
-    c = await start(client_config("127.0.0.3", port))
-    # The slow peer: a raw session from 127.0.0.4 that never reads after the OPEN.
+async def stuck_client(rr: Daemon, port: int) -> tuple[asyncio.StreamWriter, BGPConnection]:
+    """A raw session from 127.0.0.4 that never reads after its OPEN (small receive buffer),
+    and the reflector's end of it (small send buffer: loopback autotuning would otherwise
+    absorb megabytes); returns once 127.0.0.2-4 are Established with ``rr``."""
     from bgprr.session import SessionConfig, build_open
 
     sock = socket.socket()
@@ -317,18 +315,30 @@ async def test_slow_peer_does_not_slow_others_or_grow_memory(start: Start) -> No
     cfg = SessionConfig(local_as=64511, peer_as=64511, router_id=0x7F000004, hold_time=0)
     writer.write(encode_message(build_open(cfg)) + bytes.fromhex("ff" * 16 + "0013" + "04"))
     await wait_for(lambda: all(established(rr, k) for k in ("127.0.0.2", "127.0.0.3", "127.0.0.4")))
-    # Keep the kernel from absorbing megabytes for the stuck peer (loopback autotuning).
-    slow_conn = rr.peers["127.0.0.4"].established
-    assert slow_conn is not None and slow_conn.transport is not None
-    slow_conn.transport.get_extra_info("socket").setsockopt(
-        socket.SOL_SOCKET, socket.SO_SNDBUF, 8192
-    )
-    n = 100_000  # ~600 KB of UPDATEs: more than the 256 KB write high-water mark
+    conn = rr.peers["127.0.0.4"].established
+    assert conn is not None and conn.transport is not None
+    conn.transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8192)
+    return writer, conn
+
+
+def originate_many(d: Daemon, n: int) -> None:
+    """``d`` originates n /26 prefixes from 10.0.0.0 (next hop 192.0.2.2) and flushes."""
     now = asyncio.get_running_loop().time()
     for i in range(n):
         a = (10 << 24) | (i << 6)
-        b.engine.originate(IPV4_UNICAST, (a << 8) | 26, attrs_v4("192.0.2.2"), b"", now)
-    b.schedule_flush()
+        d.engine.originate(IPV4_UNICAST, (a << 8) | 26, attrs_v4("192.0.2.2"), b"", now)
+    d.schedule_flush()
+
+
+async def test_slow_peer_does_not_slow_others_or_grow_memory(start: Start) -> None:
+    """A client that stops reading: the others converge, its write buffer stays bounded."""
+    port = free_port()
+    rr = await start(rr_config(port, ["127.0.0.2", "127.0.0.3", "127.0.0.4"]))
+    b = await start(client_config("127.0.0.2", port))
+    c = await start(client_config("127.0.0.3", port))
+    writer, _conn = await stuck_client(rr, port)  # the slow peer, 127.0.0.4
+    n = 100_000  # ~600 KB of UPDATEs: more than the 256 KB write high-water mark
+    originate_many(b, n)
     peak = 0
 
     def converged() -> bool:
@@ -364,26 +374,9 @@ async def test_send_hold_timer_drops_a_peer_that_reads_nothing(start: Start) -> 
     rr = await start(text)
     b = await start(client_config("127.0.0.2", port))
     c = await start(client_config("127.0.0.3", port))
-    from bgprr.session import SessionConfig, build_open
-
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.bind(("127.0.0.4", 0))
-    sock.setblocking(False)
-    await asyncio.get_running_loop().sock_connect(sock, (RR, port))
-    _reader, writer = await asyncio.open_connection(sock=sock)
-    cfg = SessionConfig(local_as=64511, peer_as=64511, router_id=0x7F000004, hold_time=0)
-    writer.write(encode_message(build_open(cfg)) + bytes.fromhex("ff" * 16 + "0013" + "04"))
-    await wait_for(lambda: all(established(rr, k) for k in ("127.0.0.2", "127.0.0.3", "127.0.0.4")))
-    stuck = rr.peers["127.0.0.4"].established
-    assert stuck is not None and stuck.transport is not None
-    stuck.transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8192)
+    writer, stuck = await stuck_client(rr, port)
     n = 100_000
-    now = asyncio.get_running_loop().time()
-    for i in range(n):
-        a = (10 << 24) | (i << 6)
-        b.engine.originate(IPV4_UNICAST, (a << 8) | 26, attrs_v4("192.0.2.2"), b"", now)
-    b.schedule_flush()
+    originate_many(b, n)
     from bgprr.session import Timer
 
     session = rr.peers["127.0.0.4"].session
