@@ -19,7 +19,7 @@ from typing import Any
 MIB = 1024 * 1024
 
 
-def plot(results: list[dict[str, Any]], out: Path, title: str) -> None:
+def plot(results: list[dict[str, Any]], out: Path, title: str, log: bool = False) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -43,7 +43,10 @@ def plot(results: list[dict[str, Any]], out: Path, title: str) -> None:
         for k in (1.0, 1.2):
             mem.axhline(k * r["rss_first"] / MIB, color=color, linestyle="--", linewidth=0.6)
     mem.set_ylabel("RSS (MiB)")
-    mem.set_ylim(bottom=0)
+    if log:
+        mem.set_yscale("log")
+    else:
+        mem.set_ylim(bottom=0)
     mem.legend(loc="lower right", fontsize="small")
     mem.set_title(title, fontsize="medium")
     fds.set_ylabel("open files,\nsessions (--)")
@@ -59,8 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("results", nargs="+", type=Path)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--title", default="reflector memory during the run")
+    ap.add_argument("--log", action="store_true", help="logarithmic RSS axis")
     a = ap.parse_args(argv)
-    plot([json.loads(p.read_text()) for p in a.results], a.out, a.title)
+    plot([json.loads(p.read_text()) for p in a.results], a.out, a.title, a.log)
     print(f"wrote {a.out}", file=sys.stderr)
     return 0
 
