@@ -257,19 +257,3 @@ def render(kdir: Path, command: list[str]) -> list[Obj]:
     if res.returncode != 0:
         raise AssertionError(f"{' '.join(command)} {kdir}: {res.stderr.strip()}")
     return [d for d in yaml.safe_load_all(res.stdout) if d is not None]
-
-
-# -- bgprr configuration in ConfigMaps ----------------------------------------------------
-
-_VAR = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
-
-
-def expand(text: str, env: dict[str, str]) -> str:
-    """``${VAR}`` / ``${VAR:-default}`` as bgprr's config templating expands them."""
-    def one(m: re.Match[str]) -> str:
-        if m["name"] in env:
-            return env[m["name"]]
-        if m["default"] is not None:
-            return m["default"]
-        raise KeyError(m["name"])
-    return _VAR.sub(one, text)

@@ -137,9 +137,6 @@ def test_exec_start_is_a_bgprr_command_line() -> None:
     assert args["--state-dir"] == "/var/lib/bgprr"  # StateDirectory=bgprr
     assert args["--api-socket"] == "/run/bgprr/bgprr.sock"  # RuntimeDirectory=bgprr
     assert args["--http"] == "127.0.0.1:9179"
-    known = {opt for param in cli_main.params for opt in getattr(param, "opts", [])}
-    if "--http" not in known:
-        pytest.skip("bgprr --http is not in this tree yet (added by the health server work)")
     ctx = cli_main.make_context("bgprr", argv[1:], resilient_parsing=False)
     assert isinstance(ctx, click.Context)
     assert ctx.params["graceful_restart"] is True

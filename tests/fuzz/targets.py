@@ -37,11 +37,17 @@ from bgprr.session import (
     Session,
     SessionConfig,
     SessionDown,
+    State,
     StateChanged,
     UpdateReceived,
 )
-from bgprr.session.fsm import State
-from bgprr.wire.capabilities import AddPath, AddPathFamily, FourOctetAS, MultiProtocol
+from bgprr.wire.capabilities import (
+    AddPath,
+    AddPathFamily,
+    Capability,
+    FourOctetAS,
+    MultiProtocol,
+)
 from bgprr.wire.constants import IPV4_UNICAST, IPV6_UNICAST, AddPathMode, MsgType
 from bgprr.wire.errors import Action, BGPError
 from bgprr.wire.messages import Keepalive, Notification, Open, decode_message, encode_message
@@ -53,8 +59,9 @@ __all__ = ["TARGETS", "Invariant", "decoder", "reflector", "session"]
 
 MARKER = b"\xff" * 16
 KEEPALIVE = encode_message(Keepalive())
+# (as4, ibgp, addpath families) of a session
 FLAVOURS = [
-    {"as4": as4, "ibgp": ibgp, "addpath": ap}
+    (as4, ibgp, ap)
     for as4 in (True, False)
     for ibgp in (True, False)
     for ap in (frozenset(), frozenset({IPV4_UNICAST, IPV6_UNICAST}))
@@ -103,19 +110,19 @@ def _same(a: Update, b: Update) -> bool:
 def decoder(data: bytes) -> None:
     if not data:
         return
-    flavour = FLAVOURS[data[0] % len(FLAVOURS)]
+    as4, ibgp, ap = FLAVOURS[data[0] % len(FLAVOURS)]
     msg = data[1:]
     if data[0] & 0x80 and len(msg) >= 3:  # fix up the header: reach the body parsers
         body = msg[3:]
         msg = MARKER + (19 + len(body)).to_bytes(2, "big")[-2:] + msg[2:3] + body
     try:
-        decode_message(msg, **flavour)  # type: ignore[arg-type]
+        decode_message(msg, as4=as4, ibgp=ibgp, addpath=ap)
     except BGPError as err:
         _check_error(err)
     if len(msg) < 19 or msg[18] != MsgType.UPDATE:
         return
     try:
-        u = decode_update(msg, **flavour)  # type: ignore[arg-type]
+        u = decode_update(msg, as4=as4, ibgp=ibgp, addpath=ap)
     except BGPError as err:
         _check_error(err)
         return
@@ -134,8 +141,9 @@ def decoder(data: bytes) -> None:
         mp_reach=u.mp_reach,
         mp_unreach=u.mp_unreach,
     )
-    flavour4 = {**flavour, "as4": True}  # attrs come out in 4-octet form
-    check(_same(decode_update(again, **flavour4), u), "clean UPDATE re-encodes the same")  # type: ignore[arg-type]
+    # attrs come out in 4-octet form
+    again_u = decode_update(again, as4=True, ibgp=ibgp, addpath=ap)
+    check(_same(again_u, u), "clean UPDATE re-encodes the same")
 
 
 # ------------------------------------------------------------------------------ session
@@ -159,7 +167,7 @@ PEER_ID = 0x0A000002
 
 
 def _peer_open(addpath: bool) -> bytes:
-    caps: list[object] = [
+    caps: list[Capability] = [
         MultiProtocol(afi=1, safi=1),
         MultiProtocol(afi=2, safi=1),
         FourOctetAS(asn=PEER_AS),
@@ -175,7 +183,7 @@ def _peer_open(addpath: bool) -> bytes:
             )
         )
     return encode_message(
-        Open(my_as=PEER_AS, hold_time=90, bgp_id=PEER_ID, capabilities=tuple(caps))  # type: ignore[arg-type]
+        Open(my_as=PEER_AS, hold_time=90, bgp_id=PEER_ID, capabilities=tuple(caps))
     )
 
 
