@@ -25,8 +25,9 @@ from typing import Any
 
 from bgprr.api.client import Client as ApiClient
 
+from . import reflectors
 from .loadtester import client_address, proc_usage
-from .reflectors import BIRD2, GOBGPD, Running, bgprr_command, wait_listening
+from .reflectors import BIRD2, GOBGPD, Running, bgprr_command, bird2_env, wait_listening
 
 ASN = 64512
 BIRDC2 = os.path.join(os.path.dirname(BIRD2), "birdc")
@@ -47,40 +48,24 @@ class Held:
 Table = dict[str, list[Held]]
 
 
+# Per neighbor: flapping clients come back after 1 s (GoBGP's default is 30 s), and
+# graceful restart (helper) for the half that negotiates it.
+_NEIGHBOR_EXTRA = (
+    "  [neighbors.timers.config]",
+    "    idle-hold-time-after-reset = 1",
+    "  [neighbors.graceful-restart.config]",
+    "    enabled = true",
+    "    helper-only = true",
+    "  [[neighbors.afi-safis]]",
+    "    [neighbors.afi-safis.config]",
+    '      afi-safi-name = "ipv4-unicast"',
+    "    [neighbors.afi-safis.mp-graceful-restart.config]",
+    "      enabled = true",
+)
+
+
 def gobgp_toml(addr: str, port: int, clients: int) -> str:
-    out = [
-        "[global.config]",
-        f"  as = {ASN}",
-        f'  router-id = "{addr}"',
-        f"  port = {port}",
-        f'  local-address-list = ["{addr}"]',
-        "",
-    ]
-    for i in range(clients):
-        out += [
-            "[[neighbors]]",
-            "  [neighbors.config]",
-            f'    neighbor-address = "{client_address(i)}"',
-            f"    peer-as = {ASN}",
-            "  [neighbors.timers.config]",
-            "    idle-hold-time-after-reset = 1",
-            "  [neighbors.transport.config]",
-            "    passive-mode = true",
-            f'    local-address = "{addr}"',
-            "  [neighbors.route-reflector.config]",
-            "    route-reflector-client = true",
-            f'    route-reflector-cluster-id = "{addr}"',
-            "  [neighbors.graceful-restart.config]",
-            "    enabled = true",
-            "    helper-only = true",
-            "  [[neighbors.afi-safis]]",
-            "    [neighbors.afi-safis.config]",
-            '      afi-safi-name = "ipv4-unicast"',
-            "    [neighbors.afi-safis.mp-graceful-restart.config]",
-            "      enabled = true",
-            "",
-        ]
-    return "\n".join(out)
+    return reflectors.gobgp_toml(addr, port, clients, _NEIGHBOR_EXTRA)
 
 
 def bird2_conf(addr: str, port: int, clients: int) -> str:
@@ -105,16 +90,6 @@ def bird2_conf(addr: str, port: int, clients: int) -> str:
         for i in range(clients)
     ]
     return "\n".join(out) + "\n"
-
-
-def bird2_env() -> dict[str, str]:
-    """The environment for the BIRD 2 unpacked beside its libraries."""
-    env = dict(os.environ)
-    lib = os.path.join(os.path.dirname(os.path.dirname(BIRD2)), "lib/x86_64-linux-gnu")
-    env["LD_LIBRARY_PATH"] = lib + (
-        ":" + env["LD_LIBRARY_PATH"] if "LD_LIBRARY_PATH" in env else ""
-    )
-    return env
 
 
 def _spawn(cmd: list[str], log: Path, env: dict[str, str] | None) -> subprocess.Popen[bytes]:

@@ -79,8 +79,9 @@ class Running:
 # --------------------------------------------------------------------------- configs
 
 
-def gobgp_toml(addr: str, port: int, clients: int) -> str:
-    """GoBGP-format TOML, read by both gobgpd and bgprr."""
+def gobgp_toml(addr: str, port: int, clients: int, neighbor_extra: Sequence[str] = ()) -> str:
+    """GoBGP-format TOML, read by both gobgpd and bgprr; ``neighbor_extra``: lines
+    appended to every neighbor (more of its tables)."""
     out = [
         "[global.config]",
         f"  as = {ASN}",
@@ -101,6 +102,7 @@ def gobgp_toml(addr: str, port: int, clients: int) -> str:
             "  [neighbors.route-reflector.config]",
             "    route-reflector-client = true",
             f'    route-reflector-cluster-id = "{addr}"',
+            *neighbor_extra,
             "",
         ]
     return "\n".join(out)
