@@ -127,6 +127,7 @@ def neighbor_detail(n: JSON) -> str:
         ("Accepted", "accepted"),
         ("Withdrawn", "withdrawn_total"),
         ("Looped", "looped"),
+        ("AS loop", "as_loop"),
         ("Treat-as-withdraw", "treat_as_withdraw"),
     ):
         lines.append(f"    {label + ':':<20}{p.get(key, 0):>10}")

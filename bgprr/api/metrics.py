@@ -77,16 +77,27 @@ class Collector:
             )
             for way in ("received", "sent")
         }
+        dropped = CounterMetricFamily(
+            "bgprr_peer_prefixes_dropped",
+            "Prefixes received and treated as withdrawn, per neighbor and reason "
+            "(looped: our ORIGINATOR_ID or cluster id; as_loop: our AS in AS_PATH; "
+            "treat_as_withdraw: RFC 7606)",
+            labels=["peer", "reason"],
+        )
         for key, runner in sorted(d.peers.items()):
             c = engine.counters(key)
             pfx["received"].add_metric([key], c.accepted)
             pfx["accepted"].add_metric([key], c.accepted)
             pfx["advertised"].add_metric([key], c.advertised)
+            dropped.add_metric([key, "looped"], c.looped)
+            dropped.add_metric([key, "as_loop"], c.as_loop)
+            dropped.add_metric([key, "treat_as_withdraw"], c.treat_as_withdraw)
             for kind, n in sorted(runner.msg_in.items()):
                 msgs["received"].add_metric([key, kind], n)
             for kind, n in sorted(runner.msg_out.items()):
                 msgs["sent"].add_metric([key, kind], n)
         yield from pfx.values()
+        yield dropped
         yield from msgs.values()
 
         notif = CounterMetricFamily(

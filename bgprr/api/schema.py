@@ -92,6 +92,7 @@ NEIGHBOR_DETAIL = _obj(
                 "withdrawn_total": _INT,
                 "duplicates": _INT,
                 "looped": _INT,
+                "as_loop": _INT,
                 "treat_as_withdraw": _INT,
             }
         ),

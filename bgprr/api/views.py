@@ -212,6 +212,7 @@ def neighbor_view(
             "withdrawn_total": counters.withdrawn,
             "duplicates": counters.duplicates,
             "looped": counters.looped,
+            "as_loop": counters.as_loop,
             "treat_as_withdraw": counters.treat_as_withdraw,
         }
     )

@@ -292,6 +292,14 @@ def build_neighbor(
             f"differs from local-as {local_as}",
         )
 
+    rs_client = leaves.bool_("route-server.config.route-server-client", False)
+    if rs_client and rr_client:
+        raise leaves.error(
+            "route-server.config.route-server-client",
+            "a neighbor cannot be both route-server-client and route-reflector-client "
+            "(as in GoBGP)",
+        )
+
     password = leaves.str_("config.auth-password")
     families = _families(leaves, afis, version)
     graceful = _graceful_restart(leaves, afis, families, hold_time)
@@ -325,6 +333,10 @@ def build_neighbor(
         families=families,
         graceful_restart=graceful,
         dynamic=dynamic,
+        allow_own_as=leaves.int_("as-path-options.config.allow-own-as", 0),
+        replace_peer_as=leaves.bool_("as-path-options.config.replace-peer-as", False),
+        remove_private_as=leaves.str_("config.remove-private-as") or "",
+        rs_client=rs_client,
     )
 
 

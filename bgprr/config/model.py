@@ -121,6 +121,11 @@ class Neighbor:
     dynamic: bool = False
     # RFC 9687 (a bgprr key): None = max(480 s, 2 x hold time), 0 = no SendHoldTimer
     send_hold_time: float | None = None
+    # [neighbors.as-path-options.config] allow-own-as / replace-peer-as
+    allow_own_as: int = 0
+    replace_peer_as: bool = False
+    remove_private_as: str = ""  # [neighbors.config]: "", "all" or "replace"
+    rs_client: bool = False  # [neighbors.route-server.config] route-server-client
 
     @property
     def afi(self) -> int:

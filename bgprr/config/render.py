@@ -158,6 +158,8 @@ def _neighbor(out: _Out, config: Config, n: Neighbor, show_secrets: bool) -> Non
         out.key(4, "auth-password", n.auth_password if show_secrets else MASK)
     out.key(4, "description", n.description)
     out.key(4, "admin-down", n.admin_down)
+    if n.remove_private_as:
+        out.key(4, "remove-private-as", n.remove_private_as)
     out.table(2, "[neighbors.timers.config]")
     out.key(4, "hold-time", n.hold_time)
     out.key(4, "keepalive-interval", n.keepalive_interval)
@@ -189,6 +191,13 @@ def _neighbor(out: _Out, config: Config, n: Neighbor, show_secrets: bool) -> Non
             f"route-reflector-cluster-id = {fmt_value(config.cluster_id_for(n))}"
             "  (default: global router-id)",
         )
+    if n.allow_own_as or n.replace_peer_as:
+        out.table(2, "[neighbors.as-path-options.config]")
+        out.key(4, "allow-own-as", n.allow_own_as)
+        out.key(4, "replace-peer-as", n.replace_peer_as)
+    if n.rs_client:
+        out.table(2, "[neighbors.route-server.config]")
+        out.key(4, "route-server-client", n.rs_client)
     gr = n.graceful_restart
     out.table(2, "[neighbors.graceful-restart.config]")
     out.key(4, "enabled", gr.enabled)

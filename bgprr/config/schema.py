@@ -75,6 +75,7 @@ class Kind(enum.Enum):
     TRUE_ONLY = "true-only"
     ZERO_ONLY = "zero-only"
     RATE = "rate"
+    PRIVATE_AS = "private-as"
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +262,13 @@ def _rate(value: object) -> float:
     return float(value)
 
 
+def _private_as(value: object) -> str:
+    """GoBGP's RemovePrivateAsOption: "all" or "replace" ("" : keep them)."""
+    if value not in ("", "all", "replace"):
+        raise BadValue(f'expected "all" or "replace", got {show(value)}')
+    return str(value)
+
+
 def _zero_only(value: object) -> float:
     if _seconds(value) != 0:
         raise BadValue(f"a non-zero value is {NOT_SUPPORTED} (bgprr sends updates without delay)")
@@ -293,6 +301,7 @@ CHECKERS: Mapping[Kind, Callable[[object], Value]] = MappingProxyType(
         Kind.TRUE_ONLY: _true_only,
         Kind.ZERO_ONLY: _zero_only,
         Kind.RATE: _rate,
+        Kind.PRIVATE_AS: _private_as,
     }
 )
 
@@ -470,10 +479,20 @@ _PEER_COMMON: dict[str, Node] = {
         }
     ),
     "afi-safis": ArrayOf(_AFI_SAFI),
-    "as-path-options": _R,
+    "as-path-options": _ro(
+        {
+            "config": _ro({"allow-own-as": Leaf(Kind.UINT8), "replace-peer-as": Leaf(Kind.BOOL)}),
+            "state": _STATE,
+        }
+    ),
     "apply-policy": _R,
     "use-multiple-paths": _R,
-    "route-server": _R,
+    "route-server": _ro(
+        {
+            "config": _ro({"route-server-client": Leaf(Kind.BOOL), "secondary-route": _R}),
+            "state": _STATE,
+        }
+    ),
 }
 
 _CONFIG_COMMON: dict[str, Node] = {
@@ -482,7 +501,7 @@ _CONFIG_COMMON: dict[str, Node] = {
     "auth-password": Leaf(Kind.PASSWORD),
     "description": Leaf(Kind.STR),
     "peer-type": _R,
-    "remove-private-as": _R,
+    "remove-private-as": Leaf(Kind.PRIVATE_AS),
     "route-flap-damping": _R,
     "send-community": _R,
 }

@@ -396,9 +396,10 @@ class SessionRunner:
         self.host.on_state_change(self, out)
 
     def _on_established(self, out: Established, now: float) -> None:
-        self.established = self.conns.get(out.conn_id)
+        conn = self.established = self.conns.get(out.conn_id)
         self.uptime = now
-        self.host.on_established(self, peer_caps(out.negotiated), now)
+        local = _packed(conn.local_address) if conn is not None else b""
+        self.host.on_established(self, peer_caps(out.negotiated, local_address=local), now)
 
     def _on_update(self, out: UpdateReceived, now: float) -> None:
         for err in out.update.errors:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 
 from bgprr.config import Config, Neighbor
+from bgprr.reflect.aspath import PrivateAs
 from bgprr.reflect.types import PeerCaps, PeerSettings, PrefixLimit
 from bgprr.session import GracefulRestartConfig, Negotiated, SessionConfig
 from bgprr.wire.constants import AddPathMode
@@ -42,9 +43,7 @@ def session_config(config: Config, n: Neighbor, *, restarting: bool) -> SessionC
         )
         if gr.long_lived_enabled:
             llgr = {
-                f.family: f.llgr_restart_time
-                for f in n.families
-                if f.enabled and f.llgr_enabled
+                f.family: f.llgr_restart_time for f in n.families if f.enabled and f.llgr_enabled
             }
     add_path: dict[tuple[int, int], int] = {}
     for f in n.families:
@@ -99,10 +98,19 @@ def peer_settings(config: Config, n: Neighbor) -> PeerSettings:
             if f.enabled and f.add_paths_send_max > 0
         },
         prefix_limits=limits,
+        local_as=n.local_as,
+        allow_own_as=n.allow_own_as,
+        replace_peer_as=n.replace_peer_as,
+        remove_private_as=_PRIVATE_AS[n.remove_private_as],
+        rs_client=n.rs_client,
     )
 
 
-def peer_caps(neg: Negotiated) -> PeerCaps:
+_PRIVATE_AS = {"": PrivateAs.NONE, "all": PrivateAs.ALL, "replace": PrivateAs.REPLACE}
+
+
+def peer_caps(neg: Negotiated, *, local_address: bytes = b"") -> PeerCaps:
+    """The engine's view of a negotiated session; ``local_address``: our end, packed."""
     gr = neg.peer_gr
     llgr = neg.peer_llgr
     gr_families: frozenset[tuple[int, int]] = frozenset()
@@ -132,6 +140,7 @@ def peer_caps(neg: Negotiated) -> PeerCaps:
         llgr=llgr_times,
         llgr_capable=llgr is not None,
         notification_gr=neg.gr_notification,
+        local_address=local_address,
     )
 
 

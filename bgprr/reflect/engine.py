@@ -41,9 +41,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from bgprr.reflect.aspath import own_as_loop
 from bgprr.reflect.export import (
     GroupKey,
     out_block,
+    out_next_hop,
     route_refresh_message,
 )
 from bgprr.reflect.gr import (
@@ -57,6 +59,7 @@ from bgprr.reflect.gr import (
 )
 from bgprr.reflect.limits import check_limit
 from bgprr.reflect.neighbor import NeighborState
+from bgprr.reflect.peering import group_key
 from bgprr.reflect.tables import Destination, FamilyTable, SharedStates, StateFn
 from bgprr.reflect.types import (
     BestPathChanged,
@@ -112,6 +115,10 @@ class ReflectionEngine:
         self._encode_keys = encode_keys
         self._intern = InternTable()
         self._tables: dict[Family, FamilyTable] = {}
+        # RFC 7947: the route-server clients' own Loc-RIB (GoBGP keeps them apart: routes
+        # of clients go to clients only, the others' to the others only)
+        self._rs_tables: dict[Family, FamilyTable] = {}
+        self._rs_index: set[int] = set()  # peer indexes of the route-server clients
         self._peers: dict[str, NeighborState] = {}
         self._events: list[Event] = []
         self._dirty: set[str] = set()  # peers that had work at the last dirty_peers()
@@ -145,10 +152,17 @@ class ReflectionEngine:
             ref = old.ref
             ref.address, ref.asn = settings.address, settings.asn
             ref.ebgp, ref.client = settings.ebgp, settings.client
+            if old.rib_in.total() and (ref.index in self._rs_index) != settings.rs_client:
+                raise ValueError(f"peer {settings.key} holds routes: remove it first")
         else:
             # never reused: group states may still name a removed neighbor's index
             self._peers[settings.key] = NeighborState(settings, self._next_index)
             self._next_index += 1
+        index = self._peers[settings.key].ref.index
+        if settings.rs_client:
+            self._rs_index.add(index)
+        else:
+            self._rs_index.discard(index)
         self.gr.configure(
             settings.key,
             stale_path_time=settings.stale_path_time,
@@ -165,6 +179,7 @@ class ReflectionEngine:
             self._apply_changes(fam, peer.ref.index, peer.rib_in.take(fam, only_stale=False))
         self._apply(self.gr.forget(key))
         del self._peers[key]
+        self._rs_index.discard(peer.ref.index)
         self._update_cluster_ids()
 
     def holds_routes(self, key: str) -> bool:
@@ -197,17 +212,8 @@ class ReflectionEngine:
         peer.ref.bgp_id = caps.bgp_id
         fams = caps.families & s.families if s.families else caps.families
         for fam in sorted(fams):
-            table = self.table(fam)
-            gkey = GroupKey(
-                family=fam,
-                ebgp=s.ebgp,
-                client=s.client and not s.ebgp,
-                as4=caps.as4,
-                addpath=s.addpath_send_max.get(fam, 0) if fam in caps.addpath_tx else 0,
-                max_len=caps.max_len,
-                cluster_id=0 if s.ebgp else (s.cluster_id or self.cluster_id),
-                llgr=caps.llgr_capable or bool(caps.llgr),
-            )
+            table = self.view_table(fam, peer.ref.index)
+            gkey = group_key(s, caps, fam, cluster_id=self.cluster_id, local_as=self.local_as)
             group = table.groups.get(gkey)
             if group is None:
                 group = table.groups[gkey] = UpdateGroup(
@@ -243,7 +249,7 @@ class ReflectionEngine:
             group = m.group
             group.leave(m)
             if not group.members:
-                del self._tables[fam].groups[group.gkey]
+                del self.view_table(fam, peer.ref.index).groups[group.gkey]
         peer.members.clear()
         self._apply(
             self.gr.peer_down(key, graceful=graceful, families=peer.rib_in.families(), now=now)
@@ -331,6 +337,11 @@ class ReflectionEngine:
                 counts.looped += len(keys)
                 self._withdraw(peer, fam, keys, ids, count=False)
                 return
+            s = peer.settings
+            if own_as_loop(attrs.raw, s.local_as or self.local_as, s.allow_own_as):
+                counts.as_loop += len(keys)  # RFC 4271 §9.1.2: as treat-as-withdraw
+                self._withdraw(peer, fam, keys, ids, count=False)
+                return
             # RFC 9494 §4.3: a path received with LLGR_STALE is least preferred too
             changes, dups = rib.announce(
                 fam, peer.ref, keys, ids, attrs, LLGR_STALE in attrs.communities, now
@@ -364,7 +375,7 @@ class ReflectionEngine:
         """Apply changes of the Adj-RIB-In of neighbor ``index`` to the Loc-RIB; returns
         how many. With ``batch``, update groups are marked once for all prefixes whose best
         path changed; otherwise each change marks them at once."""
-        table = self.table(fam)
+        table = self.view_table(fam, index)
         set_path = self.set_path
         marks: list[int] | None = [] if batch else None
         n = 0
@@ -438,11 +449,17 @@ class ReflectionEngine:
 
     # ------------------------------------------------------------------ Loc-RIB core
 
-    def table(self, fam: Family) -> FamilyTable:
-        t = self._tables.get(fam)
+    def table(self, fam: Family, *, route_server: bool = False) -> FamilyTable:
+        """The Loc-RIB of ``fam`` (``route_server``: the route-server clients' one)."""
+        tables = self._rs_tables if route_server else self._tables
+        t = tables.get(fam)
         if t is None:
-            t = self._tables[fam] = FamilyTable(fam)
+            t = tables[fam] = FamilyTable(fam)
         return t
+
+    def view_table(self, fam: Family, index: int) -> FamilyTable:
+        """The Loc-RIB that neighbor ``index`` feeds and is fed from."""
+        return self.table(fam, route_server=index in self._rs_index)
 
     def set_path(
         self,
@@ -490,7 +507,7 @@ class ReflectionEngine:
             self._best_changed(table, k, best, marks)
         else:
             for g in table.groups.values():
-                if g.gkey.addpath:
+                if g.gkey.addpath or g.gkey.rs_client:  # their state is not just the best
                     g.mark(k)
 
     def _best_changed(
@@ -570,7 +587,7 @@ class ReflectionEngine:
         if self.gr.deferring:
             return []
         cand = self._dirty
-        for t in self._tables.values():
+        for t in (*self._tables.values(), *self._rs_tables.values()):
             for g in t.groups.values():
                 if g.log_bytes > TRIM_BYTES:
                     g.trim()
@@ -625,8 +642,10 @@ class ReflectionEngine:
 
     # ------------------------------------------------------------------ queries
 
-    def loc_rib(self, family: Family) -> Iterator[tuple[int, Path, list[Path]]]:
-        t = self._tables.get(family)
+    def loc_rib(
+        self, family: Family, *, route_server: bool = False
+    ) -> Iterator[tuple[int, Path, list[Path]]]:
+        t = (self._rs_tables if route_server else self._tables).get(family)
         if t is None:
             return
         for k, d in t.trie.items():
@@ -648,7 +667,9 @@ class ReflectionEngine:
         res: list[tuple[int, int, bytes, bytes]] = []
         for k, st in sorted(g.held(m).items()):
             for e in st:
-                res.append((k, e.path_id, out_block(e, g.gkey, self.local_as), e.attrs.next_hop))
+                res.append(
+                    (k, e.path_id, out_block(e, g.gkey, self.local_as), out_next_hop(e, g.gkey))
+                )
         return res
 
     def counters(self, key: str) -> PeerCounters:
@@ -661,6 +682,7 @@ class ReflectionEngine:
             accepted=peer.rib_in.total(),
             duplicates=c.duplicates,
             looped=c.looped,
+            as_loop=c.as_loop,
             treat_as_withdraw=c.treat_as_withdraw,
             advertised=advertised,
         )

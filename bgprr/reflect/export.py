@@ -7,14 +7,20 @@ snapshot ``(path_id, attrs, source, source_bgp_id, kind)`` so that states compar
 neighbor's :attr:`Source.index` (-1: locally originated): a member of a group never
 receives (and never holds) entries whose source is itself.
 
-Routes to eBGP neighbors (rare with Calico; kept minimal): LOCAL_PREF, ORIGINATOR_ID and
-CLUSTER_LIST are stripped, MULTI_EXIT_DISC too unless locally originated (RFC 4271 §5.1.4),
-the local AS is prepended to AS_PATH and the NEXT_HOP is passed through unchanged: the
-engine has no local address, so next-hop-self is not possible (third-party next hop,
-valid when the eBGP neighbor shares the subnet of the original next hop).
+Routes to eBGP neighbors (RFC 4271 §5.1, as gobgpd 3.10 sends them, see
+:mod:`bgprr.reflect.aspath` for the AS_PATH steps): LOCAL_PREF, ORIGINATOR_ID and
+CLUSTER_LIST are stripped, MULTI_EXIT_DISC too unless locally originated (§5.1.4);
+``replace-peer-as``, ``remove-private-as``, then the local AS is prepended (§5.1.2);
+NEXT_HOP is our address on the session (§5.1.3, :func:`out_next_hop`), except for a
+locally originated path with a next hop of its own. A path whose AS_PATH holds the
+neighbor's AS is not sent to it (GoBGP's sender-side loop check; with
+``replace-peer-as`` that AS is replaced instead).
 Routes learned over eBGP or originated locally go to iBGP neighbors unchanged except for
-LOCAL_PREF 100 added when absent; they carry no ORIGINATOR_ID/CLUSTER_LIST (they are not
-reflected).
+LOCAL_PREF 100 added when absent (§5.1.5); they carry no ORIGINATOR_ID/CLUSTER_LIST (they
+are not reflected). A reflected route without LOCAL_PREF gets it as well.
+Route-server clients (RFC 7947 §2.2) get the routes of the other clients with AS_PATH,
+NEXT_HOP and MULTI_EXIT_DISC unchanged; only the attributes an external peer must not
+receive (LOCAL_PREF, ORIGINATOR_ID, CLUSTER_LIST) are stripped.
 """
 
 from __future__ import annotations
@@ -22,11 +28,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from bgprr.reflect.aspath import PrivateAs, contains_as, prepend, remove_private, replace_as
 from bgprr.rib.intern import AttrSet
 from bgprr.rib.path import Path
 from bgprr.wire.attributes import (
-    decode_as_path,
-    encode_as_path,
     encode_attribute,
     strip_attributes,
     to_as2_block,
@@ -40,7 +45,6 @@ from bgprr.wire.constants import (
     AttrType,
     Family,
     MsgType,
-    SegmentType,
 )
 
 KIND_LOCAL = 0
@@ -50,7 +54,6 @@ KIND_IBGP = 2
 # entry never equals a real one, so it is always re-sent or withdrawn; the kind under the
 # flag still tells how the entry was sent (adj_rib_out shows the right attributes).
 KIND_UNKNOWN = 4
-
 
 
 class Entry(NamedTuple):
@@ -80,6 +83,16 @@ class GroupKey:
     max_len: int
     cluster_id: int  # cluster id prepended when reflecting (0 for eBGP)
     llgr: bool  # may receive LLGR-stale paths
+    # eBGP and route-server clients: the neighbor's AS (sender-side loop check,
+    # replace-peer-as); 0 for iBGP
+    peer_as: int = 0
+    local_as: int = 0  # eBGP: the AS prepended (0: the engine's)
+    remove_private: PrivateAs = PrivateAs.NONE
+    replace_peer_as: bool = False
+    rs_client: bool = False  # RFC 7947 route-server client (transparent attributes)
+    # eBGP: our address on the session in this family's next-hop form (b"": unknown, the
+    # next hop is passed through)
+    next_hop: bytes = b""
 
 
 def entry_of(path: Path, path_id: int) -> Entry:
@@ -100,6 +113,8 @@ def exportable(path: Path, g: GroupKey) -> bool:
         if g.ebgp and (NO_EXPORT in comms or NO_EXPORT_SUBCONFED in comms):
             return False
     if path.llgr_stale and (not g.llgr or g.ebgp):
+        return False
+    if g.peer_as and not g.replace_peer_as and contains_as(path.attrs.raw, g.peer_as):
         return False
     src = path.peer
     if src is None or src.ebgp or g.ebgp or src.client:
@@ -125,13 +140,23 @@ def unknown(*states: State) -> State:
 
 
 def out_block(entry: Entry, g: GroupKey, local_as: int) -> bytes:
-    """The attribute block sent to the group for ``entry`` (next hop: its ``attrs.next_hop``)."""
+    """The attribute block sent to the group for ``entry`` (next hop: :func:`out_next_hop`)."""
     attrs = entry.attrs
     kind = entry.kind & ~KIND_UNKNOWN
-    if g.ebgp:
-        block = ebgp_block(attrs.raw, local_as, keep_med=kind == KIND_LOCAL)
+    if g.rs_client:
+        block = strip_attributes(attrs.raw, _EBGP_STRIP) if g.ebgp else attrs.raw
+    elif g.ebgp:
+        block = ebgp_block(
+            attrs.raw,
+            g.local_as or local_as,
+            keep_med=kind == KIND_LOCAL,
+            replace_peer=g.peer_as if g.replace_peer_as else 0,
+            private=g.remove_private,
+        )
     elif kind == KIND_IBGP:
         block = attrs.reflected(entry.source_bgp_id, g.cluster_id)
+        if attrs.local_pref is None:
+            block = with_local_pref(block)
     else:
         block = with_local_pref(attrs.raw)
     if not g.as4:
@@ -139,30 +164,46 @@ def out_block(entry: Entry, g: GroupKey, local_as: int) -> bytes:
     return block
 
 
+def out_next_hop(entry: Entry, g: GroupKey) -> bytes:
+    """The next hop sent with ``entry`` (for :func:`bgprr.wire.update.pack_updates`):
+    towards eBGP (not route-server clients) our session address, as gobgpd does, unless
+    the path is locally originated with a next hop of its own (RFC 4271 §5.1.3); else the
+    path's own (``b""`` for IPv4: the NEXT_HOP inside the block)."""
+    nh = g.next_hop
+    attrs = entry.attrs
+    if not nh or g.rs_client:
+        return attrs.next_hop
+    if (entry.kind & ~KIND_UNKNOWN) == KIND_LOCAL and not _unspecified(attrs):
+        return attrs.next_hop
+    return nh
+
+
+def _unspecified(attrs: AttrSet) -> bool:
+    """The path's next hop is 0.0.0.0 / :: (or missing)."""
+    nh = attrs.next_hop[:16] if attrs.next_hop else attrs.view.next_hop
+    return not any(nh)
+
+
 _EBGP_STRIP = frozenset({AttrType.LOCAL_PREF, AttrType.ORIGINATOR_ID, AttrType.CLUSTER_LIST})
 _EBGP_STRIP_MED = _EBGP_STRIP | {AttrType.MULTI_EXIT_DISC}
 
 
-def ebgp_block(raw: bytes, local_as: int, *, keep_med: bool) -> bytes:
-    """Canonical block as sent to an eBGP neighbor (see the module docstring)."""
+def ebgp_block(
+    raw: bytes,
+    local_as: int,
+    *,
+    keep_med: bool,
+    replace_peer: int = 0,
+    private: PrivateAs = PrivateAs.NONE,
+) -> bytes:
+    """Canonical block as sent to an eBGP neighbor (see the module docstring):
+    ``replace_peer`` (non-zero: that AS becomes ``local_as``), ``private``
+    (remove-private-as), then ``local_as`` prepended."""
     block = strip_attributes(raw, _EBGP_STRIP if keep_med else _EBGP_STRIP_MED)
-    for t, s, vs, e in walk_attributes(block):
-        if t != AttrType.AS_PATH:
-            continue
-        path = decode_as_path(block, vs, e, 4) or ()
-        segs = [seg for seg in path if seg[0] in (SegmentType.AS_SEQUENCE, SegmentType.AS_SET)]
-        if segs and segs[0][0] == SegmentType.AS_SEQUENCE and len(segs[0][1]) < 255:
-            segs[0] = (SegmentType.AS_SEQUENCE, (local_as, *segs[0][1]))
-        else:
-            segs.insert(0, (SegmentType.AS_SEQUENCE, (local_as,)))
-        new = encode_attribute(block[s] & 0xEF, t, encode_as_path(segs, 4))
-        return block[:s] + new + block[e:]
-    # no AS_PATH (only possible for a locally originated block): add one in type order
-    new = encode_attribute(0x40, AttrType.AS_PATH, encode_as_path([(2, (local_as,))], 4))
-    for t, s, _vs, _e in walk_attributes(block):
-        if t > AttrType.AS_PATH:
-            return block[:s] + new + block[s:]
-    return block + new
+    if replace_peer:
+        block = replace_as(block, replace_peer, local_as)
+    block = remove_private(block, local_as, private)
+    return prepend(block, local_as)
 
 
 def with_local_pref(raw: bytes, default: int = 100) -> bytes:

@@ -15,13 +15,21 @@ __all__ = ["NeighborState", "RxCounters"]
 class RxCounters:
     """Cumulative counts of what the neighbor sent (prefixes, not messages)."""
 
-    __slots__ = ("duplicates", "looped", "received", "treat_as_withdraw", "withdrawn")
+    __slots__ = (
+        "as_loop",
+        "duplicates",
+        "looped",
+        "received",
+        "treat_as_withdraw",
+        "withdrawn",
+    )
 
     def __init__(self) -> None:
         self.received = 0  # announced
         self.withdrawn = 0  # withdrawn
         self.duplicates = 0  # announced identical to what its Adj-RIB-In holds
         self.looped = 0  # dropped: our ORIGINATOR_ID or one of our cluster ids
+        self.as_loop = 0  # dropped: the local AS in AS_PATH (RFC 4271 §9.1.2)
         self.treat_as_withdraw = 0  # withdrawn by RFC 7606 treat-as-withdraw
 
 

@@ -114,8 +114,16 @@ class StateFn:
         g = self.g
         if not g.addpath:
             b = d.best
-            if b is None or not exportable(b, g):
+            if b is None:
                 return EMPTY
+            if not exportable(b, g):
+                if not g.rs_client:
+                    return EMPTY
+                # GoBGP's route-server view: the first exportable path in best-path
+                # order (paths holding the client's AS are skipped, not the prefix)
+                b = next((p for p in self.rank(d.paths) if exportable(p, g)), None)
+                if b is None:
+                    return EMPTY
             ref = b.peer
             if ref is None:
                 return (entry_of(b, 0),)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from bgprr.reflect.aspath import PrivateAs
 from bgprr.rib.path import Path
 from bgprr.wire.constants import Family
 
@@ -43,6 +44,16 @@ class PeerSettings:
     stale_path_time: float = 360.0
     # LLGR helper: cap on the peer's advertised long-lived stale time (None: no cap).
     llgr_max_stale_time: float | None = None
+    # The local AS of the session (0: the engine's); loop check and prepend use it.
+    local_as: int = 0
+    # GoBGP [neighbors.as-path-options.config]: accept paths holding the local AS up to
+    # this many times; replace the neighbor's AS by ours on export (eBGP).
+    allow_own_as: int = 0
+    replace_peer_as: bool = False
+    # GoBGP [neighbors.config] remove-private-as, on export to eBGP
+    remove_private_as: PrivateAs = PrivateAs.NONE
+    # RFC 7947 route-server client (GoBGP [neighbors.route-server.config])
+    rs_client: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,6 +83,9 @@ class PeerCaps:
     llgr: Mapping[Family, float] = field(default_factory=dict)
     llgr_capable: bool = False
     notification_gr: bool = False
+    # our end of the TCP connection, packed (4 or 16 octets; b"" when unknown): the next
+    # hop towards eBGP neighbors (RFC 4271 §5.1.3), PeerInfo.local_address
+    local_address: bytes = b""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -81,6 +95,7 @@ class PeerCounters:
     accepted: int = 0  # paths now in its Adj-RIB-In
     duplicates: int = 0  # announcements identical to the Adj-RIB-In (no output)
     looped: int = 0  # dropped: our ORIGINATOR_ID or one of our cluster ids (cumulative)
+    as_loop: int = 0  # dropped: the local AS in AS_PATH beyond allow-own-as (cumulative)
     treat_as_withdraw: int = 0  # prefixes withdrawn by RFC 7606 treat-as-withdraw
     advertised: int = 0  # paths now in its Adj-RIB-Out (what it was sent)
 

@@ -34,6 +34,7 @@ from bgprr.reflect.export import (
     GroupKey,
     State,
     out_block,
+    out_next_hop,
     route_refresh_message,
     unknown,
     view,
@@ -370,8 +371,9 @@ class UpdateGroup:
             block = blocks.get(bk)
             if block is None:
                 block = blocks[bk] = out_block(e, g, self.local_as)
+            nh = out_next_hop(e, g)
             for msg in pack_updates(
-                fam, block, e.attrs.next_hop, keys, ids if addpath else None, max_len=g.max_len
+                fam, block, nh, keys, ids if addpath else None, max_len=g.max_len
             ):
                 msgs.append((mode, src, msg))
         batch.nbytes = sum(len(x[2]) for x in msgs)
@@ -448,9 +450,8 @@ class UpdateGroup:
                     outq.extend(hit)
                     continue
             block = out_block(e, g, self.local_as)
-            msgs = pack_updates(
-                fam, block, e.attrs.next_hop, keys, ids if addpath else None, max_len=g.max_len
-            )
+            nh = out_next_hop(e, g)
+            msgs = pack_updates(fam, block, nh, keys, ids if addpath else None, max_len=g.max_len)
             if cache is not None and len(keys) == 1:
                 cache[keys[0]] = (e, msgs)
             outq.extend(msgs)

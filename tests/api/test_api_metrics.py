@@ -67,6 +67,8 @@ async def test_metrics_endpoint(lab: Any) -> None:
     assert got[("bgprr_peer_prefixes_received", (("peer", B),))] == 1
     assert got[("bgprr_peer_prefixes_accepted", (("peer", B),))] == 1
     assert got[("bgprr_peer_prefixes_advertised", (("peer", B),))] == 1  # the local route
+    for reason in ("looped", "as_loop", "treat_as_withdraw"):
+        assert got[("bgprr_peer_prefixes_dropped_total", (("peer", B), ("reason", reason)))] == 0
     assert got[("bgprr_messages_received_total", (("peer", B), ("type", "OPEN")))] == 1
     assert got[("bgprr_messages_received_total", (("peer", B), ("type", "KEEPALIVE")))] >= 1
     assert got[("bgprr_messages_sent_total", (("peer", C), ("type", "UPDATE")))] >= 2

@@ -38,6 +38,26 @@ def dyn(prefix: str, name: str) -> str:
 BAD: list[tuple[str, str, str]] = [
     # -- types ---------------------------------------------------------------------------
     (
+        "remove-private-as-value",
+        G + nb(peer_as="65000", extra='remove-private-as = "some"\n'),
+        'rr.toml: neighbors[0].config.remove-private-as: expected "all" or "replace", got "some"',
+    ),
+    (
+        "allow-own-as-range",
+        G + nb(extra="[neighbors.as-path-options.config]\nallow-own-as = 256\n"),
+        "rr.toml: neighbors[0].as-path-options.config.allow-own-as: 256 is out of range 0..255",
+    ),
+    (
+        "rs-and-rr-client",
+        G
+        + nb(
+            extra="[neighbors.route-reflector.config]\nroute-reflector-client = true\n"
+            "[neighbors.route-server.config]\nroute-server-client = true\n"
+        ),
+        "rr.toml: neighbors[0].route-server.config.route-server-client: a neighbor cannot be "
+        "both route-server-client and route-reflector-client (as in GoBGP)",
+    ),
+    (
         "peer-as-string",
         G + nb("10.0.0.1") + nb("10.0.0.2") + nb("10.0.0.3", peer_as='"x"'),
         'rr.toml: neighbors[2].config.peer-as: expected an integer, got "x"',
@@ -523,19 +543,14 @@ REFUSED: list[tuple[str, str, str]] = [
     ),
     (
         "route-server",
-        nb(extra="[neighbors.route-server.config]\nroute-server-client = false\n"),
-        "neighbors[0].route-server",
+        nb(extra="[neighbors.route-server.config]\nsecondary-route = true\n"),
+        "neighbors[0].route-server.config.secondary-route",
     ),
     ("neighbor-vrf", nb(extra='vrf = ""\n'), "neighbors[0].config.vrf"),
     (
         "neighbor-interface",
         nb(extra='neighbor-interface = ""\n'),
         "neighbors[0].config.neighbor-interface",
-    ),
-    (
-        "remove-private-as",
-        nb(peer_as="65000", extra='remove-private-as = "all"\n'),
-        "neighbors[0].config.remove-private-as",
     ),
     (
         "tcp-mss",
@@ -546,11 +561,6 @@ REFUSED: list[tuple[str, str, str]] = [
         "stale-routes-time",
         nb(extra="[neighbors.graceful-restart.config]\nstale-routes-time = 10.0\n"),
         "neighbors[0].graceful-restart.config.stale-routes-time",
-    ),
-    (
-        "as-path-options",
-        nb(extra="[neighbors.as-path-options.config]\nallow-own-as = 1\n"),
-        "neighbors[0].as-path-options",
     ),
     (
         "use-multiple-paths",
@@ -568,8 +578,8 @@ REFUSED: list[tuple[str, str, str]] = [
     ),
     (
         "peer-group-route-server",
-        group("g", "[peer-groups.route-server.config]\nroute-server-client = false\n"),
-        "peer-groups[0].route-server",
+        group("g", "[peer-groups.route-server.config]\nsecondary-route = true\n"),
+        "peer-groups[0].route-server.config.secondary-route",
     ),
 ]
 

@@ -576,3 +576,39 @@ def test_gobgpd_accepts_rendered_examples(path: Path, tmp_path: Path) -> None:
     rendered.write_text(render_effective(load_config(str(path)), show_secrets=True))
     proc = gobgpd_dry_run(rendered)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_ebgp_route_server_example() -> None:
+    """The eBGP and route-server keys (GoBGP's names) reach the neighbor and the engine."""
+    from bgprr.io.settings import peer_settings
+    from bgprr.reflect.aspath import PrivateAs
+
+    config = load_config(str(EXAMPLES / "ebgp-route-server.toml"))
+    by = {n.address: n for n in config.neighbors}
+    up = by["10.0.1.2"]
+    assert (up.remove_private_as, up.allow_own_as, up.replace_peer_as) == ("all", 1, False)
+    assert by["10.0.1.6"].replace_peer_as is True
+    assert [n.rs_client for n in config.neighbors] == [False, False, False, True, True]
+    s = peer_settings(config, up)
+    assert (s.ebgp, s.remove_private_as, s.allow_own_as, s.local_as) == (
+        True,
+        PrivateAs.ALL,
+        1,
+        65000,
+    )
+    assert peer_settings(config, by["10.0.2.11"]).rs_client is True
+    # the effective configuration keeps them
+    again = load(render_effective(config, show_secrets=True))
+    assert again.neighbors == config.neighbors
+
+
+def test_remove_private_as_replace_and_default() -> None:
+    n = load_neighbor('remove-private-as = "replace"\n', peer_as=65001).neighbors[0]
+    assert n.remove_private_as == "replace"
+    n = load_neighbor(peer_as=65001).neighbors[0]
+    assert (n.remove_private_as, n.allow_own_as, n.replace_peer_as, n.rs_client) == (
+        "",
+        0,
+        False,
+        False,
+    )
