@@ -44,9 +44,8 @@ from typing import Any
 from bgprr.reflect.aspath import own_as_loop
 from bgprr.reflect.export import (
     GroupKey,
-    out_block,
-    out_next_hop,
     route_refresh_message,
+    sent_form,
 )
 from bgprr.reflect.gr import (
     DeferralEnded,
@@ -667,9 +666,7 @@ class ReflectionEngine:
         res: list[tuple[int, int, bytes, bytes]] = []
         for k, st in sorted(g.held(m).items()):
             for e in st:
-                res.append(
-                    (k, e.path_id, out_block(e, g.gkey, self.local_as), out_next_hop(e, g.gkey))
-                )
+                res.append((k, e.path_id, *sent_form(e, g.gkey, self.local_as)))
         return res
 
     def counters(self, key: str) -> PeerCounters:

@@ -17,7 +17,8 @@ neighbor's AS is not sent to it (GoBGP's sender-side loop check; with
 ``replace-peer-as`` that AS is replaced instead).
 Routes learned over eBGP or originated locally go to iBGP neighbors unchanged except for
 LOCAL_PREF 100 added when absent (§5.1.5); they carry no ORIGINATOR_ID/CLUSTER_LIST (they
-are not reflected). A reflected route without LOCAL_PREF gets it as well.
+are not reflected). (An iBGP route without LOCAL_PREF never reaches the Loc-RIB: RFC 7606
+§7.5 treat-as-withdraw on receipt.)
 Route-server clients (RFC 7947 §2.2) get the routes of the other clients with AS_PATH,
 NEXT_HOP and MULTI_EXIT_DISC unchanged; only the attributes an external peer must not
 receive (LOCAL_PREF, ORIGINATOR_ID, CLUSTER_LIST) are stripped.
@@ -38,6 +39,7 @@ from bgprr.wire.attributes import (
     walk_attributes,
 )
 from bgprr.wire.constants import (
+    IPV4_UNICAST,
     MARKER,
     NO_ADVERTISE,
     NO_EXPORT,
@@ -46,6 +48,7 @@ from bgprr.wire.constants import (
     Family,
     MsgType,
 )
+from bgprr.wire.update import with_next_hop
 
 KIND_LOCAL = 0
 KIND_EBGP = 1
@@ -155,8 +158,6 @@ def out_block(entry: Entry, g: GroupKey, local_as: int) -> bytes:
         )
     elif kind == KIND_IBGP:
         block = attrs.reflected(entry.source_bgp_id, g.cluster_id)
-        if attrs.local_pref is None:
-            block = with_local_pref(block)
     else:
         block = with_local_pref(attrs.raw)
     if not g.as4:
@@ -176,6 +177,16 @@ def out_next_hop(entry: Entry, g: GroupKey) -> bytes:
     if (entry.kind & ~KIND_UNKNOWN) == KIND_LOCAL and not _unspecified(attrs):
         return attrs.next_hop
     return nh
+
+
+def sent_form(entry: Entry, g: GroupKey, local_as: int) -> tuple[bytes, bytes]:
+    """(attribute block, MP next hop) as the group is sent ``entry``: an IPv4 next hop is
+    put in the block's NEXT_HOP (the next hop is then ``b""``, as in :class:`AttrSet`)."""
+    block = out_block(entry, g, local_as)
+    nh = out_next_hop(entry, g)
+    if g.family == IPV4_UNICAST and len(nh) == 4:
+        return with_next_hop(block, nh), b""
+    return block, nh
 
 
 def _unspecified(attrs: AttrSet) -> bool:
