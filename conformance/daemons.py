@@ -456,7 +456,8 @@ def parse_frr_rib(data: Any) -> Rib:
 
 
 def parse_frr_prefix_detail(data: Any) -> list[Path_]:
-    """``show bgp ipv4 unicast PREFIX json``: paths with originator and cluster list."""
+    """``show bgp ipv4 unicast PREFIX json``: paths with originator and cluster list (FRR 8
+    names the MED ``metric``)."""
     out: list[Path_] = []
     prefix = _norm(str((data or {}).get("prefix", "")))
     for p in (data or {}).get("paths", []):
@@ -469,7 +470,8 @@ def parse_frr_prefix_detail(data: Any) -> list[Path_]:
             best=bool(p.get("bestpath", {}).get("overall")),
             originator_id=p.get("originatorId"),
             cluster_list=list(cl.get("list", [])) if isinstance(cl, dict) else [],
-            local_pref=p.get("localpref"), med=p.get("med"),
+            local_pref=p.get("localpref"), med=p.get("med", p.get("metric")),
+            as_path=str((p.get("aspath") or {}).get("string", "")),
             source=(p.get("peer") or {}).get("peerId"),
         ))
     return out

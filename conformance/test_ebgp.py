@@ -16,19 +16,19 @@ import time
 import pytest
 
 from conformance import configs
-from conformance.daemons import BirdDaemon, Path_, Reflector, bgprr_executable
+from conformance.daemons import BirdDaemon, FrrClient, Path_, Reflector, bgprr_executable
 from conformance.netns import Lab, wait_for
 
 RR = "10.250.0.1"
-B1, B2, C1 = "10.250.0.11", "10.250.0.12", "10.250.0.21"
+B1, B2, F3, C1 = "10.250.0.11", "10.250.0.12", "10.250.0.13", "10.250.0.21"
 LOCAL_AS = 65000
-P1, P2, PC = "10.11.0.0/24", "10.12.0.0/24", "10.21.0.0/24"
+P1, P2, P3, PC = "10.11.0.0/24", "10.12.0.0/24", "10.13.0.0/24", "10.21.0.0/24"
 LOOPED = "10.12.9.0/24"  # B2 sends it with AS 65000 already in the path
 
 
 def rr_toml(*, rs: bool) -> str:
     text = f'[global.config]\n  as = {LOCAL_AS}\n  router-id = "{RR}"\n'
-    for addr, asn in ((B1, 65011), (B2, 65012)):
+    for addr, asn in ((B1, 65011), (B2, 65012), (F3, 65013)):
         text += (
             f'\n[[neighbors]]\n  [neighbors.config]\n    neighbor-address = "{addr}"\n'
             f"    peer-as = {asn}\n"
@@ -60,6 +60,24 @@ def bird_conf(me: str, asn: int, prefix: str, med: int, *, looped: bool = False)
         f"{gateway}  import all;\n  export filter {{\n"
         f'    if proto != "st" then reject;\n    bgp_med = {med};\n{loop}    accept;\n  }};\n}}\n'
     )
+
+
+def frr_conf(*, enforce_first_as: bool) -> str:
+    """FRR 8: AS 65013, announces P3 with MED 80 to the route server."""
+    lines = [
+        "frr defaults traditional", "hostname f3", "log stdout debugging", "!",
+        f"ip route {P3} blackhole",
+        "route-map med permit 10", " set metric 80", "!",
+        "router bgp 65013", f" bgp router-id {F3}", " no bgp default ipv4-unicast",
+        " no bgp ebgp-requires-policy", " no bgp network import-check",
+        f" neighbor {RR} remote-as {LOCAL_AS}", f" neighbor {RR} update-source {F3}",
+        f" neighbor {RR} timers connect 2",
+    ]
+    if enforce_first_as:
+        lines.append(f" neighbor {RR} enforce-first-as")
+    lines += [" address-family ipv4 unicast", f"  network {P3} route-map med",
+              f"  neighbor {RR} activate", " exit-address-family", "!"]
+    return "\n".join(lines) + "\n"
 
 
 def routes(b: BirdDaemon) -> dict[str, Path_]:
@@ -137,3 +155,25 @@ def test_route_server_clients(lab: Lab, rr_kind: str) -> None:
     assert P1 not in routes(c1) and P2 not in routes(c1)
     # a client's route goes to the other clients only, not back to itself
     assert P1 not in routes(b1) and P2 not in routes(b2)
+
+
+@pytest.mark.parametrize("enforce_first_as", [False, True], ids=["default", "enforce"])
+def test_route_server_frr_client(lab: Lab, rr_kind: str, enforce_first_as: bool) -> None:
+    """FRR 8.4 (``frr defaults traditional``) takes a route server's paths, whose first AS
+    is not the server's; with ``neighbor RS enforce-first-as`` it drops them (an RS client
+    must not set it)."""
+    f3 = FrrClient(lab, "f3", F3, [RR], [P3])
+    f3.conf_path.write_text(frr_conf(enforce_first_as=enforce_first_as))
+    _rr, b1, b2, _c1 = start(lab, rr_kind, rs=True)
+    f3.start()
+    wait_for(lambda: f3.established() == 1, 60, 0.25, "f3 up")
+    wait_for(lambda: P3 in routes(b1) and P3 in routes(b2), 60, 0.25, "f3's route at b1, b2")
+    at_b1 = routes(b1)[P3]
+    assert (at_b1.as_path, at_b1.next_hop, at_b1.med) == ("65013", F3, 80)
+    if enforce_first_as:
+        time.sleep(3)
+        assert f3.rib() == {}
+        return
+    wait_for(lambda: {P1, P2} <= set(f3.rib()), 60, 0.25, "b1's and b2's routes at f3")
+    got = f3.rib_detail(P1)[0]  # transparent: b1's AS_PATH, next hop and MED
+    assert (got.as_path, got.next_hop, got.med, got.source) == ("65011", B1, 50, RR)
