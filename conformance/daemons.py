@@ -455,6 +455,12 @@ def parse_frr_rib(data: Any) -> Rib:
     return rib
 
 
+def _frr_as_path(path: Any) -> str:
+    """FRR's AS_PATH text ("Local" when empty: "" as BIRD's parser gives)."""
+    text = str((path.get("aspath") or {}).get("string", ""))
+    return "" if text == "Local" else text
+
+
 def parse_frr_prefix_detail(data: Any) -> list[Path_]:
     """``show bgp ipv4 unicast PREFIX json``: paths with originator and cluster list (FRR 8
     names the MED ``metric``)."""
@@ -471,7 +477,7 @@ def parse_frr_prefix_detail(data: Any) -> list[Path_]:
             originator_id=p.get("originatorId"),
             cluster_list=list(cl.get("list", [])) if isinstance(cl, dict) else [],
             local_pref=p.get("localpref"), med=p.get("med", p.get("metric")),
-            as_path=str((p.get("aspath") or {}).get("string", "")),
+            as_path=_frr_as_path(p),
             source=(p.get("peer") or {}).get("peerId"),
         ))
     return out
