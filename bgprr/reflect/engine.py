@@ -15,7 +15,8 @@ API (driven by the asyncio layer; every call that can depend on time takes ``now
     r.next_timer() -> float | None ; r.handle_timer(now)
     r.dirty_peers() -> list[str] ; r.pull(key, max_bytes) -> list[bytes]
     r.poll_events() -> list[Event]
-    r.loc_rib(family) ; r.adj_rib_in(key, family) ; r.adj_rib_out(key, family) ; r.counters(key)
+    r.loc_rib(family, route_server=False) ; r.adj_rib_in(key, family)
+    r.adj_rib_out(key, family) ; r.counters(key)
 
 Tables (:mod:`bgprr.reflect.tables`): per family a dict ``prefix key -> Destination``
 (exact match, the hot path) and a RadixTrie holding the same destinations, touched only
@@ -26,7 +27,9 @@ Attributes are interned (one reference per path, released when it goes).
 Reflection (RFC 4456): see :mod:`bgprr.reflect.export` (who gets what, attributes) and
 :mod:`bgprr.reflect.updategroup` (encode once, pull-based output). A received path whose
 ORIGINATOR_ID is our router id or whose CLUSTER_LIST holds any cluster id we use (global or
-per neighbor) is treated as withdrawn and counted (``looped``).
+per neighbor) is treated as withdrawn and counted (``looped``); so is one whose AS_PATH
+holds the local AS beyond ``allow_own_as`` (``as_loop``). eBGP export and route-server
+clients (their own Loc-RIB, ``table(fam, route_server=True)``): docs/ebgp.md.
 
 Graceful restart helper (RFC 4724, RFC 9494) and the restarting speaker: the pure machine
 of :mod:`bgprr.reflect.gr` decides, the engine applies its actions. Dynamic neighbors and
