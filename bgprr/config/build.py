@@ -29,6 +29,8 @@ from bgprr.config.model import (
     Settings,
     Value,
 )
+from bgprr.config.policy_build import apply_policy_of, build_policy, check_apply_policy
+from bgprr.config.policy_model import PolicyConfig
 from bgprr.config.schema import FAMILIES, NOT_SUPPORTED
 from bgprr.config.walk import Walked
 
@@ -94,11 +96,17 @@ class Leaves:
 
 def build_config(root: Walked, source: str) -> Config:
     global_ = _build_global(root, source)
+    policy = build_policy(root, source)
     groups = _build_groups(root, source)
+    for _group, group_item in groups.values():
+        group_leaves = Leaves(dict(group_item.leaves), group_item.keypath, source)
+        group_apply = apply_policy_of(group_leaves.raw, group_leaves.where, source)
+        if group_apply is not None:
+            check_apply_policy(group_apply, policy, group_leaves.where, source)
     neighbors: list[Neighbor] = []
     seen: dict[str, str] = {}
     for item in root.arrays.get("neighbors", []):
-        neighbor = _static_neighbor(item, groups, global_, source)
+        neighbor = _static_neighbor(item, groups, global_, source, policy)
         where = item.where("config.neighbor-address")
         if neighbor.address in seen:
             raise ConfigError(
@@ -117,6 +125,7 @@ def build_config(root: Walked, source: str) -> Config:
         neighbors=tuple(neighbors),
         peer_groups=tuple(group for group, _ in groups.values()),
         dynamic_neighbors=dynamics,
+        policy=policy,
     )
 
 
@@ -197,6 +206,7 @@ def _static_neighbor(
     groups: dict[str, tuple[PeerGroup, Walked]],
     global_: GlobalConfig,
     source: str,
+    policy: PolicyConfig,
 ) -> Neighbor:
     address = item.value("config.neighbor-address")
     if not isinstance(address, str):
@@ -235,6 +245,7 @@ def _static_neighbor(
         global_=global_,
         peer_group=group_name if isinstance(group_name, str) and group_name else None,
         dynamic=False,
+        policy=policy,
     )
 
 
@@ -246,8 +257,10 @@ def build_neighbor(
     global_: GlobalConfig,
     peer_group: str | None,
     dynamic: bool,
+    policy: PolicyConfig | None = None,
 ) -> Neighbor:
-    """Resolve one neighbor from its merged keys; raises ConfigError on contradictions."""
+    """Resolve one neighbor from its merged keys; raises ConfigError on contradictions.
+    With ``policy``, the policies its apply-policy names must be defined there."""
     version = ipaddress.ip_address(address).version
     peer_as = leaves.int_("config.peer-as", 0)
     local_as = leaves.int_("config.local-as", global_.asn)
@@ -292,6 +305,9 @@ def build_neighbor(
             f"differs from local-as {local_as}",
         )
 
+    apply_policy = apply_policy_of(leaves.raw, leaves.where, leaves.source)
+    if apply_policy is not None and policy is not None:
+        check_apply_policy(apply_policy, policy, leaves.where, leaves.source)
     password = leaves.str_("config.auth-password")
     families = _families(leaves, afis, version)
     graceful = _graceful_restart(leaves, afis, families, hold_time)
@@ -325,6 +341,7 @@ def build_neighbor(
         families=families,
         graceful_restart=graceful,
         dynamic=dynamic,
+        apply_policy=apply_policy,
     )
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
+from bgprr.config.policy_model import ApplyPolicy, PolicyConfig
+
 #: A value as written in the file, after type checking (lists become tuples).
 Value = int | float | bool | str | tuple[str, ...]
 
@@ -121,6 +123,9 @@ class Neighbor:
     dynamic: bool = False
     # RFC 9687 (a bgprr key): None = max(480 s, 2 x hold time), 0 = no SendHoldTimer
     send_hold_time: float | None = None
+    # [neighbors.apply-policy] (its own or its peer group's); None when not written.
+    # gobgpd 3.10 applies it to route-server clients only (docs/policy.md).
+    apply_policy: ApplyPolicy | None = None
 
     @property
     def afi(self) -> int:
@@ -182,6 +187,8 @@ class Config:
     neighbors: tuple[Neighbor, ...]
     peer_groups: tuple[PeerGroup, ...]
     dynamic_neighbors: tuple[DynamicNeighbor, ...]
+    # [defined-sets], [[policy-definitions]], [global.apply-policy] (docs/policy.md)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
 
     def neighbor(self, address: str) -> Neighbor | None:
         """The statically configured neighbor with this address (any spelling, also
