@@ -97,12 +97,7 @@ class Leaves:
 def build_config(root: Walked, source: str) -> Config:
     global_ = _build_global(root, source)
     policy = build_policy(root, source)
-    groups = _build_groups(root, source)
-    for _group, group_item in groups.values():
-        group_leaves = Leaves(dict(group_item.leaves), group_item.keypath, source)
-        group_apply = apply_policy_of(group_leaves.raw, group_leaves.where, source)
-        if group_apply is not None:
-            check_apply_policy(group_apply, policy, group_leaves.where, source)
+    groups = _build_groups(root, source, policy)
     neighbors: list[Neighbor] = []
     seen: dict[str, str] = {}
     for item in root.arrays.get("neighbors", []):
@@ -181,7 +176,9 @@ def _settings(item: Walked) -> Settings:
     return tuple(sorted((rel, value) for rel, (value, _) in item.leaves.items()))
 
 
-def _build_groups(root: Walked, source: str) -> dict[str, tuple[PeerGroup, Walked]]:
+def _build_groups(
+    root: Walked, source: str, policy: PolicyConfig
+) -> dict[str, tuple[PeerGroup, Walked]]:
     groups: dict[str, tuple[PeerGroup, Walked]] = {}
     for item in root.arrays.get("peer-groups", []):
         name = item.value("config.peer-group-name")
@@ -192,10 +189,15 @@ def _build_groups(root: Walked, source: str) -> dict[str, tuple[PeerGroup, Walke
             raise ConfigError(
                 source, where, f"duplicate peer group {q(name)} (also {groups[name][1].keypath})"
             )
+        leaves = Leaves(dict(item.leaves), item.keypath, source)
+        apply = apply_policy_of(leaves.raw, leaves.where, source)
+        if apply is not None:
+            check_apply_policy(apply, policy, leaves.where, source)
         group = PeerGroup(
             name=name,
             settings=_settings(item),
             afi_safis=tuple(_settings(a) for a in item.arrays.get("afi-safis", [])),
+            apply_policy=apply,
         )
         groups[name] = (group, item)
     return groups

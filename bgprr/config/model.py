@@ -155,6 +155,7 @@ class PeerGroup:
     name: str
     settings: Settings
     afi_safis: tuple[Settings, ...]
+    apply_policy: ApplyPolicy | None = None  # its [peer-groups.apply-policy], parsed
 
     def __repr__(self) -> str:
         shown = tuple(
