@@ -221,7 +221,12 @@ def parse_ext_community(text: str) -> bytes:
             + ((high << 16) | low).to_bytes(4, "big")
             + (local.to_bytes(2, "big"))
         )
-    asn = _u(found.group("as"), U16, "2-octet AS (write a larger AS as X.Y)")
+    asn = int(found.group("as"))
+    if asn > U16:
+        raise BadValue(
+            f"{show(text)}: AS {asn} does not fit 2 octets (write it as "
+            f"{asn >> 16}.{asn & U16}:N, the 4-octet AS form)"
+        )
     local = _u(found.group("local"), U32, "local administrator")
     return bytes((0x00, subtype)) + asn.to_bytes(2, "big") + local.to_bytes(4, "big")
 
@@ -272,4 +277,6 @@ def parse_prepend_as(text: str) -> int | None:
     """An AS number, or ``last-as`` (None)."""
     if text == "last-as":
         return None
-    return _u(text, U32, 'AS number (or "last-as")')
+    if not _DIGITS.fullmatch(text):
+        raise BadValue(f'{show(text)} is not an AS number or "last-as"')
+    return _u(text, U32, "AS number")
