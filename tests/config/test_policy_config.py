@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (the table holds exact one-line messages, longer than a code line)
 """Bad policy configurations: each is refused with exactly this one-line message
 naming file and key, and ``bgprr check`` exits 2 on it; good ones load into the typed
 model (docs/policy.md)."""
