@@ -352,7 +352,7 @@ SAMPLE = Path(__file__).with_name("policy_sample.toml")
 def test_sample_loads_into_the_typed_model() -> None:
     config = load_config(str(SAMPLE), env={})
     policy = config.policy
-    assert [p.name for p in policy.policies] == ["p-in", "p-out"]
+    assert [p.name for p in policy.policies] == ["p-in", "p-out", "p-all"]
     assert policy.policies[1].statements[0].name == "p-out_stmt0"  # gobgpd's default name
     assert policy.global_apply.import_policies == ("p-in",)
     assert policy.global_apply.default_export is DefaultPolicy.REJECT
@@ -366,6 +366,16 @@ def test_sample_loads_into_the_typed_model() -> None:
     assert statement.actions.set_community.values == ((65000 << 16) | 200,)
     assert policy.community_set("cs1").patterns == ("^65000:100$", "^65535:65281$", "^65001:.*$")
     assert policy.as_path_set("as1").patterns == ("65003$",)
+    every = policy.policy("p-all").statements[0]
+    assert every.conditions.afi_safi_in == ((2, 1),)  # l2vpn-evpn: valid, never seen
+    assert every.actions.set_community is not None
+    assert every.actions.set_community.option is SetOption.REMOVE  # options read in any case
+    assert every.actions.set_ext_community is not None
+    assert every.actions.set_ext_community.values == (
+        bytes((0, 2, 0xFD, 0xE8, 0, 0, 0, 7)),
+        bytes((2, 3, 0, 1, 0, 2, 0, 3)),
+    )
+    assert every.actions.set_med is not None and every.actions.set_med.value == 100
     neighbor = config.neighbors[0]
     assert neighbor.apply_policy is not None
     assert neighbor.apply_policy.import_policies == ("p-in",)
@@ -403,4 +413,30 @@ def test_equal_files_give_equal_policy_models() -> None:
 @needs_gobgpd
 def test_gobgpd_reads_the_sample_too() -> None:
     done = gobgpd_dry_run(SAMPLE)
+    assert done.returncode == 0, done.stderr
+
+
+def test_check_output_reads_back_to_the_same_policy(tmp_path: Path) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    assert check_main(str(SAMPLE), out=out, err=err, env={}) == 0
+    text = out.getvalue()
+    assert "#   global import (routes from every neighbor, before best-path selection):" in text
+    assert "#     p-in (1 statement); default accept-route" in text
+    assert "#     p-out (1 statement); default reject-route" in text
+    assert "#   neighbor 10.0.0.2 apply-policy:" in text
+    again = tmp_path / "effective.toml"
+    again.write_text(text)
+    first = load_config(str(SAMPLE), env={})
+    second = load_config(str(again), env={})
+    assert second.policy == first.policy
+    assert second.neighbors == first.neighbors
+
+
+@needs_gobgpd
+def test_gobgpd_reads_the_check_output(tmp_path: Path) -> None:
+    out = io.StringIO()
+    assert check_main(str(SAMPLE), out=out, err=io.StringIO(), env={}) == 0
+    path = tmp_path / "effective.toml"
+    path.write_text(out.getvalue())
+    done = gobgpd_dry_run(path)
     assert done.returncode == 0, done.stderr
