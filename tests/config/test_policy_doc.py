@@ -38,14 +38,14 @@ def test_check_lines_shown_are_printed(tmp_path: Path) -> None:
     path.write_text(example())
     out = io.StringIO()
     assert check_main(str(path), out=out, err=io.StringIO(), env={}) == 0
-    shown = [b for b in blocks(DOC, "text") if "Routing policy as it applies" in b][0]
+    shown = next(b for b in blocks(DOC, "text") if "Routing policy as it applies" in b)
     printed = out.getvalue().splitlines()
     for line in shown.splitlines():
         assert line in printed
 
 
 def test_error_lines_are_real() -> None:
-    shown = [b for b in blocks(DOC, "text") if b.startswith("rr.toml:")][0]
+    shown = next(b for b in blocks(DOC, "text") if b.startswith("rr.toml:"))
     messages = {message for _, _, message in BAD}
     for line in shown.splitlines():
         assert line in messages, line
