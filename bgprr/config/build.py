@@ -29,6 +29,8 @@ from bgprr.config.model import (
     Settings,
     Value,
 )
+from bgprr.config.policy_build import apply_policy_of, build_policy, check_apply_policy
+from bgprr.config.policy_model import PolicyConfig
 from bgprr.config.schema import FAMILIES, NOT_SUPPORTED
 from bgprr.config.walk import Walked
 
@@ -94,11 +96,12 @@ class Leaves:
 
 def build_config(root: Walked, source: str) -> Config:
     global_ = _build_global(root, source)
-    groups = _build_groups(root, source)
+    policy = build_policy(root, source)
+    groups = _build_groups(root, source, policy)
     neighbors: list[Neighbor] = []
     seen: dict[str, str] = {}
     for item in root.arrays.get("neighbors", []):
-        neighbor = _static_neighbor(item, groups, global_, source)
+        neighbor = _static_neighbor(item, groups, global_, source, policy)
         where = item.where("config.neighbor-address")
         if neighbor.address in seen:
             raise ConfigError(
@@ -117,6 +120,7 @@ def build_config(root: Walked, source: str) -> Config:
         neighbors=tuple(neighbors),
         peer_groups=tuple(group for group, _ in groups.values()),
         dynamic_neighbors=dynamics,
+        policy=policy,
     )
 
 
@@ -172,7 +176,9 @@ def _settings(item: Walked) -> Settings:
     return tuple(sorted((rel, value) for rel, (value, _) in item.leaves.items()))
 
 
-def _build_groups(root: Walked, source: str) -> dict[str, tuple[PeerGroup, Walked]]:
+def _build_groups(
+    root: Walked, source: str, policy: PolicyConfig
+) -> dict[str, tuple[PeerGroup, Walked]]:
     groups: dict[str, tuple[PeerGroup, Walked]] = {}
     for item in root.arrays.get("peer-groups", []):
         name = item.value("config.peer-group-name")
@@ -183,10 +189,15 @@ def _build_groups(root: Walked, source: str) -> dict[str, tuple[PeerGroup, Walke
             raise ConfigError(
                 source, where, f"duplicate peer group {q(name)} (also {groups[name][1].keypath})"
             )
+        leaves = Leaves(dict(item.leaves), item.keypath, source)
+        apply = apply_policy_of(leaves.raw, leaves.where, source)
+        if apply is not None:
+            check_apply_policy(apply, policy, leaves.where, source)
         group = PeerGroup(
             name=name,
             settings=_settings(item),
             afi_safis=tuple(_settings(a) for a in item.arrays.get("afi-safis", [])),
+            apply_policy=apply,
         )
         groups[name] = (group, item)
     return groups
@@ -197,6 +208,7 @@ def _static_neighbor(
     groups: dict[str, tuple[PeerGroup, Walked]],
     global_: GlobalConfig,
     source: str,
+    policy: PolicyConfig,
 ) -> Neighbor:
     address = item.value("config.neighbor-address")
     if not isinstance(address, str):
@@ -235,6 +247,7 @@ def _static_neighbor(
         global_=global_,
         peer_group=group_name if isinstance(group_name, str) and group_name else None,
         dynamic=False,
+        policy=policy,
     )
 
 
@@ -246,8 +259,10 @@ def build_neighbor(
     global_: GlobalConfig,
     peer_group: str | None,
     dynamic: bool,
+    policy: PolicyConfig | None = None,
 ) -> Neighbor:
-    """Resolve one neighbor from its merged keys; raises ConfigError on contradictions."""
+    """Resolve one neighbor from its merged keys; raises ConfigError on contradictions.
+    With ``policy``, the policies its apply-policy names must be defined there."""
     version = ipaddress.ip_address(address).version
     peer_as = leaves.int_("config.peer-as", 0)
     local_as = leaves.int_("config.local-as", global_.asn)
@@ -300,6 +315,9 @@ def build_neighbor(
             "(as in GoBGP)",
         )
 
+    apply_policy = apply_policy_of(leaves.raw, leaves.where, leaves.source)
+    if apply_policy is not None and policy is not None:
+        check_apply_policy(apply_policy, policy, leaves.where, leaves.source)
     password = leaves.str_("config.auth-password")
     families = _families(leaves, afis, version)
     graceful = _graceful_restart(leaves, afis, families, hold_time)
@@ -337,6 +355,7 @@ def build_neighbor(
         replace_peer_as=leaves.bool_("as-path-options.config.replace-peer-as", False),
         remove_private_as=leaves.str_("config.remove-private-as") or "",
         rs_client=rs_client,
+        apply_policy=apply_policy,
     )
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
+from bgprr.config.policy_model import ApplyPolicy, PolicyConfig
+
 #: A value as written in the file, after type checking (lists become tuples).
 Value = int | float | bool | str | tuple[str, ...]
 
@@ -126,6 +128,9 @@ class Neighbor:
     replace_peer_as: bool = False
     remove_private_as: str = ""  # [neighbors.config]: "", "all" or "replace"
     rs_client: bool = False  # [neighbors.route-server.config] route-server-client
+    # [neighbors.apply-policy] (its own or its peer group's); None when not written.
+    # gobgpd 3.10 applies it to route-server clients only (docs/policy.md).
+    apply_policy: ApplyPolicy | None = None
 
     @property
     def afi(self) -> int:
@@ -155,6 +160,7 @@ class PeerGroup:
     name: str
     settings: Settings
     afi_safis: tuple[Settings, ...]
+    apply_policy: ApplyPolicy | None = None  # its [peer-groups.apply-policy], parsed
 
     def __repr__(self) -> str:
         shown = tuple(
@@ -187,6 +193,8 @@ class Config:
     neighbors: tuple[Neighbor, ...]
     peer_groups: tuple[PeerGroup, ...]
     dynamic_neighbors: tuple[DynamicNeighbor, ...]
+    # [defined-sets], [[policy-definitions]], [global.apply-policy] (docs/policy.md)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
 
     def neighbor(self, address: str) -> Neighbor | None:
         """The statically configured neighbor with this address (any spelling, also

@@ -29,6 +29,7 @@ from bgprr.config.model import (
     Settings,
     Value,
 )
+from bgprr.config.render_policy import apply_policy_lines, policy_lines, policy_summary
 from bgprr.config.template import escape
 from bgprr.config.walk import FromEnv
 
@@ -90,6 +91,10 @@ def render_effective(
     out.key(2, "local-address-list", g.local_address_list)
     _bgprr_key(out, 2, "connection-rate", g.connection_rate, DEFAULT_CONNECTION_RATE)
     _bgprr_key(out, 2, "connection-burst", g.connection_burst, DEFAULT_CONNECTION_BURST)
+    out.blank()
+    for line in policy_summary(config):
+        out.comment(0, line)
+    apply_policy_lines(out.key, out.table, 0, "global", config.policy.global_apply)
     for neighbor in config.neighbors:
         out.blank()
         _neighbor(out, config, neighbor, show_secrets)
@@ -109,6 +114,7 @@ def render_effective(
         )
         if member is not None:
             out.comment(4, "a member resolves to: " + _summary(config, member))
+    policy_lines(out.key, out.table, out.blank, config.policy)
     return "\n".join(out.lines) + "\n"
 
 
@@ -198,6 +204,9 @@ def _neighbor(out: _Out, config: Config, n: Neighbor, show_secrets: bool) -> Non
     if n.rs_client:
         out.table(2, "[neighbors.route-server.config]")
         out.key(4, "route-server-client", n.rs_client)
+    if n.apply_policy is not None:
+        out.comment(2, "apply-policy: used by gobgpd for route-server clients only")
+        apply_policy_lines(out.key, out.table, 2, "neighbors", n.apply_policy)
     gr = n.graceful_restart
     out.table(2, "[neighbors.graceful-restart.config]")
     out.key(4, "enabled", gr.enabled)

@@ -20,7 +20,6 @@ from bgprr.config.errors import ConfigError
 from bgprr.config.model import Value
 from bgprr.config.schema import (
     NOT_SUPPORTED,
-    ROOT,
     ArrayOf,
     BadValue,
     Leaf,
@@ -31,6 +30,7 @@ from bgprr.config.schema import (
     show,
 )
 from bgprr.config.template import TemplateError, expand
+from bgprr.config.tree import ROOT
 
 __all__ = ["FromEnv", "Walked", "walk_root"]
 

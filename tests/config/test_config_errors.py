@@ -488,16 +488,21 @@ BAD: list[tuple[str, str, str]] = [
 # gobgpd 3.10 itself accepts every one of these files (checked below when installed), so
 # these are real GoBGP keys, not typos.
 REFUSED: list[tuple[str, str, str]] = [
-    ("policy-definitions", '[[policy-definitions]]\nname = "p1"\n', "policy-definitions"),
     (
-        "defined-sets",
-        '[[defined-sets.prefix-sets]]\nprefix-set-name = "ps0"\n',
-        "defined-sets",
+        "tag-sets",
+        '[[defined-sets.tag-sets]]\ntag-set-name = "t0"\n',
+        "defined-sets.tag-sets",
     ),
     (
-        "global-apply-policy",
-        '[global.apply-policy.config]\ndefault-import-policy = "accept-route"\n',
-        "global.apply-policy",
+        "match-tag-set",
+        '[[policy-definitions]]\nname = "p1"\n[[policy-definitions.statements]]\n'
+        '[policy-definitions.statements.conditions.match-tag-set]\ntag-set = "t0"\n',
+        "policy-definitions[0].statements[0].conditions.match-tag-set",
+    ),
+    (
+        "global-in-policy-list",
+        "[global.apply-policy.config]\nin-policy-list = []\n",
+        "global.apply-policy.config.in-policy-list",
     ),
     (
         "global-confederation",
@@ -535,11 +540,6 @@ REFUSED: list[tuple[str, str, str]] = [
         "vrfs",
         '[[vrfs]]\n[vrfs.config]\nname = "v1"\nrd = "100:100"\nboth-rt-list = ["100:100"]\n',
         "vrfs",
-    ),
-    (
-        "neighbor-apply-policy",
-        nb(extra='[neighbors.apply-policy.config]\ndefault-import-policy = "accept-route"\n'),
-        "neighbors[0].apply-policy",
     ),
     (
         "route-server",
