@@ -75,6 +75,10 @@ class Kind(enum.Enum):
     TRUE_ONLY = "true-only"
     ZERO_ONLY = "zero-only"
     RATE = "rate"
+    FALSE_ONLY = "false-only"
+    EMPTY_LIST = "empty-list"
+    KERNEL_TABLE = "kernel-table"
+    KERNEL_PROTOCOL = "kernel-protocol"
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +265,36 @@ def _rate(value: object) -> float:
     return float(value)
 
 
+def _false_only(value: object) -> bool:
+    if _bool(value) is not False:
+        raise BadValue(f"true is {NOT_SUPPORTED} (no next-hop tracking through zebra)")
+    return False
+
+
+def _empty_list(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list | tuple):
+        raise BadValue(f"expected an array, got {show(value)}")
+    if value:
+        raise BadValue(f"redistributing routes into BGP is {NOT_SUPPORTED} (only an empty array)")
+    return ()
+
+
+def _kernel_table(value: object) -> int:
+    table = _int(value, 1, 0xFFFFFFFF)
+    if table in (253, 255):  # default, local: the kernel's own
+        raise BadValue(
+            f"table {table} is the kernel's own ({'local' if table == 255 else 'default'})"
+        )
+    return table
+
+
+def _kernel_protocol(value: object) -> int:
+    proto = _int(value, 0, 255)
+    if proto <= 4:  # unspec, redirect, kernel, boot, static
+        raise BadValue(f"protocol {proto} is reserved by the kernel (0..4), use 5..255")
+    return proto
+
+
 def _zero_only(value: object) -> float:
     if _seconds(value) != 0:
         raise BadValue(f"a non-zero value is {NOT_SUPPORTED} (bgprr sends updates without delay)")
@@ -293,6 +327,10 @@ CHECKERS: Mapping[Kind, Callable[[object], Value]] = MappingProxyType(
         Kind.TRUE_ONLY: _true_only,
         Kind.ZERO_ONLY: _zero_only,
         Kind.RATE: _rate,
+        Kind.FALSE_ONLY: _false_only,
+        Kind.EMPTY_LIST: _empty_list,
+        Kind.KERNEL_TABLE: _kernel_table,
+        Kind.KERNEL_PROTOCOL: _kernel_protocol,
     }
 )
 
@@ -304,11 +342,12 @@ def check_leaf(kind: Kind, value: object) -> Value:
 _INT_KINDS = frozenset(
     {
         Kind.ASN, Kind.PORT, Kind.LISTEN_PORT, Kind.TTL, Kind.UINT8, Kind.UINT16,
-        Kind.UINT32, Kind.GR_TIME, Kind.LLGR_TIME, Kind.PERCENT,
+        Kind.UINT32, Kind.GR_TIME, Kind.LLGR_TIME, Kind.PERCENT, Kind.KERNEL_TABLE,
+        Kind.KERNEL_PROTOCOL,
     }
 )  # fmt: skip
 _NUMBER_KINDS = frozenset({Kind.SECONDS, Kind.HOLD_TIME, Kind.ZERO_ONLY, Kind.RATE})
-_BOOL_KINDS = frozenset({Kind.BOOL, Kind.TRUE_ONLY})
+_BOOL_KINDS = frozenset({Kind.BOOL, Kind.TRUE_ONLY, Kind.FALSE_ONLY})
 _INT_TEXT = re.compile(r"-?[0-9]+")
 _NUMBER_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
@@ -538,9 +577,42 @@ GLOBAL: Mapping[str, Node] = _ro(
         "confederation": _R,
         "default-route-distance": _R,
         "route-selection-options": _R,
-        "use-multiple-paths": _R,
+        # the equal-cost set goes to the kernel only (docs/kernel.md)
+        "use-multiple-paths": _ro(
+            {
+                "config": _ro({"enabled": Leaf(Kind.BOOL)}),
+                "state": _STATE,
+                "ebgp": _R,
+                "ibgp": _R,
+            }
+        ),
         "graceful-restart": _R,
         "afi-safis": _R,
+    }
+)
+
+# GoBGP's zebra client: bgprr writes the kernel itself (docs/kernel.md). The keys that
+# only describe the connection to zebra are accepted and have no effect; those asking
+# for a behaviour bgprr lacks are refused unless they ask for nothing.
+ZEBRA: Mapping[str, Node] = _ro(
+    {
+        "config": _ro(
+            {
+                "enabled": Leaf(Kind.BOOL),
+                "url": Leaf(Kind.STR),
+                "version": Leaf(Kind.UINT8),
+                "software-name": Leaf(Kind.STR),
+                "mpls-label-range-size": Leaf(Kind.UINT32),
+                "redistribute-route-type-list": Leaf(Kind.EMPTY_LIST),
+                "nexthop-trigger-enable": Leaf(Kind.FALSE_ONLY),
+                "nexthop-trigger-delay": Leaf(Kind.UINT8),
+                # bgprr: where and how routes go into the kernel
+                "kernel-table": Leaf(Kind.KERNEL_TABLE),
+                "kernel-protocol": Leaf(Kind.KERNEL_PROTOCOL),
+                "kernel-metric": Leaf(Kind.UINT32),
+            }
+        ),
+        "state": _STATE,
     }
 )
 
@@ -554,7 +626,7 @@ ROOT: Mapping[str, Node] = _ro(
         "bmp-servers": _R,
         "vrfs": _R,
         "mrt-dump": _R,
-        "zebra": _R,
+        "zebra": ZEBRA,
         "collector": _R,
         "defined-sets": _R,
         "policy-definitions": _R,
