@@ -56,7 +56,7 @@ from .netlink import (
 log = logging.getLogger("bgprr.kernel")
 
 #: Prefixes per batch handed to the worker.
-BATCH = 50_000
+BATCH = 10_000
 _AFI_FAMILY = {1: socket.AF_INET, 2: socket.AF_INET6}
 _FAMILY_AFI = {socket.AF_INET: 1, socket.AF_INET6: 2}
 _WIDTH = {1: 4, 2: 16}
@@ -142,71 +142,83 @@ class _Worker:
         t0 = time.perf_counter()
         st = KernelStats()
         cfg = self.cfg
+        table, protocol, metric = cfg.table, cfg.protocol, cfg.metric
+        resolved: dict[NextHops, list[NextHop] | str] = {}
         cache: dict[bytes, NextHop | str] = {}
         msgs: list[bytes] = []
         seqs: list[int] = []
-        meaning: dict[int, FibOp] = {}
+        unresolved: set[int] = set()  # indexes of ops not installed (no next hop)
         failed: list[RouteKey] = []
-        for op in ops:
+        base = self.seq + 1
+        for i, op in enumerate(ops):
+            seq = (base + i) & 0xFFFFFFFF
             dst = (op.key >> 8).to_bytes(_WIDTH[op.afi], "big")
             plen = op.key & 0xFF
-            seq = self._next_seq()
             if op.kind is OpKind.DELETE:
-                msgs.append(encode_delete(dst, plen, table=cfg.table, protocol=cfg.protocol,
-                                          seq=seq))  # fmt: skip
+                st.deleted += 1
+                msgs.append(encode_delete(dst, plen, table=table, protocol=protocol, seq=seq))
                 seqs.append(seq)
-                meaning[seq] = op
                 continue
-            hops: list[NextHop] = []
-            local = False
-            for nh in op.next_hops:
-                r = self.resolve(nh, cache)
-                if isinstance(r, NextHop):
-                    if r not in hops:
-                        hops.append(r)
-                elif r == "local":
-                    local = True
-            if not hops:
-                if local:
+            if op.kind is OpKind.ADD:
+                st.added += 1
+            else:
+                st.replaced += 1
+            hops = resolved.get(op.next_hops)
+            if hops is None:
+                hops = resolved[op.next_hops] = self._resolve_all(op.next_hops, cache)
+            if isinstance(hops, str):
+                if hops == "local":
                     st.local += 1
                 else:
                     st.unresolved += 1
                 failed.append((op.afi, op.key))
+                unresolved.add(i)
                 if op.kind is OpKind.REPLACE:  # the old route must go as well
-                    msgs.append(encode_delete(dst, plen, table=cfg.table,
-                                              protocol=cfg.protocol, seq=seq))  # fmt: skip
+                    msgs.append(encode_delete(dst, plen, table=table, protocol=protocol,
+                                              seq=seq))  # fmt: skip
                     seqs.append(seq)
                 continue
-            msgs.append(
-                encode_route(dst, plen, hops, table=cfg.table, protocol=cfg.protocol,
-                             metric=cfg.metric, replace=op.kind is OpKind.REPLACE, seq=seq)
-            )  # fmt: skip
+            replace = op.kind is OpKind.REPLACE
+            msgs.append(encode_route(dst, plen, hops, table=table, protocol=protocol,
+                                     metric=metric, replace=replace, seq=seq))  # fmt: skip
             seqs.append(seq)
-            meaning[seq] = op
+        self.seq = (base + len(ops)) & 0xFFFFFFFF
         sends = self.sock.sends
         errors = self.sock.send_batch(msgs, seqs) if msgs else {}
         st.sends = self.sock.sends - sends
         for seq, code in errors.items():
-            op2 = meaning.get(seq)
-            if op2 is None:
+            i = (seq - base) & 0xFFFFFFFF
+            if i >= len(ops) or i in unresolved:
                 continue
-            if op2.kind is OpKind.DELETE:
-                if not is_missing(code):
-                    st.refused += 1
-                    log.warning("kernel: delete %s: %s", _show(op2), os.strerror(code))
-                continue
-            st.refused += 1
-            failed.append((op2.afi, op2.key))
-            if st.refused <= 5:
-                log.warning("kernel: %s %s: %s", op2.kind.value, _show(op2), os.strerror(code))
-        for op in ops:
+            op = ops[i]
             if op.kind is OpKind.DELETE:
-                st.deleted += 1
-            elif op.kind is OpKind.ADD:
-                st.added += 1
+                if is_missing(code):
+                    continue
+                log.warning("kernel: delete %s: %s", _show(op), os.strerror(code))
             else:
-                st.replaced += 1
+                failed.append((op.afi, op.key))
+                if st.refused < 5:
+                    log.warning("kernel: %s %s: %s", op.kind.value, _show(op), os.strerror(code))
+            st.refused += 1
         return _Result(failed=failed, stats=st, seconds=time.perf_counter() - t0)
+
+    def _resolve_all(
+        self, next_hops: NextHops, cache: dict[bytes, NextHop | str]
+    ) -> list[NextHop] | str:
+        """The kernel next hops for BGP next hops, or why there are none ("local": all
+        are ours; "unreachable")."""
+        hops: list[NextHop] = []
+        local = False
+        for nh in next_hops:
+            r = self.resolve(nh, cache)
+            if isinstance(r, NextHop):
+                if r not in hops:
+                    hops.append(r)
+            elif r == "local":
+                local = True
+        if hops:
+            return hops
+        return "local" if local else "unreachable"
 
     def flush_ours(self) -> int:
         """Delete every route of our protocol in our table; returns how many."""

@@ -111,6 +111,14 @@ def _message(mtype: int, flags: int, seq: int, body: bytes) -> bytes:
     return _HDR.pack(16 + len(body), mtype, flags, seq, 0) + body
 
 
+# One RTM_NEWROUTE with one next hop in a single pack: nlmsghdr, rtmsg, RTA_TABLE,
+# RTA_DST, RTA_PRIORITY, RTA_GATEWAY, RTA_OIF (the layout encode_route builds part by part).
+_ONE = {
+    4: struct.Struct("=IHHII BBBBBBBBI HHI HH4s HHI HH4s HHi"),
+    16: struct.Struct("=IHHII BBBBBBBBI HHI HH16s HHI HH16s HHi"),
+}
+
+
 def encode_route(
     dst: bytes,
     plen: int,
@@ -126,10 +134,23 @@ def encode_route(
     """RTM_NEWROUTE for ``dst/plen`` via ``hops`` (one: RTA_GATEWAY and RTA_OIF; more:
     RTA_MULTIPATH). ``replace``: NLM_F_REPLACE (whatever route of the same prefix and
     metric is there), else NLM_F_EXCL (fails with EEXIST if there is one)."""
-    family = _AF[len(dst)]
+    width = len(dst)
+    family = _AF[width]
     flags = NLM_F_REQUEST | NLM_F_CREATE | (NLM_F_REPLACE if replace else NLM_F_EXCL)
     if ack:
         flags |= NLM_F_ACK
+    if len(hops) == 1 and hops[0].oif and table < 256:
+        h = hops[0]
+        one = _ONE[width]
+        return one.pack(
+            one.size, RTM_NEWROUTE, flags, seq, 0,
+            family, plen, 0, 0, table, protocol, RT_SCOPE_UNIVERSE, RTN_UNICAST, 0,
+            8, RTA_TABLE, table,
+            4 + width, RTA_DST, dst,
+            8, RTA_PRIORITY, metric,
+            4 + width, RTA_GATEWAY, h.gateway,
+            8, RTA_OIF, h.oif,
+        )  # fmt: skip
     parts = [
         _rtmsg(family, plen, table, protocol, RT_SCOPE_UNIVERSE, RTN_UNICAST),
         _U32.pack(8, RTA_TABLE, table),

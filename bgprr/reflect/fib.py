@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from bgprr.reflect.types import BestPathChanged
+from bgprr.rib.intern import AttrSet
 from bgprr.rib.path import Path
 from bgprr.wire.constants import AFI, SAFI
 
@@ -36,6 +37,7 @@ MAX_NEXT_HOPS = 256
 
 #: ``(afi, prefix key)``; the prefix key is :func:`bgprr.wire.prefix.make_key`'s.
 RouteKey = tuple[int, int]
+_HOP_SETS_MAX = 65536
 #: Sorted, distinct BGP next hops; empty: no route.
 NextHops = tuple[bytes, ...]
 
@@ -56,6 +58,24 @@ class FibOp:
     next_hops: NextHops  # empty for DELETE
 
 
+def next_hop_attr(raw: bytes) -> bytes:
+    """The value of the NEXT_HOP attribute (type 3) in an attribute block (b"" if none)."""
+    off = 0
+    end = len(raw)
+    while off + 3 <= end:
+        flags = raw[off]
+        if flags & 0x10:  # extended length
+            size = int.from_bytes(raw[off + 2 : off + 4], "big")
+            start = off + 4
+        else:
+            size = raw[off + 2]
+            start = off + 3
+        if raw[off + 1] == 3:
+            return raw[start : start + size]
+        off = start + size
+    return b""
+
+
 def _path_next_hop(afi: int, path: Path) -> bytes | None:
     """The BGP next hop of ``path`` as the kernel wants it, or None when it has none
     usable (an IPv4 route with an RFC 8950 IPv6 next hop, an IPv6 link-local only)."""
@@ -63,7 +83,7 @@ def _path_next_hop(afi: int, path: Path) -> bytes | None:
     if afi == AFI.IPV4:
         if attrs.next_hop:  # MP_REACH next hop for IPv4 NLRI (RFC 8950): not installed
             return None
-        nh = attrs.view.next_hop
+        nh = next_hop_attr(attrs.raw)
         return nh if len(nh) == 4 else None
     nh = attrs.next_hop[:16]
     if len(nh) != 16 or (nh[0] == 0xFE and nh[1] & 0xC0 == 0x80):
@@ -74,13 +94,14 @@ def _path_next_hop(afi: int, path: Path) -> bytes | None:
 def next_hops(ev: BestPathChanged, *, multipath: bool) -> NextHops:
     """The next hops of an event's route: its best path's, or with ``multipath`` those
     of every equal-cost path (:func:`bgprr.rib.path.equal_cost_paths`)."""
-    if ev.best is None:
+    best = ev.best
+    if best is None:
         return ()
     afi = ev.family[0]
-    paths = ev.multipath if multipath and ev.multipath else (ev.best,)
-    hops = {nh for p in paths if (nh := _path_next_hop(afi, p)) is not None}
-    if len(hops) == 1:
-        return (hops.pop(),)
+    if not multipath or len(ev.multipath) <= 1:
+        nh = _path_next_hop(afi, best)
+        return () if nh is None else (nh,)
+    hops = {nh for p in ev.multipath if (nh := _path_next_hop(afi, p)) is not None}
     return tuple(sorted(hops)[:MAX_NEXT_HOPS])
 
 
@@ -94,6 +115,7 @@ class FibPlan:
         self._held: dict[RouteKey, NextHops] = dict(held or {})
         self._leftover: set[RouteKey] = set(self._held)
         self._pending: dict[RouteKey, NextHops] = {}
+        self._hop_sets: dict[NextHops, NextHops] = {}
 
     def __len__(self) -> int:
         """Routes held (installed as far as we know)."""
@@ -112,8 +134,7 @@ class FibPlan:
 
     def best_changed(self, ev: BestPathChanged) -> None:
         """Record an engine event (families other than IPv4/IPv6 unicast are ignored)."""
-        if ev.family in _UNICAST:
-            self.set(ev.family[0], ev.key, next_hops(ev, multipath=self.multipath))
+        self.changes((ev,))
 
     def set(self, afi: int, key: int, hops: NextHops) -> None:
         """The route ``(afi, key)`` should now have ``hops`` (empty: no route)."""
@@ -125,11 +146,36 @@ class FibPlan:
     def changes(self, events: Iterable[object]) -> int:
         """Record every BestPathChanged among ``events``; returns how many."""
         n = 0
+        single: dict[AttrSet, NextHops] = {}  # best path's attributes -> next hops
+        pending = self._pending
+        leftover = self._leftover
+        multipath = self.multipath
         for ev in events:
-            if isinstance(ev, BestPathChanged):
-                self.best_changed(ev)
-                n += 1
+            if type(ev) is not BestPathChanged or ev.family not in _UNICAST:
+                continue
+            n += 1
+            best = ev.best
+            if best is None:
+                hops: NextHops = ()
+            elif multipath and len(ev.multipath) > 1:
+                hops = self._shared(next_hops(ev, multipath=True))
+            else:
+                got = single.get(best.attrs)
+                if got is None:
+                    got = single[best.attrs] = self._shared(next_hops(ev, multipath=False))
+                hops = got
+            rk = (ev.family[0], ev.key)
+            pending[rk] = hops
+            if hops:
+                leftover.discard(rk)
         return n
+
+    def _shared(self, hops: NextHops) -> NextHops:
+        """One tuple per distinct next-hop set (a table has few): less memory held."""
+        sets = self._hop_sets
+        if len(sets) > _HOP_SETS_MAX:
+            sets.clear()
+        return sets.setdefault(hops, hops)
 
     def reconcile(self) -> int:
         """Schedule the deletion of the leftovers nothing confirmed; returns how many."""
