@@ -17,7 +17,9 @@ bgprr only (gobgpd needs FRR's zebra for this).
 
 from __future__ import annotations
 
+import json
 import signal
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -245,3 +247,33 @@ def test_other_table(lab: Lab) -> None:
     assert s.ours() == {}  # nothing in main
     s.stop_rr(signal.SIGUSR2)
     assert _table(lab, s.ns, 100) == {}
+
+
+def test_ecmp_replace_both_families_through_the_writer(lab: Lab) -> None:
+    """KernelSync alone (conformance/kernel_driver.py): single -> multipath -> single ->
+    gone, IPv4 and IPv6 (the kernel replaces IPv6 multipath routes differently)."""
+    host = lab.add_host("k", "10.0.0.5", "fd00::5")
+    a4, b4, a6, b6 = "10.0.0.21", "10.0.0.22", "fd00::21", "fd00::22"
+    p4, p6 = "10.88.0.0/16", "2001:db8:88::/48"
+    steps = [
+        [[p4, [a4]], [p6, [a6]]],
+        [[p4, [a4, b4]], [p6, [a6, b6]]],
+        [[p4, [b4]], [p6, [b6]]],
+        [[p4, [a4, b4]], [p6, [b6, a6]]],
+        [[p4, []], [p6, []]],
+        [[p4, [a4]], [p6, [a6]]],
+    ]
+    res = lab.run(host.ns, [sys.executable, "-m", "conformance.kernel_driver", json.dumps(steps)],
+                  timeout=60)  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    snaps = json.loads(res.stdout)
+    want = [
+        {p4: [a4], p6: [a6]},
+        {p4: [a4, b4], p6: [a6, b6]},
+        {p4: [b4], p6: [b6]},
+        {p4: [a4, b4], p6: [a6, b6]},
+        {},
+        {p4: [a4], p6: [a6]},
+        {},  # after the clean stop
+    ]
+    assert snaps == want

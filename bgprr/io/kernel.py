@@ -16,13 +16,13 @@ installed. Resolution happens when a route is written, not again when the host's
 routes change.
 
 Lifecycle: at start the worker reads the routes of our protocol in our table (what a
-previous run left). Without a graceful restart they are reconciled at once (leftovers
-the engine does not hold are deleted as the tables fill; nothing is deleted before the
-first batch). A restarting speaker (``-r``) writes nothing until its selection deferral
-ends (RFC 4724 §4.1), then writes the difference: leftovers learned again stay untouched,
-the others go. :meth:`KernelSync.stop` deletes every route of our protocol in our table
-(read back from the kernel, so exactly ours) unless told to keep them (a graceful stop,
-before a restart with ``-r``).
+previous run left). Without a graceful restart they are deleted at once, before any
+route is learned (a run that stopped cleanly left none; one that crashed without ``-r``
+promised nothing). A restarting speaker (``-r``) writes nothing until its selection
+deferral ends (RFC 4724 §4.1), then writes the difference: leftovers learned again with
+the same next hops stay untouched, the others go. :meth:`KernelSync.stop` deletes every
+route of our protocol in our table (read back from the kernel, so exactly ours) unless
+told to keep them (a graceful stop, before a restart with ``-r``).
 """
 
 from __future__ import annotations
