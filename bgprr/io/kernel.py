@@ -51,6 +51,7 @@ from .netlink import (
     encode_route,
     is_missing,
     parse_route,
+    route_summary,
 )
 
 log = logging.getLogger("bgprr.kernel")
@@ -108,11 +109,11 @@ class _Worker:
             for mtype, payload in self.sock.request(msg, seq):
                 if mtype != RTM_NEWROUTE:
                     continue
-                r = parse_route(payload)
-                if r.protocol != self.cfg.protocol or r.table != self.cfg.table:
+                _fam, dst, plen, table, proto, gws = route_summary(payload)
+                if proto != self.cfg.protocol or table != self.cfg.table:
                     continue
-                key = (int.from_bytes(r.dst, "big") << 8) | r.dst_len
-                out[(afi, key)] = tuple(sorted({h.gateway for h in r.next_hops if h.gateway}))
+                key = (int.from_bytes(dst, "big") << 8) | plen
+                out[(afi, key)] = gws if len(gws) <= 1 else tuple(sorted(set(gws)))
         return out
 
     def resolve(self, hop: bytes, cache: dict[bytes, NextHop | str]) -> NextHop | str:
@@ -122,8 +123,8 @@ class _Worker:
             return got
         seq = self._next_seq()
         try:
-            answers = self.sock.request(encode_get(hop, seq=seq), seq)
-        except OSError:
+            answers = list(self.sock.request(encode_get(hop, seq=seq), seq))
+        except OSError:  # ENETUNREACH and the like
             answers = []
         res: NextHop | str = "unreachable"
         for mtype, payload in answers:

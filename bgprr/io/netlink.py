@@ -33,6 +33,7 @@ __all__ = [
     "encode_route",
     "parse_messages",
     "parse_route",
+    "route_summary",
 ]
 
 NETLINK_ROUTE = 0
@@ -267,6 +268,34 @@ def parse_route(payload: bytes) -> RouteMsg:
     )
 
 
+def route_summary(payload: bytes) -> tuple[int, bytes, int, int, int, tuple[bytes, ...]]:
+    """``(family, dst, dst_len, table, protocol, gateways)`` of an RTM_NEWROUTE payload:
+    what a dump of our routes needs, read faster than :func:`parse_route`."""
+    family, plen, _s, _t, table, proto, _sc, _ty, _f = _RTM.unpack_from(payload)
+    dst = b""
+    gws: tuple[bytes, ...] = ()
+    off = _RTM.size
+    end = len(payload)
+    unpack = _ATTR.unpack_from
+    while off + 4 <= end:
+        n, kind = unpack(payload, off)
+        if n < 4:
+            break
+        kind &= 0x3FFF
+        if kind == RTA_DST:
+            dst = payload[off + 4 : off + n]
+        elif kind == RTA_TABLE:
+            table = int.from_bytes(payload[off + 4 : off + 8], "little")
+        elif kind == RTA_GATEWAY:
+            gws = (payload[off + 4 : off + n],)
+        elif kind == RTA_MULTIPATH:
+            gws = tuple(h.gateway for h in parse_route(payload).next_hops if h.gateway)
+        off += (n + 3) & ~3
+    if not dst:
+        dst = b"\0" * (4 if family == socket.AF_INET else 16)
+    return family, dst, plen, table, proto, gws
+
+
 class RouteSocket:
     """A blocking NETLINK_ROUTE socket (used by one thread at a time)."""
 
@@ -325,11 +354,11 @@ class RouteSocket:
                 if mseq == seq:
                     return
 
-    def request(self, msg: bytes, seq: int) -> list[tuple[int, bytes]]:
-        """Send one request; its answers as ``(type, payload)`` until NLMSG_DONE, the
-        end of a single answer, or an error (raised as OSError)."""
+    def request(self, msg: bytes, seq: int) -> Iterator[tuple[int, bytes]]:
+        """Send one request; yield its answers as ``(type, payload)`` until NLMSG_DONE,
+        the end of a single answer, or an error (raised as OSError). A dump streams:
+        one receive buffer at a time."""
         self.sock.send(msg)
-        out: list[tuple[int, bytes]] = []
         while True:
             data = self.sock.recv(1 << 20)
             done = False
@@ -344,11 +373,11 @@ class RouteSocket:
                         raise OSError(-code, os.strerror(-code))
                     done = True
                 else:
-                    out.append((mtype, payload))
+                    yield mtype, payload
                     if not flags & NLM_F_MULTI:
                         done = True
             if done:
-                return out
+                return
 
 
 def _with_ack(msg: bytes) -> bytes:

@@ -78,3 +78,15 @@ def test_dump_request_filters_protocol_and_table() -> None:
     assert mtype == nl.RTM_GETROUTE and flags & nl.NLM_F_DUMP == nl.NLM_F_DUMP
     r = nl.parse_route(payload)
     assert (r.family, r.protocol, r.table) == (socket.AF_INET6, 186, 254)
+
+
+def test_route_summary_matches_parse_route() -> None:
+    for hops in ([nl.NextHop(GW1, 7)], [nl.NextHop(GW2, 8), nl.NextHop(GW1, 7)]):
+        msg = nl.encode_route(b"\x0a\x01\x02\x00", 24, hops, table=300, protocol=186,
+                              metric=20, replace=False, seq=1)  # fmt: skip
+        fam, dst, plen, table, proto, gws = nl.route_summary(msg[16:])
+        full = nl.parse_route(msg[16:])
+        assert (fam, dst, plen, table, proto) == (
+            full.family, full.dst, full.dst_len, full.table, full.protocol
+        )
+        assert gws == tuple(h.gateway for h in full.next_hops)
