@@ -105,6 +105,7 @@ async def inner(n: int, hops: int, v6: bool) -> dict[str, float | int]:
     res["install_plan_s"] = time.perf_counter() - t0
     res["install_lag_max_ms"] = await _drain(ks)
     res["install_s"] = time.perf_counter() - t0
+    res["install_netlink_s"] = ks.stats.netlink_s
     res["batches"] = ks.stats.batches
     res["sends"] = ks.stats.sends
     res["refused"] = ks.stats.refused

@@ -200,6 +200,8 @@ class Daemon:
         everything: every peer gets the NOTIFICATION.
         """
         self.stopping = True
+        if self.kernel is not None:
+            self.kernel.freeze()  # sessions closing below must not rewrite the kernel
         if self._reap_handle is not None:
             self._reap_handle.cancel()
         self.refusals.close()

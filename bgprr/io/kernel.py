@@ -77,6 +77,7 @@ class KernelStats:
     sends: int = 0
     last_batch_ops: int = 0
     last_batch_s: float = 0.0
+    netlink_s: float = 0.0  # of the batches' time, spent sending (the kernel's work)
     leftovers_found: int = 0
     leftovers_deleted: int = 0
 
@@ -185,7 +186,9 @@ class _Worker:
             seqs.append(seq)
         self.seq = (base + len(ops)) & 0xFFFFFFFF
         sends = self.sock.sends
+        t1 = time.perf_counter()
         errors = self.sock.send_batch(msgs, seqs) if msgs else {}
+        st.netlink_s = time.perf_counter() - t1
         st.sends = self.sock.sends - sends
         for seq, code in errors.items():
             i = (seq - base) & 0xFFFFFFFF
@@ -343,6 +346,7 @@ class KernelSync:
         s.unresolved += r.unresolved
         s.local += r.local
         s.sends += r.sends
+        s.netlink_s += r.netlink_s
         s.batches += 1
         s.last_batch_ops = r.added + r.replaced + r.deleted
         s.last_batch_s = res.seconds
@@ -357,6 +361,10 @@ class KernelSync:
             else:
                 self.kick()
                 await asyncio.sleep(0)
+
+    def freeze(self) -> None:
+        """Write nothing more (the daemon is stopping; :meth:`stop` follows)."""
+        self._stopped = True
 
     async def stop(self, *, keep: bool) -> None:
         """Delete our routes (read back from the kernel) unless ``keep``; close."""
