@@ -127,6 +127,8 @@ async def inner(n: int, hops: int, v6: bool) -> dict[str, float | int]:
     t0 = time.perf_counter()
     res["flush_lag_max_ms"] = await _ticking(ks.stop(keep=False))
     res["flush_s"] = time.perf_counter() - t0
+    res["flush_dump_s"] = ks.stats.flush_dump_s
+    res["flush_delete_s"] = ks.stats.flush_delete_s
     res["kernel_count_after_flush"] = _count(v6)
     return res
 

@@ -78,6 +78,8 @@ class KernelStats:
     last_batch_ops: int = 0
     last_batch_s: float = 0.0
     netlink_s: float = 0.0  # of the batches' time, spent sending (the kernel's work)
+    flush_dump_s: float = 0.0  # stop: reading our routes back
+    flush_delete_s: float = 0.0  # stop: deleting them
     leftovers_found: int = 0
     leftovers_deleted: int = 0
 
@@ -224,22 +226,25 @@ class _Worker:
             return hops
         return "local" if local else "unreachable"
 
-    def flush_ours(self) -> int:
-        """Delete every route of our protocol in our table; returns how many."""
+    def flush_ours(self) -> tuple[int, float, float]:
+        """Delete every route of our protocol in our table; returns how many, and the
+        seconds spent reading them back and deleting them."""
+        t0 = time.perf_counter()
         ours = self.dump()
+        t1 = time.perf_counter()
         msgs: list[bytes] = []
         seqs: list[int] = []
+        table, protocol = self.cfg.table, self.cfg.protocol
         for afi, key in ours:
             seq = self._next_seq()
             dst = (key >> 8).to_bytes(_WIDTH[afi], "big")
-            msgs.append(encode_delete(dst, key & 0xFF, table=self.cfg.table,
-                                      protocol=self.cfg.protocol, seq=seq))  # fmt: skip
+            msgs.append(encode_delete(dst, key & 0xFF, table=table, protocol=protocol, seq=seq))
             seqs.append(seq)
         errors = self.sock.send_batch(msgs, seqs) if msgs else {}
         bad = [c for c in errors.values() if not is_missing(c)]
         if bad:
             log.warning("kernel: %d routes not deleted: %s", len(bad), os.strerror(bad[0]))
-        return len(msgs) - len(bad)
+        return len(msgs) - len(bad), t1 - t0, time.perf_counter() - t1
 
 
 def _show(op: FibOp) -> str:
@@ -376,8 +381,9 @@ class KernelSync:
         if worker is not None:
             try:
                 if not keep:
-                    n = await loop.run_in_executor(self._pool, worker.flush_ours)
-                    log.info("kernel: %d routes of ours deleted", n)
+                    n, dump_s, del_s = await loop.run_in_executor(self._pool, worker.flush_ours)
+                    self.stats.flush_dump_s, self.stats.flush_delete_s = dump_s, del_s
+                    log.info("kernel: %d routes of ours deleted in %.2f s", n, dump_s + del_s)
                 else:
                     log.info("kernel: routes kept for the next start with -r")
             except OSError as exc:
