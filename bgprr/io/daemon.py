@@ -39,7 +39,13 @@ from bgprr.config import (
 )
 from bgprr.config.model import canonical_address
 from bgprr.reflect.engine import ReflectionEngine
-from bgprr.reflect.types import PeerCaps, PeerReset, PrefixLimitWarning, SelectionDeferralEnded
+from bgprr.reflect.types import (
+    BestPathChanged,
+    PeerCaps,
+    PeerReset,
+    PrefixLimitWarning,
+    SelectionDeferralEnded,
+)
 from bgprr.session import RouteRefreshReceived, SessionDown, State, StateChanged
 from bgprr.wire.constants import FAMILY_NAMES
 from bgprr.wire.errors import CeaseSub, ErrorCode
@@ -108,6 +114,7 @@ class Daemon:
             multipath_events=config.kernel.enabled and config.kernel.multipath,
         )
         # Best routes into the host's kernel ([zebra.config] enabled; docs/kernel.md).
+        self._best_path_listeners = best_path_events
         self.kernel: KernelSync | None = None
         if config.kernel.enabled:
             self.kernel = KernelSync(config.kernel, restarting=self.restarting)
@@ -521,6 +528,8 @@ class Daemon:
             if kernel.hold and not self.engine.deferring:
                 kernel.deferral_ended()
         for ev in events:
+            if type(ev) is BestPathChanged and not self._best_path_listeners:
+                continue  # asked for by the kernel routes only
             for listener in self.listeners:
                 listener("", ev)
             if isinstance(ev, PeerReset):
