@@ -27,8 +27,10 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Coroutine
 from typing import Any
@@ -133,6 +135,106 @@ async def inner(n: int, hops: int, v6: bool) -> dict[str, float | int]:
     return res
 
 
+E2E_TOML = """
+[global.config]
+  as = 64512
+  router-id = "10.255.0.1"
+  port = 17900
+  local-address-list = ["127.0.0.1"]
+[zebra.config]
+  enabled = {kernel}
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "127.0.0.2"
+    peer-as = 64512
+  [neighbors.transport.config]
+    passive-mode = true
+  [neighbors.route-reflector.config]
+    route-reflector-client = true
+"""
+
+
+def _metric(text: str, name: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            return float(line.rsplit(" ", 1)[1])
+    return -1.0
+
+
+async def _metrics() -> str:
+    reader, writer = await asyncio.open_connection("127.0.0.1", 9179)
+    writer.write(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    data = await reader.read()
+    writer.close()
+    return data.decode()
+
+
+async def e2e(n: int, hops: int, kernel: bool = True) -> dict[str, float | int]:
+    """The daemon: UPDATEs from the load tester over BGP into the kernel (``kernel``
+    False: the same without kernel routes, for the Loc-RIB time alone)."""
+    from bench.loadtester import Tester, build_attrs, pack_announce, prefix_bytes
+
+    work = tempfile.mkdtemp(prefix="bgprr-kbench-")
+    conf = os.path.join(work, "rr.toml")
+    with open(conf, "w", encoding="utf-8") as fh:
+        fh.write(E2E_TOML.format(kernel="true" if kernel else "false"))
+    exe = os.path.join(os.path.dirname(sys.executable), "bgprr")
+    log = open(os.path.join(work, "rr.log"), "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [exe, "-f", conf, "--api-socket", "", "--state-dir", work, "--http", "127.0.0.1:9179",
+         "-l", "warning"], stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    res: dict[str, float | int] = {"prefixes": n, "next_hops": hops, "kernel": int(kernel)}
+    try:
+        for _ in range(200):
+            await asyncio.sleep(0.05)
+            try:
+                await _metrics()
+                break
+            except OSError:
+                continue
+        tester = Tester("127.0.0.1", 17900)
+        peer = tester.add_peers(["127.0.0.2"])[0]
+        _t, missing = await tester.connect_all([peer], time.monotonic() + 30)
+        assert not missing, "session not established"
+        msgs: list[bytes] = []
+        per = [[] for _ in range(hops)]  # type: list[list[bytes]]
+        for i in range(n):
+            per[i % hops].append(prefix_bytes(0x0A000000 + (i << 8), 24))
+        for h, nlri in enumerate(per):
+            msgs += pack_announce(build_attrs(next_hop=f"10.255.0.{h + 2}"), nlri)
+        t0 = time.perf_counter()
+        peer.send(msgs)
+        loc = -1.0
+        while True:
+            await asyncio.sleep(0.1)
+            text = await _metrics()
+            if loc < 0 and _metric(text, "bgprr_loc_rib_destinations") >= n:
+                loc = time.perf_counter() - t0
+                if not kernel:
+                    break
+            if _metric(text, "bgprr_kernel_routes") >= n and _metric(
+                text, "bgprr_kernel_pending"
+            ) == 0:
+                break
+            if time.perf_counter() - t0 > 600:
+                raise TimeoutError("routes not in the kernel after 600 s")
+        res["loc_rib_s"] = loc
+        res["kernel_s"] = time.perf_counter() - t0
+        res["kernel_count"] = _count(False)
+        t0 = time.perf_counter()
+        proc.send_signal(signal.SIGTERM)  # no graceful restart configured: clean stop
+        proc.wait(300)
+        res["stop_s"] = time.perf_counter() - t0
+        res["kernel_count_after_stop"] = _count(False)
+        await tester.shutdown()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        log.close()
+    return res
+
+
 def _count(v6: bool) -> int:
     out = subprocess.run(
         ["ip", "-6" if v6 else "-4", "route", "show", "table", str(TABLE), "proto", str(PROTO)],
@@ -150,6 +252,7 @@ def outer(argv: list[str]) -> int:
     try:
         for cmd in (
             ["ip", "link", "set", "lo", "up"],
+            ["ip", "addr", "add", "127.0.0.2/8", "dev", "lo"],
             ["ip", "link", "add", "v0", "type", "veth", "peer", "name", "v1"],
             ["ip", "addr", "add", "10.255.0.1/24", "dev", "v0"],
             ["ip", "-6", "addr", "add", "fd00::1/64", "dev", "v0", "nodad"],
@@ -157,7 +260,9 @@ def outer(argv: list[str]) -> int:
             ["ip", "link", "set", "v1", "up"],
         ):
             subprocess.run(run + cmd, check=True)
-        proc = subprocess.run([*run, sys.executable, __file__, "--inner", *argv], check=False)
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        inner_argv = [*run, sys.executable, "-m", "bench.kernel", "--inner", *argv]
+        proc = subprocess.run(inner_argv, check=False, cwd=root)
         return proc.returncode
     finally:
         subprocess.run(["ip", "netns", "del", ns], check=False)
@@ -168,10 +273,19 @@ def main() -> int:
     ap.add_argument("n", type=int, nargs="?", default=500_000)
     ap.add_argument("--hops", type=int, default=4)
     ap.add_argument("--v6", action="store_true")
+    ap.add_argument("--e2e", action="store_true",
+                    help="through the daemon: UPDATEs from the load tester (IPv4)")
+    ap.add_argument("--no-kernel", action="store_true",
+                    help="with --e2e: kernel routes off (the Loc-RIB time alone)")  # fmt: skip
     ap.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if not a.inner:
         return outer(sys.argv[1:])
+    if a.e2e:
+        res = asyncio.run(e2e(a.n, a.hops, kernel=not a.no_kernel))
+        print(json.dumps(res, indent=1))
+        want = a.n if not a.no_kernel else 0
+        return 0 if res["kernel_count"] == want and res["kernel_count_after_stop"] == 0 else 1
     tune_gc()  # as the daemon does (bgprr.app)
     res = asyncio.run(inner(a.n, a.hops, a.v6))
     print(json.dumps(res, indent=1))

@@ -139,9 +139,10 @@ class Collector:
             held = GaugeMetricFamily("bgprr_kernel_routes", "Routes of ours in the kernel")
             held.add_metric([], len(kernel.plan))
             pending = GaugeMetricFamily(
-                "bgprr_kernel_pending", "Prefixes waiting to be written to the kernel"
+                "bgprr_kernel_pending",
+                "Prefix changes not in the kernel yet (queued or being written)",
             )
-            pending.add_metric([], kernel.plan.pending)
+            pending.add_metric([], kernel.pending)
             ops = CounterMetricFamily(
                 "bgprr_kernel_operations", "Kernel route operations sent", labels=["op"]
             )

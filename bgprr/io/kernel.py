@@ -266,6 +266,12 @@ class KernelSync:
         self._busy: asyncio.Future[_Result] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopped = False
+        self.in_flight = 0  # operations of the batch being written
+
+    @property
+    def pending(self) -> int:
+        """Prefixes whose change is not in the kernel yet (waiting or being written)."""
+        return self.plan.pending + self.in_flight
 
     async def start(self) -> None:
         """Open the netlink socket and read what a previous run left."""
@@ -329,10 +335,12 @@ class KernelSync:
             return
         fut = self._loop.run_in_executor(self._pool, self._worker.apply, ops)
         self._busy = fut
+        self.in_flight = len(ops)
         fut.add_done_callback(self._done)
 
     def _done(self, fut: asyncio.Future[_Result]) -> None:
         self._busy = None
+        self.in_flight = 0
         try:
             res = fut.result()
         except asyncio.CancelledError:
