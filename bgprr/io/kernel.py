@@ -154,37 +154,37 @@ class _Worker:
         unresolved: set[int] = set()  # indexes of ops not installed (no next hop)
         failed: list[RouteKey] = []
         base = self.seq + 1
-        for i, op in enumerate(ops):
+        delete, add = OpKind.DELETE, OpKind.ADD
+        for i, (kind, afi, key, next_hops) in enumerate(ops):
             seq = (base + i) & 0xFFFFFFFF
-            dst = (op.key >> 8).to_bytes(_WIDTH[op.afi], "big")
-            plen = op.key & 0xFF
-            if op.kind is OpKind.DELETE:
+            dst = (key >> 8).to_bytes(_WIDTH[afi], "big")
+            plen = key & 0xFF
+            if kind is delete:
                 st.deleted += 1
                 msgs.append(encode_delete(dst, plen, table=table, protocol=protocol, seq=seq))
                 seqs.append(seq)
                 continue
-            if op.kind is OpKind.ADD:
+            if kind is add:
                 st.added += 1
             else:
                 st.replaced += 1
-            hops = resolved.get(op.next_hops)
+            hops = resolved.get(next_hops)
             if hops is None:
-                hops = resolved[op.next_hops] = self._resolve_all(op.next_hops, cache)
+                hops = resolved[next_hops] = self._resolve_all(next_hops, cache)
             if isinstance(hops, str):
                 if hops == "local":
                     st.local += 1
                 else:
                     st.unresolved += 1
-                failed.append((op.afi, op.key))
+                failed.append((afi, key))
                 unresolved.add(i)
-                if op.kind is OpKind.REPLACE:  # the old route must go as well
+                if kind is not add:  # the old route must go as well
                     msgs.append(encode_delete(dst, plen, table=table, protocol=protocol,
                                               seq=seq))  # fmt: skip
                     seqs.append(seq)
                 continue
-            replace = op.kind is OpKind.REPLACE
             msgs.append(encode_route(dst, plen, hops, table=table, protocol=protocol,
-                                     metric=metric, replace=replace, seq=seq))  # fmt: skip
+                                     metric=metric, replace=kind is not add, seq=seq))  # fmt: skip
             seqs.append(seq)
         self.seq = (base + len(ops)) & 0xFFFFFFFF
         sends = self.sock.sends

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from bgprr.reflect.types import BestPathChanged
 from bgprr.rib.intern import AttrSet
@@ -50,8 +50,9 @@ class OpKind(enum.Enum):
     DELETE = "delete"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FibOp:
+class FibOp(NamedTuple):
+    """One kernel operation (a tuple: hundreds of thousands are made in a bulk load)."""
+
     kind: OpKind
     afi: int
     key: int
