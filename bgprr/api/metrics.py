@@ -145,6 +145,38 @@ class Collector:
         interned.add_metric([], len(engine.intern_table))
         yield interned
 
+        kernel = self.daemon.kernel
+        if kernel is not None:  # docs/kernel.md
+            held = GaugeMetricFamily("bgprr_kernel_routes", "Routes of ours in the kernel")
+            held.add_metric([], len(kernel.plan))
+            pending = GaugeMetricFamily(
+                "bgprr_kernel_pending",
+                "Prefix changes not in the kernel yet (queued or being written)",
+            )
+            pending.add_metric([], kernel.pending)
+            ops = CounterMetricFamily(
+                "bgprr_kernel_operations", "Kernel route operations sent", labels=["op"]
+            )
+            st = kernel.stats
+            for name, value in (
+                ("add", st.added),
+                ("replace", st.replaced),
+                ("delete", st.deleted),
+            ):
+                ops.add_metric([name], value)
+            skipped = CounterMetricFamily(
+                "bgprr_kernel_not_installed",
+                "Routes not installed: refused by the kernel, next hop unreachable or local",
+                labels=["reason"],
+            )
+            for name, value in (
+                ("refused", st.refused),
+                ("unreachable", st.unresolved),
+                ("local", st.local),
+            ):
+                skipped.add_metric([name], value)
+            yield from (held, pending, ops, skipped)
+
 
 def _group_label(gkey: Any) -> str:
     role = "ebgp" if gkey.ebgp else "client" if gkey.client else "ibgp"

@@ -109,6 +109,8 @@ class Readiness:
                     f"{len(left)} of {total} {peers}"
                 )
         warnings = [d.state_problem] if d.state_problem else []
+        if d.kernel is not None and d.kernel.problem:
+            warnings.append(f"kernel routes: {d.kernel.problem}")
         return {"ready": reason is None, "reason": reason, "restart": restart,
                 "warnings": warnings}
 

@@ -17,12 +17,16 @@ from bgprr.config.errors import ConfigError
 from bgprr.config.model import (
     DEFAULT_CONNECTION_BURST,
     DEFAULT_CONNECTION_RATE,
+    DEFAULT_KERNEL_METRIC,
+    DEFAULT_KERNEL_PROTOCOL,
+    DEFAULT_KERNEL_TABLE,
     DEFAULT_MAX_SESSIONS,
     AfiSafi,
     Config,
     DynamicNeighbor,
     GlobalConfig,
     GracefulRestartConfig,
+    KernelConfig,
     Neighbor,
     PeerGroup,
     PrefixLimit,
@@ -121,6 +125,24 @@ def build_config(root: Walked, source: str) -> Config:
         peer_groups=tuple(group for group, _ in groups.values()),
         dynamic_neighbors=dynamics,
         policy=policy,
+        kernel=_build_kernel(root),
+    )
+
+
+def _build_kernel(root: Walked) -> KernelConfig:
+    """``[zebra.config]`` (GoBGP's switch, bgprr's kernel-* keys) and GoBGP's global
+    multipath switch (docs/kernel.md)."""
+    enabled = root.value("zebra.config.enabled")
+    table = root.value("zebra.config.kernel-table")
+    protocol = root.value("zebra.config.kernel-protocol")
+    metric = root.value("zebra.config.kernel-metric")
+    multipath = root.value("global.use-multiple-paths.config.enabled")
+    return KernelConfig(
+        enabled=enabled is True,
+        table=table if isinstance(table, int) else DEFAULT_KERNEL_TABLE,
+        protocol=protocol if isinstance(protocol, int) else DEFAULT_KERNEL_PROTOCOL,
+        metric=metric if isinstance(metric, int) else DEFAULT_KERNEL_METRIC,
+        multipath=multipath is True,
     )
 
 

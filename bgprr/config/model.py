@@ -20,6 +20,11 @@ DEFAULT_CONNECTION_RATE = 1000.0  # connections/s not from a configured neighbor
 DEFAULT_CONNECTION_BURST = 20000
 DEFAULT_MAX_SESSIONS = 20000  # dynamic neighbors per [[dynamic-neighbors]] range
 
+#: Defaults of the bgprr keys of the kernel routing table (docs/kernel.md).
+DEFAULT_KERNEL_TABLE = 254  # main
+DEFAULT_KERNEL_PROTOCOL = 186  # "bgp" in iproute2's rt_protos
+DEFAULT_KERNEL_METRIC = 20
+
 #: Keys written under one table, as ``(relative key path, value)`` pairs sorted by key.
 Settings = tuple[tuple[str, Value], ...]
 
@@ -93,6 +98,21 @@ class GlobalConfig:
     local_address_list: tuple[str, ...]
     connection_rate: float = DEFAULT_CONNECTION_RATE
     connection_burst: int = DEFAULT_CONNECTION_BURST
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KernelConfig:
+    """Installing best routes into the host's kernel (docs/kernel.md).
+
+    ``enabled``: GoBGP's ``[zebra.config] enabled``; ``table``, ``protocol``, ``metric``:
+    the bgprr keys ``kernel-table``, ``kernel-protocol``, ``kernel-metric`` of that table;
+    ``multipath``: GoBGP's ``[global.use-multiple-paths.config] enabled``."""
+
+    enabled: bool = False
+    table: int = DEFAULT_KERNEL_TABLE
+    protocol: int = DEFAULT_KERNEL_PROTOCOL
+    metric: int = DEFAULT_KERNEL_METRIC
+    multipath: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -195,6 +215,7 @@ class Config:
     dynamic_neighbors: tuple[DynamicNeighbor, ...]
     # [defined-sets], [[policy-definitions]], [global.apply-policy] (docs/policy.md)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
+    kernel: KernelConfig = KernelConfig()
 
     def neighbor(self, address: str) -> Neighbor | None:
         """The statically configured neighbor with this address (any spelling, also

@@ -21,9 +21,13 @@ from bgprr.config.loader import read_config
 from bgprr.config.model import (
     DEFAULT_CONNECTION_BURST,
     DEFAULT_CONNECTION_RATE,
+    DEFAULT_KERNEL_METRIC,
+    DEFAULT_KERNEL_PROTOCOL,
+    DEFAULT_KERNEL_TABLE,
     DEFAULT_MAX_SESSIONS,
     AfiSafi,
     Config,
+    KernelConfig,
     Neighbor,
     PeerGroup,
     Settings,
@@ -95,6 +99,7 @@ def render_effective(
     for line in policy_summary(config):
         out.comment(0, line)
     apply_policy_lines(out.key, out.table, 0, "global", config.policy.global_apply)
+    _kernel(out, config.kernel)
     for neighbor in config.neighbors:
         out.blank()
         _neighbor(out, config, neighbor, show_secrets)
@@ -116,6 +121,22 @@ def render_effective(
             out.comment(4, "a member resolves to: " + _summary(config, member))
     policy_lines(out.key, out.table, out.blank, config.policy)
     return "\n".join(out.lines) + "\n"
+
+
+def _kernel(out: _Out, k: KernelConfig) -> None:
+    """GoBGP's multipath and zebra switches, and bgprr's kernel-* keys (docs/kernel.md)."""
+    if k.multipath:
+        out.blank()
+        out.table(0, "[global.use-multiple-paths.config]")
+        out.key(2, "enabled", True, "equal-cost routes in the kernel")
+    if not k.enabled and k == KernelConfig(multipath=k.multipath):
+        return
+    out.blank()
+    out.table(0, "[zebra.config]")
+    out.key(2, "enabled", k.enabled, "bgprr: best routes into the kernel, no zebra")
+    _bgprr_key(out, 2, "kernel-table", k.table, DEFAULT_KERNEL_TABLE)
+    _bgprr_key(out, 2, "kernel-protocol", k.protocol, DEFAULT_KERNEL_PROTOCOL)
+    _bgprr_key(out, 2, "kernel-metric", k.metric, DEFAULT_KERNEL_METRIC)
 
 
 def _bgprr_key(out: _Out, indent: int, name: str, value: float, default: float) -> None:

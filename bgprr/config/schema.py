@@ -78,6 +78,10 @@ class Kind(enum.Enum):
     PRIVATE_AS = "private-as"
     STR_LIST = "str-list"
     STR_OR_INT = "str-or-int"  # a GoBGP string key that also takes a number (set-med)
+    FALSE_ONLY = "false-only"
+    EMPTY_LIST = "empty-list"
+    KERNEL_TABLE = "kernel-table"
+    KERNEL_PROTOCOL = "kernel-protocol"
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,6 +293,36 @@ def _private_as(value: object) -> str:
     return str(value)
 
 
+def _false_only(value: object) -> bool:
+    if _bool(value) is not False:
+        raise BadValue(f"true is {NOT_SUPPORTED} (no next-hop tracking through zebra)")
+    return False
+
+
+def _empty_list(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list | tuple):
+        raise BadValue(f"expected an array, got {show(value)}")
+    if value:
+        raise BadValue(f"redistributing routes into BGP is {NOT_SUPPORTED} (only an empty array)")
+    return ()
+
+
+def _kernel_table(value: object) -> int:
+    table = _int(value, 1, 0xFFFFFFFF)
+    if table in (253, 255):  # default, local: the kernel's own
+        raise BadValue(
+            f"table {table} is the kernel's own ({'local' if table == 255 else 'default'})"
+        )
+    return table
+
+
+def _kernel_protocol(value: object) -> int:
+    proto = _int(value, 0, 255)
+    if proto <= 4:  # unspec, redirect, kernel, boot, static
+        raise BadValue(f"protocol {proto} is reserved by the kernel (0..4), use 5..255")
+    return proto
+
+
 def _zero_only(value: object) -> float:
     if _seconds(value) != 0:
         raise BadValue(f"a non-zero value is {NOT_SUPPORTED} (bgprr sends updates without delay)")
@@ -324,6 +358,10 @@ CHECKERS: Mapping[Kind, Callable[[object], Value]] = MappingProxyType(
         Kind.PRIVATE_AS: _private_as,
         Kind.STR_LIST: _str_list,
         Kind.STR_OR_INT: _str_or_int,
+        Kind.FALSE_ONLY: _false_only,
+        Kind.EMPTY_LIST: _empty_list,
+        Kind.KERNEL_TABLE: _kernel_table,
+        Kind.KERNEL_PROTOCOL: _kernel_protocol,
     }
 )
 
@@ -335,11 +373,12 @@ def check_leaf(kind: Kind, value: object) -> Value:
 _INT_KINDS = frozenset(
     {
         Kind.ASN, Kind.PORT, Kind.LISTEN_PORT, Kind.TTL, Kind.UINT8, Kind.UINT16,
-        Kind.UINT32, Kind.GR_TIME, Kind.LLGR_TIME, Kind.PERCENT,
+        Kind.UINT32, Kind.GR_TIME, Kind.LLGR_TIME, Kind.PERCENT, Kind.KERNEL_TABLE,
+        Kind.KERNEL_PROTOCOL,
     }
 )  # fmt: skip
 _NUMBER_KINDS = frozenset({Kind.SECONDS, Kind.HOLD_TIME, Kind.ZERO_ONLY, Kind.RATE})
-_BOOL_KINDS = frozenset({Kind.BOOL, Kind.TRUE_ONLY})
+_BOOL_KINDS = frozenset({Kind.BOOL, Kind.TRUE_ONLY, Kind.FALSE_ONLY})
 _INT_TEXT = re.compile(r"-?[0-9]+")
 _NUMBER_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 

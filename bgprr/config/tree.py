@@ -223,9 +223,42 @@ GLOBAL: Mapping[str, Node] = _ro(
         "confederation": _R,
         "default-route-distance": _R,
         "route-selection-options": _R,
-        "use-multiple-paths": _R,
+        # the equal-cost set goes to the kernel only (docs/kernel.md)
+        "use-multiple-paths": _ro(
+            {
+                "config": _ro({"enabled": Leaf(Kind.BOOL)}),
+                "state": _STATE,
+                "ebgp": _R,
+                "ibgp": _R,
+            }
+        ),
         "graceful-restart": _R,
         "afi-safis": _R,
+    }
+)
+
+# GoBGP's zebra client: bgprr writes the kernel itself (docs/kernel.md). The keys that
+# only describe the connection to zebra are accepted and have no effect; those asking
+# for a behaviour bgprr lacks are refused unless they ask for nothing.
+ZEBRA: Mapping[str, Node] = _ro(
+    {
+        "config": _ro(
+            {
+                "enabled": Leaf(Kind.BOOL),
+                "url": Leaf(Kind.STR),
+                "version": Leaf(Kind.UINT8),
+                "software-name": Leaf(Kind.STR),
+                "mpls-label-range-size": Leaf(Kind.UINT32),
+                "redistribute-route-type-list": Leaf(Kind.EMPTY_LIST),
+                "nexthop-trigger-enable": Leaf(Kind.FALSE_ONLY),
+                "nexthop-trigger-delay": Leaf(Kind.UINT8),
+                # bgprr: where and how routes go into the kernel
+                "kernel-table": Leaf(Kind.KERNEL_TABLE),
+                "kernel-protocol": Leaf(Kind.KERNEL_PROTOCOL),
+                "kernel-metric": Leaf(Kind.UINT32),
+            }
+        ),
+        "state": _STATE,
     }
 )
 
@@ -239,7 +272,7 @@ ROOT: Mapping[str, Node] = _ro(
         "bmp-servers": _R,
         "vrfs": _R,
         "mrt-dump": _R,
-        "zebra": _R,
+        "zebra": ZEBRA,
         "collector": _R,
         "defined-sets": DEFINED_SETS,
         "policy-definitions": ArrayOf(POLICY_DEFINITION),

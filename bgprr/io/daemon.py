@@ -39,7 +39,13 @@ from bgprr.config import (
 )
 from bgprr.config.model import canonical_address
 from bgprr.reflect.engine import ReflectionEngine
-from bgprr.reflect.types import PeerCaps, PeerReset, PrefixLimitWarning, SelectionDeferralEnded
+from bgprr.reflect.types import (
+    BestPathChanged,
+    PeerCaps,
+    PeerReset,
+    PrefixLimitWarning,
+    SelectionDeferralEnded,
+)
 from bgprr.session import RouteRefreshReceived, SessionDown, State, StateChanged
 from bgprr.wire.constants import FAMILY_NAMES
 from bgprr.wire.errors import CeaseSub, ErrorCode
@@ -48,6 +54,7 @@ from bgprr.wire.update import Update
 
 from .connection import WRITE_HIGH, BGPConnection
 from .guard import RefusalLog, TokenBucket
+from .kernel import KernelSync
 from .outbound import listen
 from .runner import SessionRunner
 from .settings import (
@@ -103,8 +110,14 @@ class Daemon:
             deferral_time=deferral_time(config),
             expected_peers=expected,
             now=self.loop.time(),
-            best_path_events=best_path_events,
+            best_path_events=best_path_events or config.kernel.enabled,
+            multipath_events=config.kernel.enabled and config.kernel.multipath,
         )
+        # Best routes into the host's kernel ([zebra.config] enabled; docs/kernel.md).
+        self._best_path_listeners = best_path_events
+        self.kernel: KernelSync | None = None
+        if config.kernel.enabled:
+            self.kernel = KernelSync(config.kernel, restarting=self.restarting)
         self.peers: dict[str, SessionRunner] = {}
         self.servers: list[asyncio.Server] = []
         self.stopped = asyncio.Event()
@@ -146,6 +159,8 @@ class Daemon:
     async def start(self) -> None:
         if self._state_file is not None:
             self._state_file.probe()
+        if self.kernel is not None:
+            await self.kernel.start()
         for n in self.config.neighbors:
             self._add_peer(n)
         await self._listen()
@@ -192,6 +207,8 @@ class Daemon:
         everything: every peer gets the NOTIFICATION.
         """
         self.stopping = True
+        if self.kernel is not None:
+            self.kernel.freeze()  # sessions closing below must not rewrite the kernel
         if self._reap_handle is not None:
             self._reap_handle.cancel()
         self.refusals.close()
@@ -213,6 +230,9 @@ class Daemon:
             runner.close_silently()
         if self._engine_timer is not None:
             self._engine_timer.cancel()
+        if self.kernel is not None:
+            # kept for a restart with -r when the peers keep our routes too
+            await self.kernel.stop(keep=graceful is not False and gr_enabled(self.config))
         self.stopped.set()
 
     def _add_peer(self, n: Neighbor) -> SessionRunner:
@@ -282,6 +302,7 @@ class Daemon:
             neighbors=new.neighbors,
             peer_groups=new.peer_groups,
             dynamic_neighbors=new.dynamic_neighbors,
+            kernel=old.kernel,
         )
         deconfigured = Notification(code=ErrorCode.CEASE, subcode=CeaseSub.PEER_DECONFIGURED)
         for key in removed:
@@ -500,7 +521,15 @@ class Daemon:
         return more
 
     def _handle_engine_events(self) -> None:
-        for ev in self.engine.poll_events():
+        events = self.engine.poll_events()
+        kernel = self.kernel
+        if kernel is not None:
+            kernel.changes(events)
+            if kernel.hold and not self.engine.deferring:
+                kernel.deferral_ended()
+        for ev in events:
+            if type(ev) is BestPathChanged and not self._best_path_listeners:
+                continue  # asked for by the kernel routes only
             for listener in self.listeners:
                 listener("", ev)
             if isinstance(ev, PeerReset):

@@ -4,7 +4,8 @@ API (driven by the asyncio layer; every call that can depend on time takes ``now
 
     r = ReflectionEngine(router_id=..., local_as=..., cluster_id=..., restarting=False,
                   deferral_time=360.0, expected_peers=frozenset(), now=now,
-                  best_path_events=False, log_limit=1 << 20, encode_keys=2000)
+                  best_path_events=False, multipath_events=False,
+                  log_limit=1 << 20, encode_keys=2000)
     r.configure_peer(PeerSettings(...))          # add or replace (replace: peer must be down)
     r.remove_peer(key, now)
     r.peer_established(key, PeerCaps(...), now)
@@ -83,7 +84,7 @@ from bgprr.reflect.updategroup import (
 )
 from bgprr.rib.adj import Change
 from bgprr.rib.intern import AttrSet, InternTable
-from bgprr.rib.path import Path, select_best
+from bgprr.rib.path import Path, equal_cost_paths, select_best
 from bgprr.wire.attributes import add_community
 from bgprr.wire.constants import IPV4_UNICAST, LLGR_STALE, Family, RouteRefreshSubtype
 from bgprr.wire.errors import Action
@@ -106,6 +107,7 @@ class ReflectionEngine:
         expected_peers: frozenset[str] = frozenset(),
         now: float,
         best_path_events: bool = False,
+        multipath_events: bool = False,
         log_limit: int = DEFAULT_LOG_LIMIT,
         encode_keys: int = ENCODE_KEYS,
     ) -> None:
@@ -113,6 +115,8 @@ class ReflectionEngine:
         self.local_as = local_as
         self.cluster_id = cluster_id
         self._best_events = best_path_events
+        # BestPathChanged carries the equal-cost set (types.BestPathChanged)
+        self._multipath = best_path_events and multipath_events
         self._log_limit = log_limit
         self._encode_keys = encode_keys
         self._intern = InternTable()
@@ -482,9 +486,10 @@ class ReflectionEngine:
                 return
             table.dests[k] = Destination(k, new)
             table.trie.added(k)  # the trie shares table.dests
-            self._best_changed(table, k, new, marks)
+            self._best_changed(table, k, new, marks, None)
             return
         paths = d.paths
+        before = equal_cost_paths(paths, d.best) if self._multipath else ()
         replaced = False
         if old is not None:
             for i, p in enumerate(paths):
@@ -506,14 +511,27 @@ class ReflectionEngine:
             del table.dests[k]
             table.trie.removed(k)
         if best is not prev:
-            self._best_changed(table, k, best, marks)
+            self._best_changed(table, k, best, marks, paths)
         else:
             for g in table.groups.values():
                 if g.gkey.addpath or g.gkey.rs_client:  # their state is not just the best
                     g.mark(k)
+            if self._multipath:
+                after = equal_cost_paths(paths, best)
+                if len(after) != len(before) or any(
+                    x is not y for x, y in zip(after, before, strict=True)
+                ):
+                    self._events.append(
+                        BestPathChanged(family=table.family, key=k, best=best, multipath=after)
+                    )
 
     def _best_changed(
-        self, table: FamilyTable, k: int, best: Path | None, marks: list[int] | None
+        self,
+        table: FamilyTable,
+        k: int,
+        best: Path | None,
+        marks: list[int] | None,
+        paths: list[Path] | None,
     ) -> None:
         if marks is not None:
             marks.append(k)
@@ -521,7 +539,12 @@ class ReflectionEngine:
             for g in table.groups.values():
                 g.mark(k)
         if self._best_events:
-            self._events.append(BestPathChanged(family=table.family, key=k, best=best))
+            multipath: tuple[Path, ...] = ()
+            if self._multipath and best is not None:
+                multipath = (best,) if paths is None else equal_cost_paths(paths, best)
+            self._events.append(
+                BestPathChanged(family=table.family, key=k, best=best, multipath=multipath)
+            )
 
     @staticmethod
     def _mark_all(table: FamilyTable, marks: list[int]) -> None:

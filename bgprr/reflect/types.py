@@ -135,11 +135,17 @@ class EndOfRibReceived:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BestPathChanged:
-    """Only emitted when the ReflectionEngine was built with ``best_path_events=True``."""
+    """Only emitted when the ReflectionEngine was built with ``best_path_events=True``.
+
+    ``multipath``: with ``multipath_events=True`` as well, the equal-cost paths of the
+    prefix (:func:`bgprr.rib.path.equal_cost_paths`, ``best`` first), and the event is
+    also emitted when that set changed while ``best`` stayed; otherwise empty.
+    """
 
     family: Family
     key: int
     best: Path | None
+    multipath: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

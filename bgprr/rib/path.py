@@ -13,7 +13,14 @@ from dataclasses import dataclass
 
 from bgprr.rib.intern import AttrSet
 
-__all__ = ["DEFAULT_LOCAL_PREF", "Path", "Source", "best_path_steps", "select_best"]
+__all__ = [
+    "DEFAULT_LOCAL_PREF",
+    "Path",
+    "Source",
+    "best_path_steps",
+    "equal_cost_paths",
+    "select_best",
+]
 
 DEFAULT_LOCAL_PREF = 100
 _ORIGIN_WORST = 2  # INCOMPLETE; used when ORIGIN is missing
@@ -179,3 +186,46 @@ def _tail_key(p: Path, router_id: int) -> _TailKey:
         p.stale,
         p.since,
     )
+
+
+def equal_cost_paths(
+    paths: Sequence[Path], best: Path | None, *, always_compare_med: bool = False
+) -> tuple[Path, ...]:
+    """The paths as good as ``best`` for multipath forwarding, ``best`` first, the others
+    in input order (empty when ``best`` is None).
+
+    A path is equal-cost when it survives the decision steps of RFC 4271 §9.1.2.2 up to
+    and including (d), eBGP over iBGP: not LLGR-stale unless ``best`` is, the same
+    LOCAL_PREF, locality, AS_PATH length and ORIGIN, not eliminated by the MED step (c)
+    over the whole set, and the same eBGP/iBGP kind as ``best``. The tie-breaks after
+    (d) (BGP identifier, CLUSTER_LIST, neighbor address, path id) only pick one of
+    equals, as in BIRD's ``bgp_rte_mergable``; there is no IGP cost (step (e)) here.
+    GoBGP's multipath compares MED across neighbor ASes too (``always_compare_med``).
+    """
+    if best is None:
+        return ()
+    if len(paths) <= 1:
+        return (best,)
+    head = _head(best)
+    cands = [p for p in paths if _head(p) == head]
+    if len(cands) > 1:
+        cands = _med_survivors(cands, always_compare_med)
+    ebgp = _is_ebgp(best)
+    return (best, *(p for p in cands if p is not best and _is_ebgp(p) == ebgp))
+
+
+def _head(p: Path) -> tuple[bool, int, bool, int, int]:
+    a = p.attrs
+    lp = a.local_pref
+    origin = a.origin
+    return (
+        p.llgr_stale,
+        DEFAULT_LOCAL_PREF if lp is None else lp,
+        p.peer is not None,
+        a.as_path_length,
+        _ORIGIN_WORST if origin is None else origin,
+    )
+
+
+def _is_ebgp(p: Path) -> bool:
+    return p.peer is not None and p.peer.ebgp

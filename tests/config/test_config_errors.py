@@ -529,7 +529,11 @@ REFUSED: list[tuple[str, str, str]] = [
         '[[rpki-servers]]\n[rpki-servers.config]\naddress = "127.0.0.1"\n',
         "rpki-servers",
     ),
-    ("zebra", "[zebra.config]\nenabled = false\n", "zebra"),
+    (
+        "global-multipath-ebgp",
+        "[global.use-multiple-paths.ebgp.config]\nmaximum-paths = 4\n",
+        "global.use-multiple-paths.ebgp",
+    ),
     ("collector", '[collector.config]\nurl = ""\n', "collector"),
     (
         "mrt-dump",
