@@ -21,7 +21,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument(
         "--rr",
         default=",".join(reflectors.NAMES),
-        help=f"comma list of {', '.join(reflectors.NAMES)}",
+        help=f"comma list of {', '.join(reflectors.NAMES)}; NAME-policy (NAME one of "
+        f"{', '.join(reflectors.POLICY_NAMES)}): with the benchmark's import policy "
+        "(bench/policyset.py)",
     )
     ap.add_argument(
         "--scenario",
@@ -60,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not a.addr.startswith("127."):
         ap.error("--addr must be a loopback address (127.0.0.0/8)")
     rrs = [r for r in a.rr.split(",") if r]
-    bad = [r for r in rrs if r not in reflectors.NAMES]
+    bad = [r for r in rrs if not reflectors.known(r)]
     if bad:
         ap.error(f"unknown reflector(s): {', '.join(bad)}")
     scens = list(scenarios.SCENARIOS) if a.scenario == "all" else a.scenario.split(",")

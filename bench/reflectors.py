@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import policyset
 from .loadtester import client_address
 
 ASN = 64512
@@ -36,6 +37,20 @@ FRR_BGPD = "/usr/lib/frr/bgpd"
 FRR_ZEBRA = "/usr/lib/frr/zebra"
 
 NAMES = ("bgprr", "bgprr-stdlib", "gobgp", "bird2", "bird1", "frr", "frr-coalesce")
+#: ``NAME-policy``: the same reflector with the benchmark's import policy (below).
+POLICY_SUFFIX = "-policy"
+POLICY_NAMES = ("bgprr", "gobgp", "bird2", "bird1")
+
+
+def split_name(name: str) -> tuple[str, bool]:
+    """``("bird2", True)`` for ``bird2-policy``; ``(name, False)`` otherwise."""
+    if name.endswith(POLICY_SUFFIX) and name[: -len(POLICY_SUFFIX)] in POLICY_NAMES:
+        return name[: -len(POLICY_SUFFIX)], True
+    return name, False
+
+
+def known(name: str) -> bool:
+    return split_name(name)[0] in NAMES
 
 
 @dataclass(slots=True)
@@ -79,9 +94,17 @@ class Running:
 # --------------------------------------------------------------------------- configs
 
 
-def gobgp_toml(addr: str, port: int, clients: int, neighbor_extra: Sequence[str] = ()) -> str:
+def gobgp_toml(
+    addr: str,
+    port: int,
+    clients: int,
+    neighbor_extra: Sequence[str] = (),
+    *,
+    policy: bool = False,
+) -> str:
     """GoBGP-format TOML, read by both gobgpd and bgprr; ``neighbor_extra``: lines
-    appended to every neighbor (more of its tables)."""
+    appended to every neighbor (more of its tables); ``policy``: with the benchmark's
+    import policy (:mod:`bench.policyset`)."""
     out = [
         "[global.config]",
         f"  as = {ASN}",
@@ -105,10 +128,12 @@ def gobgp_toml(addr: str, port: int, clients: int, neighbor_extra: Sequence[str]
             *neighbor_extra,
             "",
         ]
+    if policy:
+        out.append(policyset.gobgp_policy_toml())
     return "\n".join(out)
 
 
-def bird1_conf(addr: str, port: int, clients: int) -> str:
+def bird1_conf(addr: str, port: int, clients: int, *, policy: bool = False) -> str:
     out = [
         f"router id {addr};",
         f"listen bgp address {addr} port {port};",
@@ -122,10 +147,12 @@ def bird1_conf(addr: str, port: int, clients: int) -> str:
         "  rr client;",
         f"  rr cluster id {addr};",
         "  igp table igptab;",
-        "  import all;",
+        "  import filter bench_import;" if policy else "  import all;",
         "  export all;",
         "}",
     ]
+    if policy:
+        out.insert(5, policyset.bird_filter())
     out += [
         f"protocol bgp c{i} from rrc {{ neighbor {client_address(i)} as {ASN}; }}"
         for i in range(clients)
@@ -133,7 +160,7 @@ def bird1_conf(addr: str, port: int, clients: int) -> str:
     return "\n".join(out) + "\n"
 
 
-def bird2_conf(addr: str, port: int, clients: int) -> str:
+def bird2_conf(addr: str, port: int, clients: int, *, policy: bool = False) -> str:
     out = [
         f"router id {addr};",
         "log stderr all;",
@@ -146,9 +173,12 @@ def bird2_conf(addr: str, port: int, clients: int) -> str:
         "  passive on;",
         "  rr client;",
         f"  rr cluster id {addr};",
-        "  ipv4 { import all; export all; igp table igp4; };",
+        "  ipv4 { import %s; export all; igp table igp4; };"
+        % ("filter bench_import" if policy else "all"),
         "}",
     ]
+    if policy:
+        out.insert(5, policyset.bird_filter())
     out += [
         f"protocol bgp c{i} from rrc {{ neighbor {client_address(i)} as {ASN}; }}"
         for i in range(clients)
@@ -265,13 +295,15 @@ def start(
     netns: str | None,
     timeout: float = 60.0,
 ) -> Running:
-    """Write the configuration for ``clients`` clients and start reflector ``name``."""
+    """Write the configuration for ``clients`` clients and start reflector ``name``
+    (``NAME-policy``: with the benchmark's import policy)."""
+    name, policy = split_name(name)
     workdir.mkdir(parents=True, exist_ok=True)
     log = workdir / f"{name}.log"
     procs: list[subprocess.Popen[bytes]] = []
     if name in ("bgprr", "bgprr-stdlib", "gobgp"):
         conf = workdir / "rr.toml"
-        conf.write_text(gobgp_toml(addr, port, clients))
+        conf.write_text(gobgp_toml(addr, port, clients, policy=policy))
         if name == "gobgp":
             cmd = [
                 GOBGPD,
@@ -297,7 +329,9 @@ def start(
         procs.append(_spawn(cmd, log, netns))
     elif name in ("bird1", "bird2"):
         conf = workdir / "bird.conf"
-        conf.write_text((bird1_conf if name == "bird1" else bird2_conf)(addr, port, clients))
+        conf.write_text(
+            (bird1_conf if name == "bird1" else bird2_conf)(addr, port, clients, policy=policy)
+        )
         exe = BIRD1 if name == "bird1" else BIRD2
         cmd = [
             exe,
@@ -394,23 +428,25 @@ def _version(
 def versions(names: Sequence[str]) -> dict[str, str]:
     """Version strings of the daemons behind ``names``."""
     out: dict[str, str] = {}
-    for n in names:
+    for full in names:
+        n = split_name(full)[0]
         if n.startswith("bgprr"):
             rev = _version(["git", "-C", str(Path(__file__).resolve().parent.parent),
                             "rev-parse", "--short", "HEAD"])  # fmt: skip
             ver = _version([sys.executable, "-c", "import bgprr; print(bgprr.__version__)"])
-            out[n] = f"{ver} (git {rev})"
+            out[full] = f"{ver} (git {rev})"
         elif n == "gobgp":
-            out[n] = _version([GOBGPD, "--version"])
+            out[full] = _version([GOBGPD, "--version"])
         elif n in ("bird1", "bird2"):
             env = bird2_env() if n == "bird2" else None
-            out[n] = _version([BIRD1 if n == "bird1" else BIRD2, "--version"], env=env)
+            out[full] = _version([BIRD1 if n == "bird1" else BIRD2, "--version"], env=env)
         else:
-            out[n] = _version([FRR_BGPD, "--version"], lambda s: s.splitlines()[0])
+            out[full] = _version([FRR_BGPD, "--version"], lambda s: s.splitlines()[0])
     return out
 
 
 def available(name: str) -> bool:
+    name = split_name(name)[0]
     exe = {
         "gobgp": GOBGPD,
         "bird1": BIRD1,

@@ -167,6 +167,7 @@ def run_one(
                 metrics = {"failed": f"tester exit {out.returncode}: {out.stderr[-800:]}"}
         except subprocess.TimeoutExpired:
             metrics = {"failed": f"timeout after {timeout:.0f} s (tester killed)"}
+        _check_policy(rr, metrics)
         end = proc_usage(run.measure)
         metrics["rr_cpu_s"] = round(end["cpu_s"] - start["cpu_s"], 3)
         metrics["rr_cpu_total_s"] = round(end["cpu_s"], 3)
@@ -186,6 +187,18 @@ def run_one(
             with contextlib.suppress(subprocess.TimeoutExpired):
                 prof.wait(timeout=20)
     return res
+
+
+def _check_policy(rr: str, metrics: dict[str, Any]) -> None:
+    """``NAME-policy`` must tag exactly the prefixes the policy matches, ``NAME`` none
+    (:mod:`bench.probe`); otherwise the run failed."""
+    tagged, matches = metrics.get("policy_tagged"), metrics.get("policy_matches")
+    if tagged is None or matches is None or "failed" in metrics:
+        return
+    policy = reflectors.split_name(rr)[1]
+    want = matches if policy else 0
+    if tagged != want:
+        metrics["failed"] = f"import policy: {tagged} prefixes tagged, expected {want}"
 
 
 def machine() -> dict[str, Any]:

@@ -42,6 +42,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from . import probe
 from .kstamp import Stamped
 from .loadtester import (
     Peer,
@@ -110,9 +111,9 @@ def plan(name: str, overrides: dict[str, Any] | None = None, timeout: float = 30
     params = default_params(name)
     params.update({k: v for k, v in (overrides or {}).items() if k in params})
     if name == "calico-10k":
-        clients = params["speakers"] + params["receivers"]
+        clients = params["speakers"] + params["receivers"] + 1  # + the policy probe
     elif name == "inet-500k":
-        clients = 1 + params["receivers"]
+        clients = 1 + params["receivers"] + 1  # + the policy probe
     elif name in EXTRA_SCENARIOS:
         clients = 2 + params["receivers"]  # the stuck client's address is configured in both
     elif name.startswith("nodes-"):
@@ -276,6 +277,15 @@ async def run_calico(t: Tester, params: dict[str, Any], deadline: float, m: Metr
     if not clk.done("churn_announce", *await t.wait_goal(receivers, count_goal(n), deadline)):
         return
     m["churn_s"] = round(m["churn_withdraw_s"] + m["churn_announce_s"], 4)
+    await _probe(t, client_address(s + r), prefixes, deadline, m)
+
+
+async def _probe(
+    t: Tester, address: str, prefixes: Sequence[bytes], deadline: float, m: Metrics
+) -> None:
+    """Untimed: what the benchmark's import policy did (:mod:`bench.probe`)."""
+    m["policy_tagged"] = await probe.probe_tags(t, address, len(prefixes), deadline)
+    m["policy_matches"] = probe.expected_tags(prefixes)
 
 
 async def run_inet(t: Tester, params: dict[str, Any], deadline: float, m: Metrics) -> None:
@@ -299,6 +309,9 @@ async def run_inet(t: Tester, params: dict[str, Any], deadline: float, m: Metric
     if ok:
         m["bytes_per_path"] = round((after["rss"] - base["rss"]) / n, 1)
         m["wrong_tables"] = sum(1 for p in receivers if len(p.seen) != n)
+        if params.get("probe", True):
+            prefixes = inet_prefixes(params["prefixes"], random.Random(params["seed"]))
+            await _probe(t, client_address(1 + params["receivers"]), prefixes, deadline, m)
 
 
 async def run_nodes(t: Tester, params: dict[str, Any], deadline: float, m: Metrics) -> None:
