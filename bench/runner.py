@@ -129,8 +129,9 @@ def run_one(
                     "-f",
                     "raw",
                     "-r",
-                    "50",
-                    "--nonblocking",
+                    os.environ.get("BGPRR_PYSPY_RATE", "50"),
+                    # --native (C frames: uvloop, the kernel calls) cannot be nonblocking
+                    *(["--native"] if os.environ.get("BGPRR_PYSPY_NATIVE") else ["--nonblocking"]),
                 ],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
