@@ -48,6 +48,7 @@ class AttrSet:
     """
 
     __slots__ = (
+        "__weakref__",
         "_reflected",
         "_view",
         "as_path_length",
