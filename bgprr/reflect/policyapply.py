@@ -206,6 +206,11 @@ class ImportFilter:
         return None if posts is None else posts.get((k << 32) | pid)
 
 
+class FinalSet(AttrSet):
+    """An attribute set as sent after an export policy: no ``__slots__`` of its own, so
+    that it can be weakly referenced (plain AttrSets stay small)."""
+
+
 class FinalSets:
     """Attribute sets as sent after an export policy, shared by their bytes while any
     export state holds them (not reference-counted: a weak dictionary)."""
@@ -213,7 +218,7 @@ class FinalSets:
     __slots__ = ("sets",)
 
     def __init__(self) -> None:
-        self.sets: weakref.WeakValueDictionary[tuple[bytes, bytes], AttrSet] = (
+        self.sets: weakref.WeakValueDictionary[tuple[bytes, bytes], FinalSet] = (
             weakref.WeakValueDictionary()
         )
 
@@ -221,7 +226,7 @@ class FinalSets:
         key = (raw, next_hop)
         a = self.sets.get(key)
         if a is None:
-            a = self.sets[key] = AttrSet(raw, next_hop)
+            a = self.sets[key] = FinalSet(raw, next_hop)
         return a
 
 

@@ -48,7 +48,6 @@ class AttrSet:
     """
 
     __slots__ = (
-        "__weakref__",
         "_reflected",
         "_view",
         "as_path_length",
