@@ -199,6 +199,10 @@ class ReflectionEngine(EnginePolicy):
         del self._peers[key]
         self._imports.pop(peer.ref.index, None)
         self._infos.pop(peer.ref.index, None)
+        pol = self._policy
+        if key in pol.neighbors:
+            rest = {k: v for k, v in pol.neighbors.items() if k != key}
+            self._policy = PolicyTable(pol.global_import, pol.global_export, rest)
         self._rs_index.discard(peer.ref.index)
         self._update_cluster_ids()
 

@@ -87,12 +87,21 @@ class EnginePolicy:
     def set_local_policy(
         self, key: str, import_: PolicyPoint | None, export: PolicyPoint | None
     ) -> None:
-        """A route-server client's own (import, export) chains (a dynamic neighbor's)."""
+        """A route-server client's own (import, export) chains (e.g. a dynamic neighbor's,
+        set before :meth:`configure_peer`); only that neighbor is re-evaluated."""
         pol = self._policy
         neighbors = dict(pol.neighbors)
-        neighbors[key] = (import_, export)
+        if import_ is None and export is None:
+            neighbors.pop(key, None)
+        else:
+            neighbors[key] = (import_, export)
         self._policy = PolicyTable(pol.global_import, pol.global_export, neighbors)
-        self._reapply()
+        peer = self._peers.get(key)
+        if import_ is not None and not self._loop_check:
+            self._reapply()
+        elif peer is not None:
+            self._policy_peer(peer)
+            self._regroup(peer)
 
     def policies(self) -> PolicyTable:
         return self._policy
@@ -108,14 +117,18 @@ class EnginePolicy:
         for peer in self._peers.values():
             self._policy_peer(peer)
         for peer in self._peers.values():
-            for fam, m in list(peer.members.items()):
-                if self._group_for(peer, fam)[0] != m.group.gkey:
-                    old = m.group
-                    held = old.held(m)
-                    old.leave(m)
-                    if not old.members:
-                        del self.view_table(fam, peer.ref.index).groups[old.gkey]
-                    peer.members[fam] = self._join(peer, fam, (m, held, old.gkey))
+            self._regroup(peer)
+
+    def _regroup(self, peer: NeighborState) -> None:
+        """Move the neighbor to the update groups its export chain now calls for."""
+        for fam, m in list(peer.members.items()):
+            if self._group_for(peer, fam)[0] != m.group.gkey:
+                old = m.group
+                held = old.held(m)
+                old.leave(m)
+                if not old.members:
+                    del self.view_table(fam, peer.ref.index).groups[old.gkey]
+                peer.members[fam] = self._join(peer, fam, (m, held, old.gkey))
 
     def _policy_peer(self, peer: NeighborState) -> None:
         """Apply the neighbor's current import chain to its Adj-RIB-In (differences)."""
