@@ -466,13 +466,13 @@ class ReflectionEngine(EnginePolicy):
             return
         path = Path(peer=None, path_id=0, attrs=attrs, since=now)
         table.local[key] = path
-        self.set_path(table, key, (-1, 0), path, old)
+        self._apply_changes(family, -1, [(key, 0, old, path)])  # global import chain
 
     def withdraw_local(self, family: Family, key: int, now: float) -> None:
         table = self.table(family)
         old = table.local.pop(key, None)
         if old is not None:
-            self.set_path(table, key, (-1, 0), None, old)
+            self._apply_changes(family, -1, [(key, 0, old, None)])
 
     # ------------------------------------------------------------------ Loc-RIB core
 

@@ -22,7 +22,9 @@ from bgprr.reflect.policyapply import (
     ExportFilter,
     FinalSets,
     ImportFilter,
+    LocalRoutes,
     PolicyTable,
+    Rib,
     same_sent,
 )
 from bgprr.reflect.tables import FamilyTable, SharedStates, StateFn
@@ -116,6 +118,7 @@ class EnginePolicy:
         )
         for peer in self._peers.values():
             self._policy_peer(peer)
+        self._policy_local()
         for peer in self._peers.values():
             self._regroup(peer)
 
@@ -132,22 +135,32 @@ class EnginePolicy:
 
     def _policy_peer(self, peer: NeighborState) -> None:
         """Apply the neighbor's current import chain to its Adj-RIB-In (differences)."""
-        chain = self._policy.chains(peer.settings)[0]
         idx = peer.ref.index
+        chain = self._policy.chains(peer.settings)[0]
+        self._refilter(idx, chain, self._infos[idx], peer.rib_in)
+
+    def _policy_local(self) -> None:
+        """The global import chain on the locally originated routes (peer index -1)."""
+        local = LocalRoutes({fam: t.local for fam, t in self._tables.items()})
+        self._refilter(-1, self._policy.global_import, None, local)
+
+    def _refilter(
+        self, idx: int, chain: PolicyPoint | None, info: PeerInfo | None, rib: Rib
+    ) -> None:
         f = self._imports.get(idx)
         if f is None:
             if chain is None:
                 return
-            f = self._imports[idx] = ImportFilter(chain, self._infos[idx], self._intern)
-            f.adopt(peer.rib_in)
+            f = self._imports[idx] = ImportFilter(chain, info, self._intern)
+            f.adopt(rib)
         elif chain is not None and f.chain.identity == chain.identity:
             f.chain = chain
             return
         f.chain = chain or AcceptAll()
-        for fam, changes in f.reevaluate(peer.rib_in):
+        for fam, changes in f.reevaluate(rib):
             self._apply_changes(fam, idx, changes, post=True)
         if chain is None:
-            f.release_all(peer.rib_in)
+            f.release_all(rib)
             del self._imports[idx]
 
     def _group_for(

@@ -26,6 +26,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from bgprr.policy.types import PeerInfo, PolicyPoint, Rewrite, Route
 from bgprr.reflect.export import (
@@ -38,7 +39,7 @@ from bgprr.reflect.export import (
     sent_form,
 )
 from bgprr.reflect.types import PeerSettings
-from bgprr.rib.adj import AdjRibIn, Change
+from bgprr.rib.adj import Change
 from bgprr.rib.intern import AttrSet, InternTable
 from bgprr.rib.path import Path
 from bgprr.wire.attributes import strip_attributes
@@ -48,6 +49,7 @@ __all__ = [
     "ExportFilter",
     "FinalSets",
     "ImportFilter",
+    "LocalRoutes",
     "PolicyTable",
     "same_sent",
 ]
@@ -107,12 +109,37 @@ def same_sent(a: State, b: State, ga: GroupKey, gb: GroupKey, local_as: int) -> 
     return True
 
 
+class Rib(Protocol):
+    """What a filter re-evaluates: an :class:`AdjRibIn`, or :class:`LocalRoutes`."""
+
+    def families(self) -> list[Family]: ...
+
+    def items(self, fam: Family) -> Iterator[tuple[int, int, Path]]: ...
+
+
+class LocalRoutes:
+    """The locally originated routes (per family: prefix key -> path) as a :class:`Rib`
+    (gobgpd runs the global import chain on routes added through its API too)."""
+
+    __slots__ = ("tables",)
+
+    def __init__(self, tables: Mapping[Family, Mapping[int, Path]]) -> None:
+        self.tables = tables
+
+    def families(self) -> list[Family]:
+        return list(self.tables)
+
+    def items(self, fam: Family) -> Iterator[tuple[int, int, Path]]:
+        for k, p in sorted(self.tables.get(fam, {}).items()):
+            yield k, 0, p
+
+
 class ImportFilter:
     """One neighbor's import chain and the post-policy path of each of its paths."""
 
     __slots__ = ("chain", "intern", "peer", "posts", "rejected")
 
-    def __init__(self, chain: PolicyPoint, peer: PeerInfo, intern: InternTable) -> None:
+    def __init__(self, chain: PolicyPoint, peer: PeerInfo | None, intern: InternTable) -> None:
         self.chain = chain
         self.peer = peer
         self.intern = intern
@@ -122,10 +149,11 @@ class ImportFilter:
 
     def _post(self, fam: Family, k: int, pre: Path) -> Path | None:
         """Evaluate ``pre``; the result holds its own reference (None: rejected)."""
-        peer = self.peer
+        peer = self.peer  # None: locally originated routes
         # gobgpd passes no neighbor to a route-server client's import chain
         verdict = self.chain.apply(
-            Route(fam, k, pre.attrs, peer), None if peer.route_server_client else peer
+            Route(fam, k, pre.attrs, peer),
+            None if peer is None or peer.route_server_client else peer,
         )
         if verdict is None:
             return None
@@ -160,7 +188,7 @@ class ImportFilter:
             if post_old is not None or post_new is not None:
                 yield k, pid, post_old, post_new
 
-    def adopt(self, rib: AdjRibIn) -> None:
+    def adopt(self, rib: Rib) -> None:
         """Start on a neighbor that had no filter: every path is its own post-policy
         path (one more reference each); :meth:`reevaluate` then applies the chain."""
         retain = self.intern.retain
@@ -170,7 +198,7 @@ class ImportFilter:
                 retain(p.attrs)
                 posts[(k << 32) | pid] = p
 
-    def reevaluate(self, rib: AdjRibIn) -> Iterator[tuple[Family, list[Change]]]:
+    def reevaluate(self, rib: Rib) -> Iterator[tuple[Family, list[Change]]]:
         """Run the (new) chain over the Adj-RIB-In; per family the Loc-RIB changes."""
         for fam in rib.families():
             posts = self.posts.setdefault(fam, {})
@@ -192,7 +220,7 @@ class ImportFilter:
                 changes.append((k, pid, old, new))
             yield fam, changes
 
-    def release_all(self, rib: AdjRibIn) -> None:
+    def release_all(self, rib: Rib) -> None:
         """Drop the filter once every post-policy path is the pre-policy one (after
         re-evaluating with an accept-all chain): one reference each is given back."""
         release = self.intern.release

@@ -228,3 +228,20 @@ def test_engine_with_policy_equals_model(ops: list[tuple[int, int | None]], late
     assert {k for k, _b, _p in net.r.loc_rib(F)} == set(held)
     net.send("e1", withdraw(list(held)))
     assert len(net.r.intern_table) == 0
+
+
+def test_global_import_runs_on_local_routes() -> None:
+    """gobgpd runs the global import chain on routes added through its API too."""
+    net = setup()
+    pol = chains(PS + policy("rej", IF_P1, REJECT), imp=["rej"])
+    net.r.set_policies(**pol)  # type: ignore[arg-type]
+    local = block(as_path=[], next_hop=ip(9))
+    net.r.originate(F, P1, local, b"", 0.0)
+    net.r.originate(F, P2, local, b"", 0.0)
+    assert [k for k, _b, _p in net.r.loc_rib(F)] == [P2]
+    net.r.set_policies()
+    assert [k for k, _b, _p in net.r.loc_rib(F)] == [P1, P2]
+    net.r.set_policies(**pol)  # type: ignore[arg-type]
+    net.r.withdraw_local(F, P1, 0.0)
+    net.r.withdraw_local(F, P2, 0.0)
+    assert list(net.r.loc_rib(F)) == [] and len(net.r.intern_table) == 0
