@@ -125,6 +125,7 @@ def neighbor_detail(n: JSON) -> str:
         ("Advertised", "advertised"),
         ("Received", "received"),
         ("Accepted", "accepted"),
+        ("Rejected (policy)", "rejected"),
         ("Withdrawn", "withdrawn_total"),
         ("Looped", "looped"),
         ("AS loop", "as_loop"),
@@ -188,6 +189,20 @@ def rib_table(routes: list[JSON]) -> str:
 
 def adj_table(paths: list[JSON]) -> str:
     return path_table([(p["prefix"], p) for p in paths])
+
+
+def policy_text(p: JSON) -> str:
+    """``gobgp global policy`` / ``gobgp neighbor ADDR policy``: the chains that apply."""
+    lines = []
+    if p.get("address"):
+        where = "its own (route-server client)" if p["source"] == "neighbor" else "global"
+        lines.append(f"Neighbor {p['address']}: {where} policy")
+    for direction in ("import", "export"):
+        chain = p[direction]
+        names = ", ".join(chain["policies"]) or "-"
+        lines.append(f"{direction.capitalize()} policy: {names}")
+        lines.append(f"  Default: {chain['default']}")
+    return "\n".join(lines) + "\n"
 
 
 def rib_summary(summary: JSON, family: str | None = None) -> str:

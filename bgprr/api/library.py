@@ -573,19 +573,27 @@ class RouteReflector:
             }
         return {"families": fams, "attribute_sets": len(engine.intern_table)}
 
-    def adj_rib_in(self, address: str, family: str = "ipv4") -> list[JSON]:
-        build = self._adj_in_views(address, family)
+    def adj_rib_in(
+        self, address: str, family: str = "ipv4", *, post_policy: bool = False
+    ) -> list[JSON]:
+        """What the neighbor sent (``post_policy``: after the import policy, rejected
+        paths left out, rewritten ones as rewritten)."""
+        build = self._adj_in_views(address, family, post_policy)
         return [v for item in build.items if (v := build.one(item)) is not None]
 
-    async def adj_rib_in_async(self, address: str, family: str = "ipv4") -> list[JSON]:
-        return await _chunked(self._adj_in_views(address, family))
+    async def adj_rib_in_async(
+        self, address: str, family: str = "ipv4", post_policy: bool = False
+    ) -> list[JSON]:
+        return await _chunked(self._adj_in_views(address, family, post_policy))
 
-    def _adj_in_views(self, address: str, family: str) -> _Build:
+    def _adj_in_views(self, address: str, family: str, post_policy: bool = False) -> _Build:
         runner = self._runner(address)
         fam = parse.family(family)
         now = self._now()
         cache: views.AttrCache = {}
-        items = self.daemon.engine.adj_rib_in(runner.key, fam)
+        engine = self.daemon.engine
+        get = engine.adj_rib_in_post if post_policy else engine.adj_rib_in
+        items = get(runner.key, fam)
         return _Build(items, lambda item: views.adj_in_item(item, fam[0], now, cache))
 
     def adj_rib_out(self, address: str, family: str = "ipv4") -> list[JSON]:
@@ -601,6 +609,22 @@ class RouteReflector:
         cache: dict[tuple[bytes, bytes], JSON] = {}
         items = self.daemon.engine.adj_rib_out(runner.key, fam)
         return _Build(items, lambda item: views.adj_out_item(item, fam[0], cache))
+
+    def global_policy(self) -> JSON:
+        """The global import and export chains (every neighbor but route-server
+        clients; docs/policy.md)."""
+        pol = self.daemon.engine.policies()
+        return views.policy_view((pol.global_import, pol.global_export), source="global")
+
+    def neighbor_policy(self, address: str) -> JSON:
+        """The chains that apply to the neighbor's routes: a route-server client's own,
+        anyone else's the global ones."""
+        runner = self._runner(address)
+        chains = self.daemon.engine.peer_policies(runner.key)
+        source = "neighbor" if runner.neighbor.rs_client else "global"
+        out = views.policy_view(chains, source=source)
+        out["address"] = runner.key
+        return out
 
     def is_established(self, address: str) -> bool:
         return self._runner(address).session.state is State.ESTABLISHED

@@ -86,7 +86,7 @@ class Collector:
         )
         for key, runner in sorted(d.peers.items()):
             c = engine.counters(key)
-            pfx["received"].add_metric([key], c.accepted)
+            pfx["received"].add_metric([key], c.accepted + c.rejected)
             pfx["accepted"].add_metric([key], c.accepted)
             pfx["advertised"].add_metric([key], c.advertised)
             dropped.add_metric([key, "looped"], c.looped)

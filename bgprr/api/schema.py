@@ -94,6 +94,7 @@ NEIGHBOR_DETAIL = _obj(
                 "looped": _INT,
                 "as_loop": _INT,
                 "treat_as_withdraw": _INT,
+                "rejected": _INT,
             }
         ),
     }
@@ -167,6 +168,23 @@ GLOBAL = _obj(
 )
 
 
+CHAIN = _obj(
+    {
+        "policies": _STRS,
+        "default": {"enum": ["accept-route", "reject-route"]},
+    }
+)
+POLICY = _obj({"source": {"enum": ["global", "neighbor"]}, "import": CHAIN, "export": CHAIN})
+NEIGHBOR_POLICY = _obj(
+    {
+        "address": _STR,
+        "source": {"enum": ["global", "neighbor"]},
+        "import": CHAIN,
+        "export": CHAIN,
+    }
+)
+
+
 def _array(items: Schema) -> Schema:
     return {"type": "array", "items": items}
 
@@ -186,6 +204,8 @@ RESULTS: dict[str, Schema] = {
     "neighbor.enable": OK,
     "neighbor.adj_in": _array(ADJ_IN),
     "neighbor.adj_out": _array(ADJ_OUT),
+    "neighbor.policy": NEIGHBOR_POLICY,
+    "global.policy": POLICY,
     "rib.get": _array(ROUTE),
     "rib.summary": RIB_SUMMARY,
     "route.add": OK,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 from typing import TYPE_CHECKING, Any
 
+from bgprr.policy import ChainPoint, PolicyPoint
 from bgprr.rib.intern import AttrSet
 from bgprr.rib.path import Path
 from bgprr.session import Negotiated, State
@@ -175,7 +176,8 @@ def neighbor_view(
         "uptime": _since(runner.uptime, now) if up else None,
         "downtime": None if up else _since(runner.downtime, now),
         "prefixes": {
-            "received": counters.accepted,  # paths in the Adj-RIB-In (GoBGP's #Received)
+            # paths in the Adj-RIB-In (GoBGP's #Received), those the import policy accepts
+            "received": counters.accepted + counters.rejected,
             "accepted": counters.accepted,
             "advertised": counters.advertised,
         },
@@ -214,6 +216,7 @@ def neighbor_view(
             "looped": counters.looped,
             "as_loop": counters.as_loop,
             "treat_as_withdraw": counters.treat_as_withdraw,
+            "rejected": counters.rejected,
         }
     )
     return out
@@ -243,6 +246,25 @@ def _negotiated_view(neg: Negotiated) -> JSON:
         "addpath_receive": sorted(family_name(f) for f in neg.addpath_rx),
         "addpath_send": sorted(family_name(f) for f in neg.addpath_tx),
         "capabilities": caps,
+    }
+
+
+def chain_view(point: ChainPoint | None) -> JSON:
+    """One policy chain: its policies in order and its default (none: accept all)."""
+    if point is None:
+        return {"policies": [], "default": "accept-route"}
+    return {"policies": [name for name, _ in point.policies], "default": point.default.value}
+
+
+def policy_view(
+    chains: tuple[PolicyPoint | None, PolicyPoint | None], *, source: str
+) -> JSON:
+    """Where the (import, export) chains come from and what they run."""
+    imp, exp = chains
+    return {
+        "source": source,
+        "import": chain_view(imp if isinstance(imp, ChainPoint) else None),
+        "export": chain_view(exp if isinstance(exp, ChainPoint) else None),
     }
 
 

@@ -122,6 +122,9 @@ def _usage(ctx: click.Context, message: str) -> NoReturn:
 @click.option("--passive", is_flag=True, help="add: wait for the neighbor to connect.")
 @click.option("--message", "-m", "message", metavar="TEXT", help="shutdown/reset/disable: text.")
 @click.option("-a", "--address-family", "family", metavar="ipv4|ipv6", help="adj-in/adj-out.")
+@click.option(
+    "--post-policy", is_flag=True, help="adj-in: after the import policy (default: before)."
+)
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
 @click.pass_context
 def neighbor_cmd(
@@ -134,6 +137,7 @@ def neighbor_cmd(
     passive: bool,
     message: str | None,
     family: str | None,
+    post_policy: bool,
     as_json: bool,
 ) -> None:
     """Neighbors.
@@ -141,7 +145,9 @@ def neighbor_cmd(
     \b
     bgprr neighbor                              the neighbor table
     bgprr neighbor ADDR                         one neighbor in detail
-    bgprr neighbor ADDR adj-in|adj-out          routes received from / sent to it
+    bgprr neighbor ADDR adj-in [--post-policy]  routes received from it (before policy)
+    bgprr neighbor ADDR adj-out                 routes sent to it (after policy)
+    bgprr neighbor ADDR policy                  the import/export policy that applies
     bgprr neighbor add ADDR --as N [--rr-client] [--password P|-] [--peer-group G]
     bgprr neighbor del ADDR
     bgprr neighbor ADDR reset|softresetin|softresetout|shutdown|enable|disable [-m TEXT]
@@ -188,10 +194,18 @@ def neighbor_cmd(
         _emit(ctx, detail, as_json, fmt.neighbor_detail)
         return
     op = args[1]
+    if post_policy and op != "adj-in":
+        _usage(ctx, "--post-policy goes with 'adj-in'")
+    if op == "policy" and len(args) == 2:
+        result = _call(ctx, "neighbor.policy", {"address": address})
+        _emit(ctx, result, as_json, fmt.policy_text)
+        return
     if op in ("adj-in", "adj-out") and len(args) == 2:
         params = {"address": address}
         if family:
             params["family"] = family
+        if post_policy:
+            params["post_policy"] = True
         method = "neighbor.adj_in" if op == "adj-in" else "neighbor.adj_out"
         _emit(ctx, _call(ctx, method, params), as_json, fmt.adj_table)
         return
@@ -223,6 +237,7 @@ def global_cmd(ctx: click.Context, as_json: bool) -> None:
     \b
     bgprr global [--json]                       this instance and whether it is ready
     bgprr global rib ...                        the Loc-RIB (bgprr global rib --help)
+    bgprr global policy [--json]                the global import/export policy
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -233,6 +248,14 @@ def global_cmd(ctx: click.Context, as_json: bool) -> None:
 
 
 _MATCH = {"longer-prefixes": "longer", "shorter-prefixes": "shorter"}
+
+
+@global_cmd.command("policy", context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@click.pass_context
+def policy_cmd(ctx: click.Context, as_json: bool) -> None:
+    """The global import and export policy (every neighbor but route-server clients)."""
+    _emit(ctx, _call(ctx, "global.policy"), as_json, fmt.policy_text)
 
 
 @global_cmd.command("rib", context_settings={"help_option_names": ["-h", "--help"]})

@@ -38,6 +38,7 @@ from bgprr.config import (
     load_config,
 )
 from bgprr.config.model import canonical_address
+from bgprr.io.policies import client_chains, compile_config
 from bgprr.reflect.engine import ReflectionEngine
 from bgprr.reflect.types import (
     BestPathChanged,
@@ -78,6 +79,11 @@ REAP_INTERVAL = 5.0  # seconds between two looks for such neighbors
 _DOWN_STATES = (State.IDLE, State.ACTIVE)
 
 
+def _without_policy(config: Config) -> Config:
+    """``config`` with no neighbor apply-policy: what resets a session when it changes."""
+    return replace(config, neighbors=tuple(replace(n, apply_policy=None) for n in config.neighbors))
+
+
 class Daemon:
     """A running reflector inside the caller's event loop."""
 
@@ -112,6 +118,12 @@ class Daemon:
             now=self.loop.time(),
             best_path_events=best_path_events or config.kernel.enabled,
             multipath_events=config.kernel.enabled and config.kernel.multipath,
+        )
+        # Routing policy (docs/policy.md): compiled once per configuration.
+        self.policies = compile_config(config)
+        self.engine.set_policies(
+            global_import=self.policies.global_import,
+            global_export=self.policies.global_export,
         )
         # Best routes into the host's kernel ([zebra.config] enabled; docs/kernel.md).
         self._best_path_listeners = best_path_events
@@ -175,9 +187,7 @@ class Daemon:
     def _any_gtsm(self) -> bool:
         if any(n.ttl_security_min is not None for n in self.config.neighbors):
             return True
-        return any(
-            g.get("ttl-security.config.enabled") is True for g in self.config.peer_groups
-        )
+        return any(g.get("ttl-security.config.enabled") is True for g in self.config.peer_groups)
 
     async def _listen(self) -> None:
         g = self.config.global_
@@ -217,8 +227,10 @@ class Daemon:
             server.close()
         for runner in self.peers.values():
             neg = runner.session.negotiated
-            keep = graceful is not False and runner.established is not None and (
-                neg is not None and neg.peer_gr is not None
+            keep = (
+                graceful is not False
+                and runner.established is not None
+                and (neg is not None and neg.peer_gr is not None)
             )
             if keep:
                 runner.close_silently()
@@ -239,6 +251,8 @@ class Daemon:
         config = session_config(self.config, n, restarting=self.restarting)
         runner = SessionRunner(self, n, config, self.loop)
         self.peers[n.address] = runner
+        if n.rs_client:  # its own chains (gobgpd), set before the engine knows it
+            self.engine.set_local_policy(n.address, *client_chains(self.policies, n))
         self.engine.configure_peer(peer_settings(self.config, n))
         return runner
 
@@ -291,10 +305,12 @@ class Daemon:
         self.apply_config(new)
 
     def apply_config(self, new: Config) -> None:
-        """Make the neighbors of ``new`` the configured ones (reset changed ones)."""
+        """Make the neighbors of ``new`` the configured ones (reset changed ones) and its
+        routing policy the one applied: a change of policy only (an apply-policy, a set,
+        a definition) resets no session, the engine sends the differences."""
         if new.global_ != self.config.global_:
             log.warning("reload: [global] changes need a restart; applying neighbors only")
-        added, removed, changed = config_diff(self.config, new)
+        added, removed, changed = config_diff(_without_policy(self.config), _without_policy(new))
         old = self.config
         self.config = Config(
             source=new.source,
@@ -302,8 +318,16 @@ class Daemon:
             neighbors=new.neighbors,
             peer_groups=new.peer_groups,
             dynamic_neighbors=new.dynamic_neighbors,
+            policy=new.policy,
             kernel=old.kernel,
         )
+        for runner in self.peers.values():  # the new apply-policy of unchanged neighbors
+            if runner.neighbor.dynamic:
+                continue
+            n = self.config.neighbor(runner.key)
+            if n is not None and n.apply_policy != runner.neighbor.apply_policy:
+                runner.neighbor = n
+        self.apply_policies()
         deconfigured = Notification(code=ErrorCode.CEASE, subcode=CeaseSub.PEER_DECONFIGURED)
         for key in removed:
             log.info("reload: neighbor %s removed", key)
@@ -323,6 +347,22 @@ class Daemon:
             if n is not None:
                 self._add_peer(n).start()
         self._update_listener_passwords()
+
+    def apply_policies(self) -> None:
+        """Compile the configuration's policies and hand them to the engine (which
+        re-evaluates its tables and sends only what changed)."""
+        self.policies = compile_config(self.config)
+        clients = {
+            key: client_chains(self.policies, r.neighbor)
+            for key, r in self.peers.items()
+            if r.neighbor.rs_client
+        }
+        self.engine.set_policies(
+            global_import=self.policies.global_import,
+            global_export=self.policies.global_export,
+            neighbors={k: v for k, v in clients.items() if v != (None, None)},
+        )
+        self._after_engine_change()
 
     def _update_listener_passwords(self) -> None:
         """TCP-MD5 keys on the listening sockets: one per neighbor with a password, and one

@@ -207,10 +207,11 @@ class Prepender(Action):
 
 class NextHopSetter(Action):
     """``set-next-hop``: an address, ``self`` (the peer's ``local_address``: on import
-    the receiving session's own address) or ``unchanged`` (the route keeps the next hop
-    it has when the policy runs).  An IPv4 address on an IPv6 route becomes
-    ``::ffff:a.b.c.d`` (as gobgpd writes it); an IPv6 address on an IPv4 route is not
-    applied (bgprr keeps IPv4 next hops in NEXT_HOP, RFC 8950 is not supported)."""
+    the receiving session's own address) or ``unchanged`` (on export the next hop from
+    before the session's rewrite, :attr:`Route.old_next_hop`; else the one it has).
+    An IPv4 address on an IPv6 route becomes ``::ffff:a.b.c.d`` (as gobgpd writes it);
+    an IPv6 address on an IPv4 route is not applied (bgprr keeps IPv4 next hops in
+    NEXT_HOP, RFC 8950 is not supported)."""
 
     __slots__ = ("mode", "target")
 
@@ -224,6 +225,13 @@ class NextHopSetter(Action):
 
     def run(self, work: Work, route: Route, peer: PeerInfo | None) -> None:
         if self.mode is NextHopMode.UNCHANGED:
+            old = route.old_next_hop
+            if old:  # export: the next hop from before the session's rewrite (gobgpd)
+                if route.family[0] == 1:
+                    if len(old) == 4:
+                        work.set_attribute(AttrType.NEXT_HOP, old)
+                else:
+                    work.set_next_hop(old)
             return
         if self.mode is NextHopMode.SELF:
             if peer is None or not peer.local_address:

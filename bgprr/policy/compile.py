@@ -205,7 +205,7 @@ class ChainPoint:
             for part in parts
         )
         self._reads_peer = any(part.reads_peer for part in parts)
-        self._cache: dict[tuple[object, PeerInfo | None], Verdict] = {}
+        self._cache: dict[tuple[object, bytes, PeerInfo | None], Verdict] = {}
 
     def __repr__(self) -> str:
         names = ", ".join(name for name, _ in self.policies)
@@ -222,7 +222,7 @@ class ChainPoint:
     def apply(self, route: Route, peer: PeerInfo | None) -> Verdict:
         if not self._cacheable:
             return self._evaluate(route, peer)
-        key = (route.attrs, peer if self._reads_peer else None)
+        key = (route.attrs, route.old_next_hop, peer if self._reads_peer else None)
         cache = self._cache
         try:
             return cache[key]

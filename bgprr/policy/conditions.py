@@ -312,7 +312,9 @@ class ExtCommunityCondition(Condition):
 
 
 class NextHopCondition(Condition):
-    """``next-hop-in-list``: the route's next hop is in one of the networks."""
+    """``next-hop-in-list``: the route's next hop is in one of the networks. On export,
+    gobgpd tests the next hop the path had before the session's rewrite
+    (:attr:`Route.old_next_hop`) when that one is specified and differs."""
 
     __slots__ = ("networks",)
 
@@ -321,6 +323,9 @@ class NextHopCondition(Condition):
 
     def test(self, work: Work, route: Route, peer: PeerInfo | None) -> bool:
         found = next_hop_of(work, route.family[0])
+        old = route.old_next_hop[:16]
+        if old and any(old):
+            found = address_family(int.from_bytes(old, "big"))
         return found is not None and _contains(self.networks, found)
 
 

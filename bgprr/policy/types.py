@@ -62,12 +62,16 @@ class PeerInfo:
 class Route(NamedTuple):
     """One path offered to a policy. ``key`` is the prefix as
     :func:`bgprr.wire.prefix.make_key` builds it; ``source`` the neighbor it was learned
-    from (None: originated locally)."""
+    from (None: originated locally). ``old_next_hop`` (export only): the next hop the
+    path had before the engine's rewrite for the session (4 or 16+ octets; ``b""``: not
+    rewritten); gobgpd's ``OldNextHop``, read by ``next-hop-in-list`` and
+    ``set-next-hop unchanged``."""
 
     family: Family
     key: int
     attrs: AttrSet
     source: PeerInfo | None
+    old_next_hop: bytes = b""
 
 
 class Rewrite(NamedTuple):

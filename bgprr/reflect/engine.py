@@ -42,14 +42,14 @@ that does not come back is waited for until ``deferral_time``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from bgprr.policy.types import PeerInfo
 from bgprr.reflect.aspath import own_as_loop
+from bgprr.reflect.enginepolicy import EnginePolicy
 from bgprr.reflect.export import (
-    GroupKey,
     route_refresh_message,
-    sent_form,
 )
 from bgprr.reflect.gr import (
     DeferralEnded,
@@ -62,8 +62,9 @@ from bgprr.reflect.gr import (
 )
 from bgprr.reflect.limits import check_limit
 from bgprr.reflect.neighbor import NeighborState
-from bgprr.reflect.peering import group_key
-from bgprr.reflect.tables import Destination, FamilyTable, SharedStates, StateFn
+from bgprr.reflect.peering import peer_info
+from bgprr.reflect.policyapply import FinalSets, ImportFilter, PolicyTable
+from bgprr.reflect.tables import Destination, FamilyTable, SharedStates
 from bgprr.reflect.types import (
     BestPathChanged,
     EndOfRibReceived,
@@ -80,7 +81,6 @@ from bgprr.reflect.updategroup import (
     DEFAULT_LOG_LIMIT,
     ENCODE_KEYS,
     TRIM_BYTES,
-    UpdateGroup,
 )
 from bgprr.rib.adj import Change
 from bgprr.rib.intern import AttrSet, InternTable
@@ -93,8 +93,9 @@ from bgprr.wire.update import Update, eor_family
 __all__ = ["ReflectionEngine"]
 
 
-class ReflectionEngine:
-    """A route reflector's tables and output state (see the module docstring)."""
+class ReflectionEngine(EnginePolicy):
+    """A route reflector's tables and output state (see the module docstring); routing
+    policy and queries: :class:`~bgprr.reflect.enginepolicy.EnginePolicy`."""
 
     def __init__(
         self,
@@ -132,6 +133,11 @@ class ReflectionEngine:
         self.shared_states = SharedStates(self._intern)  # see tables.StateFn
         self._cluster_ids: frozenset[int] = frozenset({cluster_id})
         self._next_index = 0
+        self._policy = PolicyTable()  # routing policy (policyapply)
+        self._imports: dict[int, ImportFilter] = {}  # per peer index with an import chain
+        self._infos: dict[int, PeerInfo] = {}  # per peer index: the neighbor as policy sees it
+        self._finals = FinalSets()
+        self._loop_check = False  # some path may hold the local AS (GroupKey.loop_as)
         self.gr = GrMachine(
             restarting=restarting, defer_deadline=now + deferral_time, expected=expected_peers
         )
@@ -175,6 +181,12 @@ class ReflectionEngine:
             llgr_max_stale_time=settings.llgr_max_stale_time,
         )
         self._update_cluster_ids()
+        peer = self._peers[settings.key]
+        self._infos[index] = peer_info(settings, peer.caps, local_as=self.local_as)
+        if settings.allow_own_as and not self._loop_check:
+            self._reapply()
+        else:
+            self._policy_peer(peer)
 
     def remove_peer(self, key: str, now: float) -> None:
         peer = self._peers.get(key)
@@ -185,6 +197,12 @@ class ReflectionEngine:
             self._apply_changes(fam, peer.ref.index, peer.rib_in.take(fam, only_stale=False))
         self._apply(self.gr.forget(key))
         del self._peers[key]
+        self._imports.pop(peer.ref.index, None)
+        self._infos.pop(peer.ref.index, None)
+        pol = self._policy
+        if key in pol.neighbors:
+            rest = {k: v for k, v in pol.neighbors.items() if k != key}
+            self._policy = PolicyTable(pol.global_import, pol.global_export, rest)
         self._rs_index.discard(peer.ref.index)
         self._update_cluster_ids()
 
@@ -216,21 +234,13 @@ class ReflectionEngine:
         peer.reset_pending = False
         peer.warned.clear()
         peer.ref.bgp_id = caps.bgp_id
+        info = self._infos[peer.ref.index] = peer_info(s, caps, local_as=self.local_as)
+        f = self._imports.get(peer.ref.index)
+        if f is not None:
+            f.peer = info
         fams = caps.families & s.families if s.families else caps.families
         for fam in sorted(fams):
-            table = self.view_table(fam, peer.ref.index)
-            gkey = group_key(s, caps, fam, cluster_id=self.cluster_id, local_as=self.local_as)
-            group = table.groups.get(gkey)
-            if group is None:
-                group = table.groups[gkey] = UpdateGroup(
-                    gkey,
-                    self._state_fn(table, gkey),
-                    self.local_as,
-                    table.trie.keys(),
-                    self._log_limit,
-                    self._encode_keys,
-                )
-            peer.members[fam] = group.join(key, peer.ref.index)
+            peer.members[fam] = self._join(peer, fam)
             peer.rib_in.enable(fam)
         gr_caps = GrCaps(
             families=caps.families,
@@ -376,11 +386,22 @@ class ReflectionEngine:
         self._apply_changes(fam, peer.ref.index, peer.rib_in.withdraw(fam, keys, ids))
 
     def _apply_changes(
-        self, fam: Family, index: int, changes: Iterable[Change], *, batch: bool = True
+        self,
+        fam: Family,
+        index: int,
+        changes: Iterable[Change],
+        *,
+        batch: bool = True,
+        post: bool = False,
     ) -> int:
-        """Apply changes of the Adj-RIB-In of neighbor ``index`` to the Loc-RIB; returns
-        how many. With ``batch``, update groups are marked once for all prefixes whose best
-        path changed; otherwise each change marks them at once."""
+        """Apply changes of the Adj-RIB-In of neighbor ``index`` to the Loc-RIB (through
+        its import chain unless ``post``: already post-policy); returns how many. With
+        ``batch``, update groups are marked once for all prefixes whose best path changed;
+        otherwise each change marks them at once."""
+        if not post:
+            f = self._imports.get(index)
+            if f is not None:
+                changes = f.translate(fam, changes)
         table = self.view_table(fam, index)
         set_path = self.set_path
         marks: list[int] | None = [] if batch else None
@@ -445,13 +466,13 @@ class ReflectionEngine:
             return
         path = Path(peer=None, path_id=0, attrs=attrs, since=now)
         table.local[key] = path
-        self.set_path(table, key, (-1, 0), path, old)
+        self._apply_changes(family, -1, [(key, 0, old, path)])  # global import chain
 
     def withdraw_local(self, family: Family, key: int, now: float) -> None:
         table = self.table(family)
         old = table.local.pop(key, None)
         if old is not None:
-            self.set_path(table, key, (-1, 0), None, old)
+            self._apply_changes(family, -1, [(key, 0, old, None)])
 
     # ------------------------------------------------------------------ Loc-RIB core
 
@@ -589,9 +610,6 @@ class ReflectionEngine:
     def intern_table(self) -> InternTable:
         return self._intern
 
-    def _state_fn(self, table: FamilyTable, g: GroupKey) -> StateFn:
-        return StateFn(table, g, self.shared_states, self.ranked)
-
     def ranked(self, paths: list[Path]) -> list[Path]:
         """Paths in best-path order (repeated selection; path counts per prefix are small)."""
         rest = list(paths)
@@ -667,42 +685,17 @@ class ReflectionEngine:
 
     # ------------------------------------------------------------------ queries
 
-    def loc_rib(
-        self, family: Family, *, route_server: bool = False
-    ) -> Iterator[tuple[int, Path, list[Path]]]:
-        t = (self._rs_tables if route_server else self._tables).get(family)
-        if t is None:
-            return
-        for k, d in t.trie.items():
-            if d.best is not None:
-                yield k, d.best, list(d.paths)
-
-    def adj_rib_in(self, key: str, family: Family) -> list[tuple[int, int, Path]]:
-        """(prefix key, received path id, Path), in prefix order."""
-        return list(self._peers[key].rib_in.items(family))
-
-    def adj_rib_out(self, key: str, family: Family) -> list[tuple[int, int, bytes, bytes]]:
-        """What the neighbor was sent (as pulled so far): (prefix key, path id (0 without
-        ADD-PATH), attribute block, next hop), in prefix order."""
-        peer = self._peers[key]
-        m = peer.members.get(family)
-        if m is None:
-            return []
-        g = m.group
-        res: list[tuple[int, int, bytes, bytes]] = []
-        for k, st in sorted(g.held(m).items()):
-            for e in st:
-                res.append((k, e.path_id, *sent_form(e, g.gkey, self.local_as)))
-        return res
-
     def counters(self, key: str) -> PeerCounters:
         peer = self._peers[key]
         c = peer.counts
         advertised = sum(m.group.advertised(m) for m in peer.members.values())
+        f = self._imports.get(peer.ref.index)
+        rejected = 0 if f is None else f.rejected
         return PeerCounters(
             received=c.received,
             withdrawn=c.withdrawn,
-            accepted=peer.rib_in.total(),
+            accepted=peer.rib_in.total() - rejected,
+            rejected=rejected,
             duplicates=c.duplicates,
             looped=c.looped,
             as_loop=c.as_loop,

@@ -7,6 +7,9 @@ snapshot ``(path_id, attrs, source, source_bgp_id, kind)`` so that states compar
 neighbor's :attr:`Source.index` (-1: locally originated): a member of a group never
 receives (and never holds) entries whose source is itself.
 
+A learned path whose AS_PATH holds an iBGP neighbor's AS (the local AS, put there by an
+import policy or accepted with allow-own-as) is not sent to it either (gobgpd's
+``isASLoop``).
 Routes to eBGP neighbors (RFC 4271 §5.1, as gobgpd 3.10 sends them, see
 :mod:`bgprr.reflect.aspath` for the AS_PATH steps): LOCAL_PREF, ORIGINATOR_ID and
 CLUSTER_LIST are stripped, MULTI_EXIT_DISC too unless locally originated (§5.1.4);
@@ -57,6 +60,9 @@ KIND_IBGP = 2
 # entry never equals a real one, so it is always re-sent or withdrawn; the kind under the
 # flag still tells how the entry was sent (adj_rib_out shows the right attributes).
 KIND_UNKNOWN = 4
+# A flag on a kind: the entry's attributes are already as sent (an export policy ran on
+# the sent form, :mod:`bgprr.reflect.policyapply`); only the 2-octet AS conversion is left.
+KIND_FINAL = 8
 
 
 class Entry(NamedTuple):
@@ -96,6 +102,12 @@ class GroupKey:
     # eBGP: our address on the session in this family's next-hop form (b"": unknown, the
     # next hop is passed through)
     next_hop: bytes = b""
+    # the export chain's identity (empty: none), with the neighbor's PeerInfo when the
+    # chain reads the peer (then the group has one member)
+    export: tuple[object, ...] = ()
+    # iBGP: the neighbor's AS for gobgpd's send-side AS loop check (0: the check cannot
+    # match: no import policy and no allow-own-as, so no path holds the local AS)
+    loop_as: int = 0
 
 
 def entry_of(path: Path, path_id: int) -> Entry:
@@ -120,6 +132,8 @@ def exportable(path: Path, g: GroupKey) -> bool:
     if g.peer_as and not g.replace_peer_as and contains_as(path.attrs.raw, g.peer_as):
         return False
     src = path.peer
+    if g.loop_as and src is not None and contains_as(path.attrs.raw, g.loop_as):
+        return False
     if src is None or src.ebgp or g.ebgp or src.client:
         return True
     return g.client  # from a non-client: to clients only
@@ -144,8 +158,18 @@ def unknown(*states: State) -> State:
 
 def out_block(entry: Entry, g: GroupKey, local_as: int) -> bytes:
     """The attribute block sent to the group for ``entry`` (next hop: :func:`out_next_hop`)."""
+    block = canonical_block(entry, g, local_as)
+    if not g.as4:
+        block = to_as2_block(block)
+    return block
+
+
+def canonical_block(entry: Entry, g: GroupKey, local_as: int) -> bytes:
+    """:func:`out_block` in the 4-octet AS form (what an export policy sees)."""
     attrs = entry.attrs
     kind = entry.kind & ~KIND_UNKNOWN
+    if kind & KIND_FINAL:
+        return attrs.raw
     if g.rs_client:
         block = strip_attributes(attrs.raw, _EBGP_STRIP) if g.ebgp else attrs.raw
     elif g.ebgp:
@@ -160,8 +184,6 @@ def out_block(entry: Entry, g: GroupKey, local_as: int) -> bytes:
         block = attrs.reflected(entry.source_bgp_id, g.cluster_id)
     else:
         block = with_local_pref(attrs.raw)
-    if not g.as4:
-        block = to_as2_block(block)
     return block
 
 
@@ -172,7 +194,7 @@ def out_next_hop(entry: Entry, g: GroupKey) -> bytes:
     path's own (``b""`` for IPv4: the NEXT_HOP inside the block)."""
     nh = g.next_hop
     attrs = entry.attrs
-    if not nh or g.rs_client:
+    if not nh or g.rs_client or entry.kind & KIND_FINAL:
         return attrs.next_hop
     if (entry.kind & ~KIND_UNKNOWN) == KIND_LOCAL and not _unspecified(attrs):
         return attrs.next_hop
@@ -182,8 +204,15 @@ def out_next_hop(entry: Entry, g: GroupKey) -> bytes:
 def sent_form(entry: Entry, g: GroupKey, local_as: int) -> tuple[bytes, bytes]:
     """(attribute block, MP next hop) as the group is sent ``entry``: an IPv4 next hop is
     put in the block's NEXT_HOP (the next hop is then ``b""``, as in :class:`AttrSet`)."""
-    block = out_block(entry, g, local_as)
-    nh = out_next_hop(entry, g)
+    return _with_nh(out_block(entry, g, local_as), out_next_hop(entry, g), g)
+
+
+def canonical_sent_form(entry: Entry, g: GroupKey, local_as: int) -> tuple[bytes, bytes]:
+    """:func:`sent_form` in the 4-octet AS form (the path as an export policy sees it)."""
+    return _with_nh(canonical_block(entry, g, local_as), out_next_hop(entry, g), g)
+
+
+def _with_nh(block: bytes, nh: bytes, g: GroupKey) -> tuple[bytes, bytes]:
     if g.family == IPV4_UNICAST and len(nh) == 4:
         return with_next_hop(block, nh), b""
     return block, nh

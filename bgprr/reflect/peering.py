@@ -34,10 +34,18 @@ def session_next_hop(local_address: bytes, family: Family) -> bytes:
 
 
 def group_key(
-    s: PeerSettings, caps: PeerCaps, fam: Family, *, cluster_id: int, local_as: int
+    s: PeerSettings,
+    caps: PeerCaps,
+    fam: Family,
+    *,
+    cluster_id: int,
+    local_as: int,
+    export: tuple[object, ...] = (),
+    loop_check: bool = False,
 ) -> GroupKey:
     """The update-group key of neighbor ``s`` in family ``fam`` (see :class:`GroupKey`).
-    ``cluster_id``/``local_as``: the engine's defaults."""
+    ``cluster_id``/``local_as``: the engine's defaults; ``export``: the export chain's
+    identity; ``loop_check``: some path may hold the local AS (the iBGP check is on)."""
     ebgp = s.ebgp
     rs = s.rs_client
     return GroupKey(
@@ -55,6 +63,8 @@ def group_key(
         replace_peer_as=s.replace_peer_as and ebgp and not rs,
         rs_client=rs,
         next_hop=session_next_hop(caps.local_address, fam) if ebgp and not rs else b"",
+        export=export,
+        loop_as=s.asn if loop_check and not ebgp and not rs else 0,
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bgprr.reflect.export import EMPTY, Entry, GroupKey, State, entry_of, exportable
+from bgprr.reflect.policyapply import ExportFilter
 from bgprr.reflect.updategroup import UpdateGroup
 from bgprr.rib.intern import InternTable
 from bgprr.rib.path import Path
@@ -93,7 +94,7 @@ class StateFn:
     """``state_fn`` of an update group: the Loc-RIB state of a prefix for that group.
     ``rank`` orders paths by preference (ADD-PATH: the first ``addpath`` are sent)."""
 
-    __slots__ = ("g", "rank", "shared", "table")
+    __slots__ = ("export", "g", "rank", "shared", "table")
 
     def __init__(
         self,
@@ -101,17 +102,30 @@ class StateFn:
         g: GroupKey,
         shared: SharedStates,
         rank: Callable[[list[Path]], list[Path]],
+        export: ExportFilter | None = None,
     ) -> None:
         self.table = table
         self.g = g
         self.shared = shared
         self.rank = rank
+        self.export = export
 
     def __call__(self, k: int) -> State:
         d = self.table.dests.get(k)
         if d is None:
             return EMPTY
         g = self.g
+        ex = self.export
+        if ex is not None:  # the export chain on the entries (policyapply)
+            out = []
+            for e in self._state(d, g):
+                f = ex.entry(k, e)
+                if f is not None:
+                    out.append(f)
+            return tuple(out)
+        return self._state(d, g)
+
+    def _state(self, d: Destination, g: GroupKey) -> State:
         if not g.addpath:
             b = d.best
             if b is None:

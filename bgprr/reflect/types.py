@@ -92,7 +92,8 @@ class PeerCaps:
 class PeerCounters:
     received: int = 0  # prefixes announced by the peer (cumulative)
     withdrawn: int = 0  # prefixes withdrawn by the peer (cumulative)
-    accepted: int = 0  # paths now in its Adj-RIB-In
+    accepted: int = 0  # paths now in its Adj-RIB-In that the import policy accepts
+    rejected: int = 0  # paths now in its Adj-RIB-In that the import policy rejects
     duplicates: int = 0  # announcements identical to the Adj-RIB-In (no output)
     looped: int = 0  # dropped: our ORIGINATOR_ID or one of our cluster ids (cumulative)
     as_loop: int = 0  # dropped: the local AS in AS_PATH beyond allow-own-as (cumulative)

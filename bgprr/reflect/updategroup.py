@@ -46,6 +46,7 @@ EXCEPT = 1
 ONLY = 2
 
 Msg = tuple[int, int, bytes]  # (tag mode, peer index, encoded message)
+SameFn = Callable[[State, State], bool]
 
 DEFAULT_LOG_LIMIT = 1 << 25  # bytes of encoded messages kept for lagging members (32 MiB)
 TRIM_BYTES = 1 << 20  # a log beyond this is trimmed once per flush (its batches' dicts too)
@@ -193,6 +194,29 @@ class UpdateGroup:
             m.attached = True
             m.seq = self.next_seq
         self.members[index] = m
+        return m
+
+    def adopt(self, prev: Member, held: dict[int, State], same: SameFn) -> Member:
+        """A member of another group moves here (a change of export policy) holding
+        ``held``: it is sent only the prefixes where that differs from this group's view
+        (``same(held, view)``: the two put the same routes on the wire)."""
+        while self.pq:  # this group's states first (a new group: no members to send to)
+            self._encode_next()
+        self.touched = True
+        m = Member(prev.key, prev.index, self)
+        m.pre, m.eor_due, m.eorr_due = prev.pre, prev.eor_due, prev.eorr_due
+        m.eor_need = self.mark_seq
+        sent = self.sent
+        idx = m.index
+        for k in held.keys() | sent.keys():
+            h = held.get(k, EMPTY)
+            v = view(sent.get(k, EMPTY), idx)
+            if h != v and not same(h, v):
+                m.patch[k] = h
+        if not m.patch:
+            m.attached = True
+            m.seq = self.next_seq
+        self.members[idx] = m
         return m
 
     def leave(self, m: Member) -> None:

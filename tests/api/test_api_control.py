@@ -86,6 +86,9 @@ async def test_socket_mode_and_every_method_matches_its_schema(running: Any) -> 
         ("neighbor.list", {}),
         ("neighbor.get", {"address": B}),
         ("neighbor.adj_in", {"address": B}),
+        ("neighbor.adj_in", {"address": B, "post_policy": True}),
+        ("neighbor.policy", {"address": B}),
+        ("global.policy", {}),
         ("neighbor.adj_out", {"address": C, "family": "ipv4"}),
         ("rib.get", {}),
         ("rib.get", {"prefix": "10.6.2.0/26", "match": "exact", "family": "ipv4"}),
@@ -192,6 +195,20 @@ async def test_cli_commands(running: Any, tmp_path: Path) -> None:
     assert r.exit_code == 0 and body(r, sock).splitlines()[1].split()[:3] == [
         "*", "10.6.2.0/26", B
     ]
+    r = await cli(sock, "neighbor", B, "adj-in", "--post-policy", "--json")
+    assert [x["prefix"] for x in json.loads(r.output)] == ["10.6.2.0/26"]
+    r = await cli(sock, "neighbor", B, "policy")
+    assert r.exit_code == 0 and body(r, sock).splitlines() == [
+        f"Neighbor {B}: global policy",
+        "Import policy: -",
+        "  Default: accept-route",
+        "Export policy: -",
+        "  Default: accept-route",
+    ]
+    r = await cli(sock, "global", "policy", "--json")
+    assert json.loads(r.output)["import"] == {"policies": [], "default": "accept-route"}
+    r = await cli(sock, "neighbor", B, "adj-out", "--post-policy")
+    assert r.exit_code == 2
     r = await cli(sock, "neighbor", C, "adj-out", "--json")
     (out,) = json.loads(r.output)
     assert out["prefix"] == "10.6.2.0/26" and out["originator_id"] == B
