@@ -169,6 +169,7 @@ class ChainPoint:
         "_cache",
         "_cacheable",
         "_reads_peer",
+        "_split",
         "attach",
         "default",
         "direction",
@@ -205,7 +206,18 @@ class ChainPoint:
             for part in parts
         )
         self._reads_peer = any(part.reads_peer for part in parts)
-        self._cache: dict[tuple[object, bytes, PeerInfo | None], Verdict] = {}
+        # Where the prefix is read only by match-prefix-set: the verdict depends on the
+        # AttrSet, the peer, the family and which of those sets match, so it is cached
+        # under that key (one trie lookup per set and route instead of the whole chain).
+        prefix_conds = [p for p in parts if isinstance(p, Condition) and p.reads_prefix]
+        self._split: tuple[PrefixCondition, ...] | None = None
+        if (
+            not self._cacheable
+            and all(isinstance(c, PrefixCondition) for c in prefix_conds)
+            and not any(part.reads_route for part in parts)
+        ):
+            self._split = tuple(c for c in prefix_conds if isinstance(c, PrefixCondition))
+        self._cache: dict[tuple[object, ...], Verdict] = {}
 
     def __repr__(self) -> str:
         names = ", ".join(name for name, _ in self.policies)
@@ -220,9 +232,19 @@ class ChainPoint:
         return self._reads_peer
 
     def apply(self, route: Route, peer: PeerInfo | None) -> Verdict:
-        if not self._cacheable:
+        key: tuple[object, ...]
+        if self._cacheable:
+            key = (route.attrs, route.old_next_hop, peer if self._reads_peer else None)
+        elif self._split is not None:
+            key = (
+                route.attrs,
+                route.old_next_hop,
+                peer if self._reads_peer else None,
+                route.family,
+                *[c.test_route(route) for c in self._split],
+            )
+        else:
             return self._evaluate(route, peer)
-        key = (route.attrs, route.old_next_hop, peer if self._reads_peer else None)
         cache = self._cache
         try:
             return cache[key]

@@ -114,6 +114,12 @@ class PrefixCondition(Condition):
             return False
         return self.matcher.match(route.key) != self.invert
 
+    def test_route(self, route: Route) -> bool:
+        """:meth:`test`, which reads nothing but the route's family and prefix."""
+        if route.family[0] != self.afi:
+            return False
+        return self.matcher.match(route.key) != self.invert
+
 
 class NeighborCondition(Condition):
     """``match-neighbor-set``: the peer's address (import: the neighbor the route came

@@ -203,3 +203,28 @@ def test_compile_is_deterministic() -> None:
     assert a.global_import is not None and b.global_import is not None
     assert a.global_import.identity == b.global_import.identity
     assert repr(a.global_import) == repr(b.global_import)
+
+
+def test_prefix_set_chains_cache_by_which_sets_match() -> None:
+    # match-prefix-set is the only prefix reader: verdicts are cached per (AttrSet,
+    # family, set results), and every cached answer equals a fresh evaluation.
+    point = chain(stmt("p", st("t", "accept-route", IF_TEN) + TAG), '"p"')
+    assert not point.cacheable and point._split is not None
+    a = attrs(med=7)
+    prefixes = [f"10.{i}.0.0/16" for i in range(50)] + [f"11.{i}.0.0/16" for i in range(50)]
+    prefixes += ["2001:db8::/32", "10.0.0.0/7"]
+    for text in prefixes * 2:
+        r = route(text, a)
+        assert point.apply(r, peer()) == point._evaluate(r, peer())
+    assert point.apply(route("10.3.0.0/16", a), None) is point.apply(route("10.9.9.0/24", a), None)
+    assert len(point._cache) == 3  # (IPv4, in the set), (IPv4, not in it), (IPv6, not in it)
+
+
+def test_chains_reading_the_route_otherwise_are_not_cached() -> None:
+    route_type = (
+        '[policy-definitions.statements.conditions.bgp-conditions]\nroute-type = "local"\n'
+    )
+    point = chain(stmt("p", st("a", "accept-route", IF_TEN + route_type) + TAG), '"p"')
+    assert point._split is None
+    point.apply(route("10.1.0.0/16"), peer())
+    assert not point._cache
