@@ -105,10 +105,11 @@ class CoeNode:
         return self.spec.exported(4) + ([SERVICE] if self.coe.service else [])
 
     def rib(self) -> Rib:
-        """Routes learned over BGP (the node's own statics left out)."""
+        """Routes learned over BGP: those with a next hop (BIRD shows no "from" for a
+        path whose next hop is the neighbor itself)."""
         out: Rib = {}
         for prefix, paths in self.bird.rib().items():
-            learned = [p for p in paths if p.source]
+            learned = [p for p in paths if p.next_hop is not None]
             if learned:
                 out[prefix] = learned
         return out

@@ -189,4 +189,4 @@ def test_router(lab: Lab) -> None:
     finally:
         for w in watched.values():
             w.close()
-    assert not policy, policy
+    assert not policy, "policy problems:\n" + "\n".join(policy)
