@@ -66,8 +66,12 @@ class Coe:
     service: bool  # its nodes announce the service CIDR
 
     def specs(self, n: int = 3) -> list[CoeNodeSpec]:
-        return [CoeNodeSpec(name=f"{self.name}{i}", index=i, v4=f"10.250.0.{self.first + i - 1}",
-                            base=self.base) for i in range(1, n + 1)]
+        return [
+            CoeNodeSpec(
+                name=f"{self.name}{i}", index=i, v4=f"10.250.0.{self.first + i - 1}", base=self.base
+            )
+            for i in range(1, n + 1)
+        ]
 
 
 COE_A = Coe("a", 64511, "192.168.0.0/17", 0, 11, f"{RR_AS}:64511", True)
@@ -77,8 +81,12 @@ COE_B = Coe("b", 64512, "192.168.128.0/17", 128, 21, f"{RR_AS}:64512", False)
 def node_conf(coe: Coe, spec: CoeNodeSpec) -> str:
     """Calico's BIRD 1.6 configuration of ``spec``: one global peer, bgprr."""
     return configs.bird_node_conf(
-        spec, [configs.BirdPeer(address=RR, asn=RR_AS)], asn=coe.asn, pool4=coe.pool,
-        extra_static=[SERVICE] if coe.service else ())
+        spec,
+        [configs.BirdPeer(address=RR, asn=RR_AS)],
+        asn=coe.asn,
+        pool4=coe.pool,
+        extra_static=[SERVICE] if coe.service else (),
+    )
 
 
 class CoeNode:
@@ -90,8 +98,9 @@ class CoeNode:
         self.spec = spec
         self.host = lab.add_host(spec.name, spec.v4, None)
         self.pod_ns = lab.add_pod(self.host, [spec.pod4, spec.borrowed4])
-        self.bird = BirdDaemon(lab, self.host, f"{spec.name}-bird", node_conf(coe, spec),
-                               args=["-R"])
+        self.bird = BirdDaemon(
+            lab, self.host, f"{spec.name}-bird", node_conf(coe, spec), args=["-R"]
+        )
 
     @property
     def name(self) -> str:
@@ -171,9 +180,20 @@ class Topology:
         www = self.lab.workdir / f"www-{node.name}"
         www.mkdir(exist_ok=True)
         (www / "who").write_text(f"pod of {node.name}\n")
-        self.lab.popen(f"http-{node.name}", node.pod_ns,
-                       ["python3", "-m", "http.server", str(HTTP_PORT), "--bind",
-                        node.spec.pod4, "--directory", str(www)])
+        self.lab.popen(
+            f"http-{node.name}",
+            node.pod_ns,
+            [
+                "python3",
+                "-m",
+                "http.server",
+                str(HTTP_PORT),
+                "--bind",
+                node.spec.pod4,
+                "--directory",
+                str(www),
+            ],
+        )
         return f"http://{node.spec.pod4}:{HTTP_PORT}/who"
 
     def fetch(self, ns: str, url: str, source: str | None = None) -> str:
@@ -181,10 +201,15 @@ class Topology:
         res = self.lab.run(ns, argv, timeout=10)
         return res.stdout if res.returncode == 0 else ""
 
-    def wait_http(self, ns: str, url: str, want: str, source: str | None = None,
-                  timeout: float = 20) -> None:
-        wait_for(lambda: self.fetch(ns, url, source) == want, timeout, 0.5,
-                 f"HTTP {url} from {source or ns}")
+    def wait_http(
+        self, ns: str, url: str, want: str, source: str | None = None, timeout: float = 20
+    ) -> None:
+        wait_for(
+            lambda: self.fetch(ns, url, source) == want,
+            timeout,
+            0.5,
+            f"HTTP {url} from {source or ns}",
+        )
 
 
 def frr_paths(up: FrrClient, prefix: str) -> list[dict[str, Any]]:
@@ -193,9 +218,11 @@ def frr_paths(up: FrrClient, prefix: str) -> list[dict[str, Any]]:
     out = []
     for p in data.get("paths", []):
         nhs = [n.get("ip") for n in p.get("nexthops", [])]
-        out.append({
-            "as_path": str((p.get("aspath") or {}).get("string", "")),
-            "next_hop": nhs[0] if nhs else None,
-            "communities": str((p.get("community") or {}).get("string", "")).split(),
-        })
+        out.append(
+            {
+                "as_path": str((p.get("aspath") or {}).get("string", "")),
+                "next_hop": nhs[0] if nhs else None,
+                "communities": str((p.get("community") or {}).get("string", "")).split(),
+            }
+        )
     return out

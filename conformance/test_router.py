@@ -1,4 +1,4 @@
-"""11. Two COEs through bgprr (docs/router.md): route server, then eBGP router.
+"""12. Two COEs through bgprr (docs/router.md): route server, then eBGP router.
 
 COE A (3 Calico BIRD 1.6 nodes, AS 64511) and COE B (3 nodes, AS 64512) peer with bgprr
 only (``conformance/coe.py`` builds it; bgprr reads the shipped ``examples/router/*.toml``).
@@ -96,10 +96,18 @@ def test_route_server(lab: Lab) -> None:
     a_addrs = sorted(n.address for n in t.a)
     for b in t.b:  # every path of the service CIDR (ADD-PATH), one ECMP kernel route
         want = {(a, str(COE_A.asn)) for a in a_addrs}
-        wait_for(lambda b=b, want=want: service_paths(b) == want, 20, 0.25,
-                 f"{b.name}: the service's 3 paths")
-        wait_for(lambda b=b: b.kernel_routes().get(SERVICE, {}).get("gateway")
-                 == ",".join(a_addrs), 20, 0.25, f"{b.name}: ECMP service route")
+        wait_for(
+            lambda b=b, want=want: service_paths(b) == want,
+            20,
+            0.25,
+            f"{b.name}: the service's 3 paths",
+        )
+        wait_for(
+            lambda b=b: b.kernel_routes().get(SERVICE, {}).get("gateway") == ",".join(a_addrs),
+            20,
+            0.25,
+            f"{b.name}: ECMP service route",
+        )
     # pod to pod, node to node: a1's route to b1's block goes to b1 itself
     a1, b1 = t.a[0], t.b[0]
     assert a1.kernel_routes()[b1.spec.block4]["gateway"] == b1.address
@@ -119,8 +127,9 @@ def policy_problems(t: Topology) -> list[str]:
     if got != set(blocks):
         problems.append(f"upstream: prefixes {sorted(got)} != the pod blocks {sorted(blocks)}")
     for prefix, n in sorted(blocks.items()):
-        want = [{"as_path": f"64600 {n.coe.asn}", "next_hop": RR_UP,
-                 "communities": [n.coe.community]}]
+        want = [
+            {"as_path": f"64600 {n.coe.asn}", "next_hop": RR_UP, "communities": [n.coe.community]}
+        ]
         paths = frr_paths(t.up, prefix)
         if paths != want:
             problems.append(f"upstream: {prefix} {paths} != {want}")
@@ -140,19 +149,37 @@ def test_router(lab: Lab) -> None:
     wait_routes(t, via_rr=True)
     a_addrs = ",".join(sorted(n.address for n in t.a))
     for b in t.b:  # one path via bgprr; bgprr's kernel spreads it over A's nodes
-        wait_for(lambda b=b: service_paths(b) == {(RR, "64600 64511")}, 20, 0.25,
-                 f"{b.name}: the service via bgprr")
-    wait_for(lambda: t.rr_kernel().get(SERVICE, {}).get("gateway") == a_addrs, 20, 0.25,
-             "bgprr's ECMP service route")
+        wait_for(
+            lambda b=b: service_paths(b) == {(RR, "64600 64511")},
+            20,
+            0.25,
+            f"{b.name}: the service via bgprr",
+        )
+    wait_for(
+        lambda: t.rr_kernel().get(SERVICE, {}).get("gateway") == a_addrs,
+        20,
+        0.25,
+        "bgprr's ECMP service route",
+    )
     kernel = t.rr_kernel()
     for n in t.nodes:  # bgprr forwards to the nodes
         assert kernel[n.spec.block4]["gateway"] == n.address, kernel
-    wait_for(lambda: t.rr_kernel().get(EXT_NET, {}).get("gateway") == UP, 20, 0.25,
-             "bgprr's route to the upstream's network")
+    wait_for(
+        lambda: t.rr_kernel().get(EXT_NET, {}).get("gateway") == UP,
+        20,
+        0.25,
+        "bgprr's route to the upstream's network",
+    )
     # the upstream's network reaches every node, via bgprr
     for n in t.nodes:
-        wait_for(lambda n=n: [(p.next_hop, p.as_path) for p in n.rib().get(EXT_NET, [])]
-                 == [(RR, "64600 65000")], 20, 0.25, f"{n.name}: the upstream's network")
+        wait_for(
+            lambda n=n: (
+                [(p.next_hop, p.as_path) for p in n.rib().get(EXT_NET, [])] == [(RR, "64600 65000")]
+            ),
+            20,
+            0.25,
+            f"{n.name}: the upstream's network",
+        )
 
     # pod to pod through bgprr's kernel routes
     a1, b1 = t.a[0], t.b[0]
@@ -161,8 +188,12 @@ def test_router(lab: Lab) -> None:
     t.wait_http(a1.pod_ns, url_b1, "pod of b1\n", source=a1.spec.pod4)
 
     # the upstream: what it got (policies, checked at the end) and the way back in
-    wait_for(lambda: {n.spec.block4 for n in t.nodes} <= set(up.rib()), 30, 0.5,
-             "the pod blocks at the upstream")
+    wait_for(
+        lambda: {n.spec.block4 for n in t.nodes} <= set(up.rib()),
+        30,
+        0.5,
+        "the pod blocks at the upstream",
+    )
     policy = policy_problems(t)
     t.wait_http(ext.ns, url_a1, "pod of a1\n")
     t.wait_http(ext.ns, url_b1, "pod of b1\n")
@@ -178,8 +209,12 @@ def test_router(lab: Lab) -> None:
         t.wait_established(60)
         wait_routes(t, via_rr=True)
         # past the selection deferral (End-of-RIB from everyone) and the stale flushing
-        wait_for(lambda: t.rr_kernel().get(SERVICE, {}).get("gateway") == a_addrs, 40, 0.5,
-                 "bgprr's kernel routes after the restart")
+        wait_for(
+            lambda: t.rr_kernel().get(SERVICE, {}).get("gateway") == a_addrs,
+            40,
+            0.5,
+            "bgprr's kernel routes after the restart",
+        )
         time.sleep(5)
         t.wait_http(ext.ns, url_a1, "pod of a1\n", timeout=10)
         t.wait_http(ext.ns, url_b1, "pod of b1\n", timeout=10)
