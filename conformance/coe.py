@@ -15,12 +15,13 @@ bgprr reads the shipped ``examples/router/*.toml`` as they are; the FRR router r
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from conformance import configs
-from conformance.daemons import BirdDaemon, FrrClient, Reflector, Rib
+from conformance.daemons import BirdDaemon, FrrClient, Reflector, Rib, bgprr_executable
 from conformance.netns import Host, Lab, wait_for
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "router"
@@ -172,6 +173,20 @@ class Topology:
     def rr_kernel(self) -> dict[str, dict[str, Any]]:
         """bgprr's kernel routes in its namespace."""
         return self.lab.routes(self.rr.host.ns, proto=PROTO_BGP)
+
+    def rr_restart_done(self) -> bool:
+        """bgprr's readiness says its graceful restart is over: End-of-RIB from every
+        neighbor (or the deferral time passed), its kernel routes written, its tables and
+        End-of-RIB sent (docs/api.md, Readiness)."""
+        exe = bgprr_executable()
+        assert exe is not None
+        sock = str(self.lab.workdir / f"{self.rr.name}.sock")
+        res = self.lab.run(self.rr.host.ns, [exe, "--api-socket", sock, "global", "--json"])
+        if res.returncode != 0:
+            return False
+        ready = json.loads(res.stdout).get("readiness") or {}
+        restart = ready.get("restart") or {}
+        return bool(ready.get("ready")) and restart.get("phase") == "done"
 
     # -- HTTP -------------------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from conformance.coe import (
     DEFAULT,
     EXAMPLES,
     EXT_NET,
+    PROTO_BGP,
     RR,
     RR_UP,
     SERVICE,
@@ -200,22 +201,18 @@ def test_router(lab: Lab) -> None:
 
     # bgprr -r: killed and restarted; no kernel route deleted anywhere
     watched = {n.name: RouteWatcher(n.host.ns) for n in t.nodes}
-    watched["upstream"] = RouteWatcher(up.host.ns, proto=186)
-    watched["bgprr"] = RouteWatcher(t.rr.host.ns, proto=186)
+    watched["upstream"] = RouteWatcher(up.host.ns, proto=PROTO_BGP)
+    watched["bgprr"] = RouteWatcher(t.rr.host.ns, proto=PROTO_BGP)
     try:
         t.rr.kill()
         time.sleep(1)
         t.rr.start(graceful_restart=True)
         t.wait_established(60)
+        wait_for(t.rr_restart_done, 60, 0.5, "bgprr's graceful restart complete")
+        # room for the End-of-RIB handling (stale routes flushed) at the nodes and FRR
+        time.sleep(3)
         wait_routes(t, via_rr=True)
-        # past the selection deferral (End-of-RIB from everyone) and the stale flushing
-        wait_for(
-            lambda: t.rr_kernel().get(SERVICE, {}).get("gateway") == a_addrs,
-            40,
-            0.5,
-            "bgprr's kernel routes after the restart",
-        )
-        time.sleep(5)
+        assert t.rr_kernel().get(SERVICE, {}).get("gateway") == a_addrs
         t.wait_http(ext.ns, url_a1, "pod of a1\n", timeout=10)
         t.wait_http(ext.ns, url_b1, "pod of b1\n", timeout=10)
         t.wait_http(a1.pod_ns, url_b1, "pod of b1\n", source=a1.spec.pod4, timeout=10)
