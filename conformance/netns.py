@@ -212,6 +212,30 @@ class Lab:
         self.hosts[name] = host
         return host
 
+    def add_router(self, name: str) -> Host:
+        """A namespace off the fabric (only ``lo``, forwarding on): ``add_link`` wires it."""
+        ns = self._new_ns(name)
+        with IPRoute(netns=ns) as ipr:
+            self._up_lo(ipr)
+        self._sysctl(ns, "ipv4.ip_forward", "1")
+        host = Host(name=name, ns=ns, v4=None, v6=None)
+        self.hosts[name] = host
+        return host
+
+    def add_link(self, a: Host, a_if: str, a_addr: str, b: Host, b_if: str, b_addr: str,
+                 prefixlen: int = 24) -> None:
+        """A veth pair from ``a`` (``a_if``, ``a_addr``) to ``b`` (``b_if``, ``b_addr``)."""
+        with IPRoute(netns=a.ns) as ipr, _ns_fd(b.ns) as fd:
+            ipr.link("add", ifname=a_if, kind="veth",
+                     peer={"ifname": b_if, "net_ns_fd": fd})
+        for host, ifname, addr in ((a, a_if, a_addr), (b, b_if, b_addr)):
+            with IPRoute(netns=host.ns) as ipr:
+                idx = ipr.link_lookup(ifname=ifname)[0]
+                ipr.addr("add", index=idx, address=addr, prefixlen=prefixlen)
+                ipr.link("set", index=idx, state="up")
+            if host.v4 is None:
+                host.v4 = addr
+
     def add_pod(self, host: Host, v4: Sequence[str], v6: Sequence[str] = ()) -> str:
         """A pod namespace behind ``cali0`` in ``host``, with /32 and /128 routes to it."""
         pod = self._new_ns(f"{host.name}p")
