@@ -8,8 +8,12 @@ has pulled all its output:
 * ``calico``: a full mesh of ``--nodes`` clients, each announcing one /26 with its own
   next hop; every node pulls the ``nodes - 1`` others.
 
-``python -m bench.engine_inproc`` prints the seconds of each load (best of one run; run
-it several times and take the median).
+``python -m bench.engine_inproc`` prints the CPU seconds (process time) of each load (best of one run; run
+it several times and take the median). ``--policy`` installs the benchmark's import policy
+(:mod:`bench.policyset`: a 10,000-entry prefix set, a community added to matches) as the
+global import chain. Like the daemon, the engine is set up with the collector tuned
+(:func:`bgprr.app.tune_gc`: what exists is frozen). ``--calico-prefixes N`` adds a third load, ``calico-10k``'s flow (two
+speakers announce N Calico-like prefixes, 20 receivers).
 """
 
 from __future__ import annotations
@@ -18,6 +22,10 @@ import argparse
 import random
 import time
 
+from bench.policyset import gobgp_policy_toml
+from bgprr.app import tune_gc
+from bgprr.config.loader import load_config_text
+from bgprr.policy.compile import compile_policies
 from bgprr.reflect import PeerCaps, PeerSettings, ReflectionEngine
 from bgprr.wire.attributes import encode_as_path, encode_attribute
 from bgprr.wire.constants import IPV4_UNICAST, AttrType
@@ -38,8 +46,16 @@ def attrs(as_path: tuple[int, ...], next_hop: int, local_pref: int = 100) -> byt
     )
 
 
+POLICY = False
+
+
 def engine(keys: list[str]) -> ReflectionEngine:
     r = ReflectionEngine(router_id=0x01010101, local_as=65000, cluster_id=0x01010101, now=0.0)
+    if POLICY:
+        text = "[global.config]\nas = 65000\nrouter-id = \"1.1.1.1\"\n"
+        point = compile_policies(load_config_text(text + gobgp_policy_toml())).global_import
+        r.set_policies(global_import=point)
+    tune_gc()  # as the daemon does after loading its configuration
     for i, k in enumerate(keys):
         r.configure_peer(PeerSettings(key=k, address=0x0A000000 + i, asn=65000, client=True))
         r.peer_established(k, PeerCaps(bgp_id=0x0A000000 + i, families=frozenset({F})), 0.0)
@@ -81,27 +97,43 @@ def inet(prefixes: int, attr_sets: int, receivers: int) -> float:
         by_set.setdefault(sets[rng.randrange(attr_sets)], []).append(k)
     upds = updates(by_set)
     r = engine(["src"] + [f"rx{i}" for i in range(receivers)])
-    t = time.perf_counter()
+    t = time.process_time()
     for u in upds:
         r.update_received("src", u, 1.0)
     drain(r)
-    return time.perf_counter() - t
+    return time.process_time() - t
 
 
 def calico(nodes: int) -> float:
     keys = [f"n{i}" for i in range(nodes)]
     per: list[list[Update]] = []
     for i in range(nodes):
-        k = ((0x0A000000 + (i << 6)) << 8) | 26
-        per.append(updates({attrs((), 0x0B000000 + i): [k]}))
+        pk = ((0x0A000000 + (i << 6)) << 8) | 26
+        per.append(updates({attrs((), 0x0B000000 + i): [pk]}))
     r = engine(keys)
     drain(r)
-    t = time.perf_counter()
+    t = time.process_time()
     for i, k in enumerate(keys):
         for u in per[i]:
             r.update_received(k, u, 1.0)
     drain(r)
-    return time.perf_counter() - t
+    return time.process_time() - t
+
+
+def calico_flow(prefixes: int, speakers: int = 2, receivers: int = 20) -> float:
+    """calico-10k's convergence: the speakers' shares of the prefixes to the receivers."""
+    n26 = prefixes - prefixes // 4
+    keys = [((0x0A000000 + i * 64) << 8) | 26 for i in range(n26)]
+    keys += [((0xAC100000 + i) << 8) | 32 for i in range(prefixes - n26)]
+    per = [updates({attrs((), 0x0B000000 + j): keys[j::speakers]}) for j in range(speakers)]
+    names = [f"s{i}" for i in range(speakers)]
+    r = engine(names + [f"rx{i}" for i in range(receivers)])
+    t = time.process_time()
+    for name, upds in zip(names, per, strict=True):
+        for u in upds:
+            r.update_received(name, u, 1.0)
+    drain(r)
+    return time.process_time() - t
 
 
 def main() -> None:
@@ -110,10 +142,17 @@ def main() -> None:
     ap.add_argument("--attr-sets", type=int, default=5_000)
     ap.add_argument("--receivers", type=int, default=10)
     ap.add_argument("--nodes", type=int, default=1000)
+    ap.add_argument("--calico-prefixes", type=int, default=0)
+    ap.add_argument("--policy", action="store_true", help="with the benchmark import policy")
     a = ap.parse_args()
+    global POLICY
+    POLICY = a.policy
     ti = inet(a.prefixes, a.attr_sets, a.receivers)
     tc = calico(a.nodes)
-    print(f"inet {ti:.2f} s  calico {tc:.2f} s  total {ti + tc:.2f} s")
+    line = f"inet {ti:.2f} s  calico {tc:.2f} s  total {ti + tc:.2f} s"
+    if a.calico_prefixes:
+        line += f"  calico-flow {calico_flow(a.calico_prefixes):.3f} s"
+    print(line)
 
 
 if __name__ == "__main__":

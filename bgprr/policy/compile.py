@@ -168,6 +168,7 @@ class ChainPoint:
     __slots__ = (
         "_cache",
         "_cacheable",
+        "_prepends_as",
         "_reads_peer",
         "_split",
         "attach",
@@ -206,6 +207,7 @@ class ChainPoint:
             for part in parts
         )
         self._reads_peer = any(part.reads_peer for part in parts)
+        self._prepends_as = any(isinstance(part, Prepender) for part in parts)
         # Where the prefix is read only by match-prefix-set: the verdict depends on the
         # AttrSet, the peer, the family and which of those sets match, so it is cached
         # under that key (one trie lookup per set and route instead of the whole chain).
@@ -231,17 +233,24 @@ class ChainPoint:
     def reads_peer(self) -> bool:
         return self._reads_peer
 
+    @property
+    def prepends_as(self) -> bool:
+        return self._prepends_as
+
     def apply(self, route: Route, peer: PeerInfo | None) -> Verdict:
         key: tuple[object, ...]
         if self._cacheable:
             key = (route.attrs, route.old_next_hop, peer if self._reads_peer else None)
         elif self._split is not None:
+            split = self._split
             key = (
                 route.attrs,
                 route.old_next_hop,
                 peer if self._reads_peer else None,
                 route.family,
-                *[c.test_route(route) for c in self._split],
+                split[0].test_route(route)
+                if len(split) == 1
+                else tuple([c.test_route(route) for c in split]),
             )
         else:
             return self._evaluate(route, peer)

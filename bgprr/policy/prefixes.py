@@ -49,5 +49,8 @@ class PrefixMatcher:
                 continue
             ranges = tables[length].get(address >> (bits - length))
             if ranges is not None:
-                return any(low <= plen <= high for low, high in ranges)
+                for low, high in ranges:
+                    if low <= plen <= high:
+                        return True
+                return False
         return False

@@ -103,6 +103,13 @@ class PolicyPoint(Protocol):
         ...
 
     @property
+    def prepends_as(self) -> bool:
+        """True when an action of the chain may add an AS to the AS_PATH
+        (``set-as-path-prepend``): only then can an import chain put the local AS into a
+        path (the engine checks such paths before sending them to iBGP neighbors)."""
+        ...
+
+    @property
     def reads_peer(self) -> bool:
         """True when a condition or action reads the peer (neighbor sets, ``self``)."""
         ...

@@ -99,7 +99,7 @@ class EnginePolicy:
             neighbors[key] = (import_, export)
         self._policy = PolicyTable(pol.global_import, pol.global_export, neighbors)
         peer = self._peers.get(key)
-        if import_ is not None and not self._loop_check:
+        if import_ is not None and import_.prepends_as and not self._loop_check:
             self._reapply()
         elif peer is not None:
             self._policy_peer(peer)
@@ -113,7 +113,7 @@ class EnginePolicy:
         return self._policy.chains(self._peers[key].settings)
 
     def _reapply(self) -> None:
-        self._loop_check = self._policy.any_import or any(
+        self._loop_check = self._policy.import_prepends or any(
             p.settings.allow_own_as for p in self._peers.values()
         )
         for peer in self._peers.values():

@@ -77,10 +77,11 @@ class PolicyTable:
         return self.global_import, self.global_export
 
     @property
-    def any_import(self) -> bool:
-        return self.global_import is not None or any(
-            p[0] is not None for p in self.neighbors.values()
-        )
+    def import_prepends(self) -> bool:
+        """Whether an import chain may add an AS to a path's AS_PATH (the local AS, so
+        that iBGP export must check for it, as gobgpd does)."""
+        chains = [self.global_import, *(p[0] for p in self.neighbors.values())]
+        return any(c is not None and c.prepends_as for c in chains)
 
 
 class AcceptAll:
@@ -89,6 +90,7 @@ class AcceptAll:
     identity: tuple[object, ...] = ("accept",)
     cacheable = True
     reads_peer = False
+    prepends_as = False
 
     def apply(self, route: Route, peer: PeerInfo | None) -> AttrSet | Rewrite | None:
         return route.attrs
@@ -168,9 +170,15 @@ class ImportFilter:
         return Path(pre.peer, pre.path_id, attrs, pre.stale, pre.llgr_stale, pre.since)
 
     def translate(self, fam: Family, changes: Iterable[Change]) -> Iterator[Change]:
-        """Adj-RIB-In changes (pre-policy) as Loc-RIB changes (post-policy)."""
+        """Adj-RIB-In changes (pre-policy) as Loc-RIB changes (post-policy). The hot
+        path of import: :meth:`_post` inlined for the common verdicts."""
         posts = self.posts.setdefault(fam, {})
-        release = self.intern.release
+        intern = self.intern
+        release, retain = intern.release, intern.retain
+        apply = self.chain.apply
+        source = self.peer  # None: locally originated routes
+        # gobgpd passes no neighbor to a route-server client's import chain
+        arg = None if source is None or source.route_server_client else source
         for k, pid, old, new in changes:
             rk = (k << 32) | pid
             post_old: Path | None = None
@@ -181,10 +189,23 @@ class ImportFilter:
                 release(old.attrs)
             post_new: Path | None = None
             if new is not None:
-                post_new = self._post(fam, k, new)
-                posts[rk] = post_new
-                if post_new is None:
+                pre_attrs = new.attrs
+                verdict = apply(Route(fam, k, pre_attrs, source), arg)
+                if verdict is pre_attrs:
+                    retain(pre_attrs)
+                    post_new = new
+                elif verdict is None:
                     self.rejected += 1
+                else:
+                    if isinstance(verdict, AttrSet):  # another interned set (not expected)
+                        retain(verdict)
+                        attrs = verdict
+                    else:
+                        attrs = intern.intern(verdict.raw, verdict.next_hop)
+                    post_new = Path(
+                        new.peer, new.path_id, attrs, new.stale, new.llgr_stale, new.since
+                    )
+                posts[rk] = post_new
             if post_old is not None or post_new is not None:
                 yield k, pid, post_old, post_new
 
