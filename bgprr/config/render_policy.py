@@ -26,9 +26,10 @@ Table = Callable[[int, str], None]
 
 _ORIGIN_NAMES = {0: "igp", 1: "egp", 2: "incomplete"}
 _RS_ONLY = (
-    "    not applied: gobgpd 3.10 uses a neighbor's apply-policy for route-server",
-    "    clients only, and bgprr has none (route-server is not supported)",
+    "    not applied: gobgpd 3.10 (and bgprr) use a neighbor's apply-policy for",
+    "    route-server clients only",
 )
+_GROUP = "    applied to its members that are route-server clients (instead of the global chains):"
 
 
 def _chain(names: tuple[str, ...], default: DefaultPolicy, policy: PolicyConfig) -> str:
@@ -51,15 +52,31 @@ def policy_summary(config: Config) -> list[str]:
         "  global export (routes to every neighbor):",
         "    " + _chain(apply.export_policies, apply.default_export, policy),
     ]
+    if any(n.rs_client for n in config.neighbors):
+        lines.append("  (route-server clients: their own apply-policy instead, below)")
     for neighbor in config.neighbors:
         if neighbor.apply_policy is not None:
             lines.append(f"  neighbor {neighbor.address} apply-policy:")
-            lines.extend(_RS_ONLY)
+            if neighbor.rs_client:
+                lines.extend(_own(neighbor.apply_policy, policy))
+            else:
+                lines.extend(_RS_ONLY)
     for group in config.peer_groups:
         if group.apply_policy is not None:
             lines.append(f"  peer group {group.name} apply-policy:")
-            lines.extend(_RS_ONLY)
+            lines.append(_GROUP)
+            lines.extend(_own(group.apply_policy, policy))
     return lines
+
+
+def _own(apply: ApplyPolicy, policy: PolicyConfig) -> list[str]:
+    """A route-server client's own chains (gobgpd's table id is its address)."""
+    return [
+        "    import (routes it sends): "
+        + _chain(apply.import_policies, apply.default_import, policy),
+        "    export (routes sent to it): "
+        + _chain(apply.export_policies, apply.default_export, policy),
+    ]
 
 
 def apply_policy_lines(

@@ -440,3 +440,39 @@ def test_gobgpd_reads_the_check_output(tmp_path: Path) -> None:
     path.write_text(out.getvalue())
     done = gobgpd_dry_run(path)
     assert done.returncode == 0, done.stderr
+
+
+def test_check_summary_shows_a_route_server_clients_own_chains() -> None:
+    from bgprr.config import load_config_text
+    from bgprr.config.render_policy import policy_summary
+
+    text = """
+[global.config]
+as = 65000
+router-id = "10.0.0.1"
+[[policy-definitions]]
+name = "p"
+[[policy-definitions.statements]]
+[policy-definitions.statements.actions]
+route-disposition = "reject-route"
+[[neighbors]]
+[neighbors.config]
+neighbor-address = "10.0.0.2"
+peer-as = 65002
+[neighbors.route-server.config]
+route-server-client = true
+[neighbors.apply-policy.config]
+import-policy-list = ["p"]
+[[neighbors]]
+[neighbors.config]
+neighbor-address = "10.0.0.3"
+peer-as = 65000
+[neighbors.apply-policy.config]
+export-policy-list = ["p"]
+"""
+    lines = policy_summary(load_config_text(text, "toml", "rs.toml"))
+    at = lines.index("  neighbor 10.0.0.2 apply-policy:")
+    assert lines[at + 1] == "    import (routes it sends): p (1 statement); default accept-route"
+    assert lines[at + 2] == "    export (routes sent to it): no policy; default accept-route"
+    at = lines.index("  neighbor 10.0.0.3 apply-policy:")
+    assert "route-server" in lines[at + 2] and "not applied" in lines[at + 1]
