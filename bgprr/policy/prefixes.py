@@ -49,7 +49,7 @@ class PrefixMatcher:
                 continue
             ranges = tables[length].get(address >> (bits - length))
             if ranges is not None:
-                for low, high in ranges:
+                for low, high in ranges:  # noqa: SIM110 (no generator frame per route)
                     if low <= plen <= high:
                         return True
                 return False

@@ -232,7 +232,7 @@ class EnginePolicy:
         items = peer.rib_in.items(family)
         if f is None:
             return list(items)
-        return [(k, i, p) for k, i, _ in items if (p := f.post(family, k, i)) is not None]
+        return [(k, i, p) for k, i, pre in items if (p := f.post(family, k, i, pre)) is not None]
 
     # ------------------------------------------------------------------ queries
 

@@ -145,7 +145,8 @@ class ImportFilter:
         self.chain = chain
         self.peer = peer
         self.intern = intern
-        # family -> (prefix key << 32 | path id) -> post-policy path (None: rejected)
+        # family -> (prefix key << 32 | path id) -> post-policy path (None: rejected), only
+        # where it is not the pre-policy path itself (most paths pass unchanged: no entry)
         self.posts: dict[Family, dict[int, Path | None]] = {}
         self.rejected = 0  # paths of the Adj-RIB-In the chain rejects now
 
@@ -183,7 +184,7 @@ class ImportFilter:
             rk = (k << 32) | pid
             post_old: Path | None = None
             if old is not None:
-                post_old = posts.pop(rk, None)
+                post_old = posts.pop(rk, old)
                 if post_old is None:
                     self.rejected -= 1
                 release(old.attrs)
@@ -196,16 +197,16 @@ class ImportFilter:
                     post_new = new
                 elif verdict is None:
                     self.rejected += 1
+                    posts[rk] = None
                 else:
                     if isinstance(verdict, AttrSet):  # another interned set (not expected)
                         retain(verdict)
                         attrs = verdict
                     else:
                         attrs = intern.intern(verdict.raw, verdict.next_hop)
-                    post_new = Path(
+                    post_new = posts[rk] = Path(
                         new.peer, new.path_id, attrs, new.stale, new.llgr_stale, new.since
                     )
-                posts[rk] = post_new
             if post_old is not None or post_new is not None:
                 yield k, pid, post_old, post_new
 
@@ -214,10 +215,8 @@ class ImportFilter:
         path (one more reference each); :meth:`reevaluate` then applies the chain."""
         retain = self.intern.retain
         for fam in rib.families():
-            posts = self.posts.setdefault(fam, {})
-            for k, pid, p in rib.items(fam):
+            for _k, _pid, p in rib.items(fam):
                 retain(p.attrs)
-                posts[(k << 32) | pid] = p
 
     def reevaluate(self, rib: Rib) -> Iterator[tuple[Family, list[Change]]]:
         """Run the (new) chain over the Adj-RIB-In; per family the Loc-RIB changes."""
@@ -226,15 +225,17 @@ class ImportFilter:
             changes: list[Change] = []
             for k, pid, pre in rib.items(fam):
                 rk = (k << 32) | pid
-                had = rk in posts
-                old = posts.get(rk)
+                old = posts.get(rk, pre)
                 new = self._post(fam, k, pre)
                 if new is old or (new is not None and old is not None and new.attrs is old.attrs):
                     if new is not None:
                         self.intern.release(new.attrs)
                     continue
-                posts[rk] = new
-                if had and old is None:
+                if new is pre:
+                    del posts[rk]
+                else:
+                    posts[rk] = new
+                if old is None:
                     self.rejected -= 1
                 if new is None:
                     self.rejected += 1
@@ -250,9 +251,10 @@ class ImportFilter:
                 release(p.attrs)
         self.posts.clear()
 
-    def post(self, fam: Family, k: int, pid: int) -> Path | None:
+    def post(self, fam: Family, k: int, pid: int, pre: Path) -> Path | None:
+        """The post-policy path of ``pre`` (the Adj-RIB-In's path ``k``, ``pid``)."""
         posts = self.posts.get(fam)
-        return None if posts is None else posts.get((k << 32) | pid)
+        return pre if posts is None else posts.get((k << 32) | pid, pre)
 
 
 class FinalSet(AttrSet):
