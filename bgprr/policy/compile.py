@@ -21,7 +21,7 @@ for any other neighbor.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -60,6 +60,8 @@ from bgprr.policy.conditions import (
 )
 from bgprr.policy.types import Direction, PeerInfo, Route, Verdict
 from bgprr.policy.work import Work
+from bgprr.rib.intern import AttrSet
+from bgprr.wire.constants import Family
 
 __all__ = ["CACHE_SIZE", "ChainPoint", "Policies", "compile_policies"]
 
@@ -264,6 +266,33 @@ class ChainPoint:
             del cache[next(iter(cache))]
         cache[key] = verdict
         return verdict
+
+    def classifier(
+        self, family: Family, attrs: AttrSet, source: PeerInfo | None, peer: PeerInfo | None
+    ) -> Callable[[int], Verdict]:
+        if self._cacheable:
+            verdict = self.apply(Route(family, 0, attrs, source), peer)
+            return lambda _key: verdict
+        split = self._split
+        if split is None or len(split) != 1:
+            return lambda key: self.apply(Route(family, key, attrs, source), peer)
+        cond = split[0]
+        if family[0] != cond.afi:  # the set never matches: one verdict for all
+            verdict = self.apply(Route(family, 0, attrs, source), peer)
+            return lambda _key: verdict
+        match, invert = cond.matcher.match, cond.invert
+        known: list[Verdict | None] = [None, None]
+        done = [False, False]
+
+        def classify(key: int) -> Verdict:
+            i = 1 if match(key) != invert else 0
+            if done[i]:
+                return known[i]
+            v = known[i] = self.apply(Route(family, key, attrs, source), peer)
+            done[i] = True
+            return v
+
+        return classify
 
     def _evaluate(self, route: Route, peer: PeerInfo | None) -> Verdict:
         work = Work(route.attrs)

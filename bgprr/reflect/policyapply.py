@@ -84,6 +84,10 @@ class PolicyTable:
         return any(c is not None and c.prepends_as for c in chains)
 
 
+def _none(_key: int) -> None:
+    return None
+
+
 class AcceptAll:
     """A chain that accepts every route unchanged (used to undo a filter)."""
 
@@ -94,6 +98,11 @@ class AcceptAll:
 
     def apply(self, route: Route, peer: PeerInfo | None) -> AttrSet | Rewrite | None:
         return route.attrs
+
+    def classifier(
+        self, family: Family, attrs: AttrSet, source: PeerInfo | None, peer: PeerInfo | None
+    ) -> Callable[[int], AttrSet | Rewrite | None]:
+        return lambda _key: attrs
 
 
 def same_sent(a: State, b: State, ga: GroupKey, gb: GroupKey, local_as: int) -> bool:
@@ -176,10 +185,12 @@ class ImportFilter:
         posts = self.posts.setdefault(fam, {})
         intern = self.intern
         release, retain = intern.release, intern.retain
-        apply = self.chain.apply
+        classifier = self.chain.classifier
         source = self.peer  # None: locally originated routes
         # gobgpd passes no neighbor to a route-server client's import chain
         arg = None if source is None or source.route_server_client else source
+        last: AttrSet | None = None
+        classify: Callable[[int], AttrSet | Rewrite | None] = _none
         for k, pid, old, new in changes:
             rk = (k << 32) | pid
             post_old: Path | None = None
@@ -191,7 +202,10 @@ class ImportFilter:
             post_new: Path | None = None
             if new is not None:
                 pre_attrs = new.attrs
-                verdict = apply(Route(fam, k, pre_attrs, source), arg)
+                if pre_attrs is not last:  # the changes of one UPDATE share their set
+                    classify = classifier(fam, pre_attrs, source, arg)
+                    last = pre_attrs
+                verdict = classify(k)
                 if verdict is pre_attrs:
                     retain(pre_attrs)
                     post_new = new

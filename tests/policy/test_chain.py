@@ -228,3 +228,25 @@ def test_chains_reading_the_route_otherwise_are_not_cached() -> None:
     assert point._split is None
     point.apply(route("10.1.0.0/16"), peer())
     assert not point._cache
+
+
+def test_classifier_answers_as_apply() -> None:
+    route_type = (
+        '[policy-definitions.statements.conditions.bgp-conditions]\nroute-type = "local"\n'
+    )
+    points = [
+        chain(stmt("p", st("t", "accept-route", IF_TEN) + TAG), '"p"'),  # prefix set only
+        chain(stmt("p", st("t", "reject-route", IF_TAGGED)), '"p"'),  # cacheable
+        chain(stmt("p", st("a", "accept-route", IF_TEN + route_type) + TAG), '"p"'),  # neither
+    ]
+    for point in points:
+        for a in (attrs(med=1), attrs(communities=(c("65000:1"),))):
+            for src in (None, peer("10.0.0.7")):
+                sample = [route(t, a, src) for t in ("10.1.0.0/16", "11.0.0.0/8", "10.0.0.0/7")]
+                sample += [route("2001:db8::/32", a, src)]
+                for r in sample:
+                    classify = point.classifier(r.family, a, src, peer())
+                    assert classify(r.key) == point._evaluate(r, peer()), (point, r)
+                v4 = [r for r in sample if r.family == sample[0].family]
+                classify = point.classifier(v4[0].family, a, src, peer())
+                assert [classify(r.key) for r in v4] == [point._evaluate(r, peer()) for r in v4]
