@@ -103,10 +103,9 @@ def place(case: Case, s: int) -> Placed:
         ]})
     policies = copy.deepcopy(case.policies)
     for pol in policies:
-        pol["name"] = p + pol["name"]
         statements: list[dict[str, Any]] = []
         for st in pol.get("statements", []):
-            st["name"] = p + st["name"]
+            st["name"] = f"{p}{pol['name']}-{st['name']}"
             cond = st.setdefault("conditions", {})
             for k, ref in _REFS.items():
                 if k in cond:
@@ -140,6 +139,7 @@ def place(case: Case, s: int) -> Placed:
                 extra.append(inv)
                 mps["prefix-set"] = inv["prefix-set-name"]
             statements.append(st)
+        pol["name"] = p + pol["name"]
         pol["statements"] = statements
     sets.setdefault("prefix-sets", []).extend(extra)
     return Placed(

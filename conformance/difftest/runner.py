@@ -125,6 +125,10 @@ async def run(cases: list[Case], workdir: Path, *, quiet: float = 1.5) -> RunRes
                 if s.closed or s.notification is not None:
                     raise RuntimeError(f"{d.kind}: session of {name} ended ({s.notification})\n"
                                        f"{d.tail()}")
+            bad = [ln for ln in d.log.read_text(errors="replace").splitlines()
+                   if "level=error" in ln and "Topic=Policy" in ln]
+            if bad:
+                raise RuntimeError(f"{d.kind} refused the policies:\n" + "\n".join(bad))
         tables = {d.kind: {n: dict(s.table) for n, s in d.speakers.items()} for d in daemons}
     finally:
         for d in daemons:
