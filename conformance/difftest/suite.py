@@ -15,7 +15,7 @@ from .known import explain
 from .model import Case
 from .runner import run
 
-BATCH = 40
+BATCH = 60
 
 
 @dataclass
