@@ -92,10 +92,20 @@ class Diff:
     attr: str  # "presence" when one side does not have the prefix at all
     gobgp: str | None
     bgprr: str | None
+    g_attrs: Attrs | None = None  # everything the neighbor holds for the prefix
+    b_attrs: Attrs | None = None
 
     def line(self) -> str:
-        return (f"  {self.prefix:<24} {self.neighbor:<3} {self.attr:<18} "
-                f"gobgpd={self.gobgp!r:<30} bgprr={self.bgprr!r}")
+        g, b = self.gobgp, self.bgprr
+        if self.attr == "presence":  # show what the side that has it holds
+            g = _short(self.g_attrs) if self.g_attrs is not None else None
+            b = _short(self.b_attrs) if self.b_attrs is not None else None
+        return f"  {self.prefix:<22} {self.neighbor:<3} {self.attr:<16} gobgpd={g!r:<28} bgprr={b!r}"
+
+
+def _short(a: Attrs) -> str:
+    keys = ("as-path", "next-hop", "med", "local-pref", "communities")
+    return ", ".join(f"{k}={a[k]}" for k in keys if k in a)
 
 
 def _view(table: dict[Key, tuple[bytes, bytes]], pl: Placed) -> dict[str, Attrs]:
@@ -117,11 +127,13 @@ def case_diffs(pl: Placed, tables: dict[str, dict[str, dict[Key, tuple[bytes, by
         for prefix in sorted(set(g) | set(b)):
             if prefix not in g or prefix not in b:
                 diffs.append(Diff(pl.case.name, nb, prefix, "presence",
-                                  "yes" if prefix in g else None, "yes" if prefix in b else None))
+                                  "yes" if prefix in g else None, "yes" if prefix in b else None,
+                                  g.get(prefix), b.get(prefix)))
                 continue
             for a in sorted(set(g[prefix]) | set(b[prefix])):
                 if g[prefix].get(a) != b[prefix].get(a):
-                    diffs.append(Diff(pl.case.name, nb, prefix, a, g[prefix].get(a), b[prefix].get(a)))
+                    diffs.append(Diff(pl.case.name, nb, prefix, a, g[prefix].get(a),
+                                      b[prefix].get(a), g[prefix], b[prefix]))
     return diffs
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from .batch import Placed
 from .compare import Diff, routes_of
-from .model import BY_ADDRESS, BY_NAME, CLUSTER_ID
+from .model import BY_ADDRESS, BY_NAME, CLUSTER_ID, LOCAL_AS, Route
 
 Check = Callable[[Diff, Placed], bool]
 
@@ -50,9 +50,57 @@ def _g5(d: Diff, pl: Placed) -> bool:
     return False
 
 
+def _asns(r: Route) -> set[int]:
+    return {a for _t, seg in r.full_as_path() for a in seg}
+
+
+def _replaced_by_looped(d: Diff, pl: Placed, asn: int) -> bool:
+    """A sender announced the prefix more than once; its last path holds ``asn``, an
+    earlier one does not, and what gobgpd sent is that earlier one (no ``asn``)."""
+    if d.attr != "presence" or d.bgprr is not None or d.g_attrs is None:
+        return False
+    path = d.g_attrs.get("as-path", "").split()
+    if BY_NAME[d.neighbor].role == "ebgp":
+        path = path[1:]  # our AS, prepended on the way out
+    if str(asn) in path:
+        return False
+    by_sender: dict[str, list[Route]] = {}
+    for r in routes_of(pl, d.prefix):
+        by_sender.setdefault(r.sender, []).append(r)
+    return any(
+        len(rs) > 1 and asn in _asns(rs[-1]) and any(asn not in _asns(r) for r in rs[:-1])
+        for rs in by_sender.values()
+    )
+
+
+def _g6(d: Diff, pl: Placed) -> bool:
+    # RFC 1997 well-known communities not acted on
+    if d.attr != "presence" or d.bgprr is not None or d.g_attrs is None:
+        return False
+    comms = d.g_attrs.get("communities", "").split()
+    external = BY_NAME[d.neighbor].role in ("ebgp", "rs")
+    return "65535:65282" in comms or (
+        external and ("65535:65281" in comms or "65535:65283" in comms))
+
+
+def _g7(d: Diff, pl: Placed) -> bool:
+    # a path replaced by one holding our AS (dropped on receipt) stays with the neighbors
+    return _replaced_by_looped(d, pl, LOCAL_AS)
+
+
+def _g8(d: Diff, pl: Placed) -> bool:
+    # a path replaced by one holding an eBGP neighbor's AS stays with that neighbor
+    nb = BY_NAME[d.neighbor]
+    return nb.role == "ebgp" and _replaced_by_looped(d, pl, nb.asn)
+
+
 KNOWN = (
     Known("G1", "client route reflected to a non-client without ORIGINATOR_ID/CLUSTER_LIST", _g1),
     Known("G5", "eBGP-learned route sent to an RR client with ORIGINATOR_ID/CLUSTER_LIST", _g5),
+    Known("G6", "NO_EXPORT / NO_ADVERTISE (RFC 1997) not acted on", _g6),
+    Known("G7", "a path implicitly withdrawn by a looped one (our AS) stays at the neighbors", _g7),
+    Known("G8", "a path implicitly withdrawn by one holding the eBGP neighbor's AS stays there",
+          _g8),
 )
 
 
