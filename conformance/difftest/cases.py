@@ -202,5 +202,15 @@ def hand_written() -> list[Case]:
              [policy("r2out", st("a", "accept-route", bgp={"as-path-length": {"operator": "eq", "value": 1}}))],
              neighbor_policy={"r2": _exp("r2out", default="reject-route"),
                               "r1": _imp("r2out")}),
+        Case("implicit-withdraw-by-looped-path",
+             [Route("c1", "10.{s}.1.0/24", as_path=[(S, [65010])]),
+              Route("c1", "10.{s}.1.0/24", as_path=[(S, [65010, 65000])]),
+              Route("e1", "10.{s}.2.0/24", as_path=[(S, [65010])]),
+              Route("e1", "10.{s}.2.0/24", as_path=[(S, [65000])])],
+             note="G7: the second announcement holds our AS and replaces the first"),
+        Case("implicit-withdraw-by-path-through-neighbor",
+             [Route("c1", "10.{s}.1.0/24", as_path=[(S, [65010])]),
+              Route("c1", "10.{s}.1.0/24", as_path=[(S, [65010, 65002])])],
+             note="G8: the second announcement holds e2's AS and replaces the first"),
     ]
     return cases

@@ -94,6 +94,17 @@ def _g8(d: Diff, pl: Placed) -> bool:
     return nb.role == "ebgp" and _replaced_by_looped(d, pl, nb.asn)
 
 
+def _g9(d: Diff, pl: Placed) -> bool:
+    # origin-eq read but not applied: the statement holds whatever the ORIGIN
+    if d.attr != "presence":
+        return False
+    wanted = {st.get("conditions", {}).get("bgp-conditions", {}).get("origin-eq")
+              for pol in pl.policies for st in pol.get("statements", [])} - {None}
+    names = {"igp": 0, "egp": 1, "incomplete": 2}
+    return bool(wanted) and all(
+        r.origin not in {names[w] for w in wanted} for r in routes_of(pl, d.prefix))
+
+
 KNOWN = (
     Known("G1", "client route reflected to a non-client without ORIGINATOR_ID/CLUSTER_LIST", _g1),
     Known("G5", "eBGP-learned route sent to an RR client with ORIGINATOR_ID/CLUSTER_LIST", _g5),
@@ -101,6 +112,7 @@ KNOWN = (
     Known("G7", "a path implicitly withdrawn by a looped one (our AS) stays at the neighbors", _g7),
     Known("G8", "a path implicitly withdrawn by one holding the eBGP neighbor's AS stays there",
           _g8),
+    Known("G9", "origin-eq is read and ignored (the statement matches every ORIGIN)", _g9),
 )
 
 
