@@ -212,5 +212,13 @@ def hand_written() -> list[Case]:
              [Route("c1", "10.{s}.1.0/24", as_path=[(S, [65010])]),
               Route("c1", "10.{s}.1.0/24", as_path=[(S, [65010, 65002])])],
              note="G8: the second announcement holds e2's AS and replaces the first"),
+        Case("own-path-becomes-best",
+             [Route("c1", "10.{s}.1.0/24", as_path=[(S, [65010, 65020])]),
+              Route("n1", "10.{s}.1.0/24", as_path=[(S, [65010])], phase=1),
+              Route("c1", "10.{s}.2.0/24", as_path=[(S, [65010, 65020])]),
+              Route("c2", "10.{s}.2.0/24", as_path=[(S, [65010])], phase=1),
+              Route("e1", "10.{s}.3.0/24", as_path=[(S, [65010, 65020])]),
+              Route("e2", "10.{s}.3.0/24", as_path=[(S, [65010])], phase=1)],
+             note="G10: the path a neighbor was sent stays there when its own path wins"),
     ]
     return cases

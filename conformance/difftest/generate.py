@@ -161,6 +161,8 @@ def case(draw: Any) -> Case:
 
 def generated_cases(n: int) -> list[Case]:
     out: list[Case] = []
+    if n <= 0:
+        return out
 
     @settings(max_examples=n, derandomize=True, database=None, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck), deadline=None)
@@ -170,6 +172,5 @@ def generated_cases(n: int) -> list[Case]:
             c.name = f"gen-{len(out)}"
             out.append(c)
 
-    if n > 0:
-        collect()
+    collect()
     return out

@@ -105,6 +105,17 @@ def _g9(d: Diff, pl: Placed) -> bool:
         r.origin not in {names[w] for w in wanted} for r in routes_of(pl, d.prefix))
 
 
+def _g10(d: Diff, pl: Placed) -> bool:
+    # the neighbor's own path became best: the iBGP path it was sent before is not
+    # withdrawn (gobgpd withdraws it only when it came from another AS or was local)
+    if d.attr != "presence" or d.bgprr is not None or d.g_attrs is None:
+        return False
+    nb = BY_NAME[d.neighbor]
+    senders = {r.sender for r in routes_of(pl, d.prefix)}
+    ibgp = {s for s in senders if BY_NAME[s].role in ("client", "nonclient")}
+    return nb.role in ("client", "nonclient") and nb.name in senders and bool(ibgp - {nb.name})
+
+
 KNOWN = (
     Known("G1", "client route reflected to a non-client without ORIGINATOR_ID/CLUSTER_LIST", _g1),
     Known("G5", "eBGP-learned route sent to an RR client with ORIGINATOR_ID/CLUSTER_LIST", _g5),
@@ -112,6 +123,8 @@ KNOWN = (
     Known("G7", "a path implicitly withdrawn by a looped one (our AS) stays at the neighbors", _g7),
     Known("G8", "a path implicitly withdrawn by one holding the eBGP neighbor's AS stays there",
           _g8),
+    Known("G10", "a neighbor keeps the iBGP path it was sent after its own path became best",
+          _g10),
     Known("G9", "origin-eq is read and ignored (the statement matches every ORIGIN)", _g9),
 )
 

@@ -59,6 +59,7 @@ class Route:
     communities: list[int] = field(default_factory=list)
     ext_communities: list[bytes] = field(default_factory=list)
     large_communities: list[tuple[int, int, int]] = field(default_factory=list)
+    phase: int = 0  # announced after every route of a lower phase has been propagated
 
     def at(self, slot: int) -> Route:
         r = Route(**{k: getattr(self, k) for k in self.__dataclass_fields__})

@@ -114,14 +114,19 @@ async def run(cases: list[Case], workdir: Path, *, quiet: float = 1.5) -> RunRes
             tails = "\n".join(f"--- {d.kind}\n{d.tail()}" for d in daemons)
             raise RuntimeError(f"{e}\n{tails}") from e
         await asyncio.sleep(0.3)
-        for d in daemons:
-            for pl in placed:
-                for r in pl.routes:
-                    attrs, nh = r.attrs()
-                    d.speakers[r.sender].announce(r.afi, [parse_prefix(r.prefix)[1]], attrs, nh)
-            await asyncio.gather(*(s.drain() for s in d.speakers.values()))
-        await asyncio.sleep(0.5)
-        await _quiet(daemons, quiet, 30.0)
+        phases = sorted({r.phase for pl in placed for r in pl.routes})
+        for phase in phases:
+            for d in daemons:
+                for pl in placed:
+                    for r in pl.routes:
+                        if r.phase != phase:
+                            continue
+                        attrs, nh = r.attrs()
+                        key = parse_prefix(r.prefix)[1]
+                        d.speakers[r.sender].announce(r.afi, [key], attrs, nh)
+                await asyncio.gather(*(s.drain() for s in d.speakers.values()))
+            await asyncio.sleep(0.5)
+            await _quiet(daemons, quiet, 30.0)
         for d in daemons:
             for name, s in d.speakers.items():
                 if s.closed or s.notification is not None:
