@@ -26,8 +26,17 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
-from .model import BY_NAME, CLUSTER_ID, DAEMON, LOCAL_AS, NEIGHBORS, ROUTER_ID, ApplyPolicy, Case
-from .model import Route
+from .model import (
+    BY_NAME,
+    CLUSTER_ID,
+    DAEMON,
+    LOCAL_AS,
+    NEIGHBORS,
+    ROUTER_ID,
+    ApplyPolicy,
+    Case,
+    Route,
+)
 
 _SET_LISTS = {
     "prefix-sets": "prefix-set-name",
@@ -52,7 +61,10 @@ _BGP_REFS = {
 
 
 def slot_nets(s: int) -> dict[int, ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    return {1: ipaddress.ip_network(f"10.{s}.0.0/16"), 2: ipaddress.ip_network(f"2001:db8:{s:x}::/48")}
+    return {
+        1: ipaddress.ip_network(f"10.{s}.0.0/16"),
+        2: ipaddress.ip_network(f"2001:db8:{s:x}::/48"),
+    }
 
 
 @dataclass
@@ -70,7 +82,9 @@ class Placed:
 
 def _rename_apply(ap: ApplyPolicy, p: str) -> ApplyPolicy:
     return ApplyPolicy(
-        [p + n for n in ap.imports], [p + n for n in ap.exports], ap.default_import,
+        [p + n for n in ap.imports],
+        [p + n for n in ap.exports],
+        ap.default_import,
         ap.default_export,
     )
 
@@ -98,9 +112,17 @@ def place(case: Case, s: int) -> Placed:
             entry[key] = p + entry[key]
     extra: list[dict[str, Any]] = []
     for fam in families:
-        extra.append({"prefix-set-name": f"{p}gate{fam}", "prefix-list": [
-            {"ip-prefix": str(nets[fam]), "masklength-range": f"{nets[fam].prefixlen}..{nets[fam].max_prefixlen}"}
-        ]})
+        extra.append(
+            {
+                "prefix-set-name": f"{p}gate{fam}",
+                "prefix-list": [
+                    {
+                        "ip-prefix": str(nets[fam]),
+                        "masklength-range": f"{nets[fam].prefixlen}..{nets[fam].max_prefixlen}",
+                    }
+                ],
+            }
+        )
     policies = copy.deepcopy(case.policies)
     for pol in policies:
         statements: list[dict[str, Any]] = []
@@ -134,8 +156,11 @@ def place(case: Case, s: int) -> Placed:
                 inv["prefix-set-name"] = f"{ps['prefix-set-name']}-inv-{st['name']}"
                 wide = "10.0.0.0/8" if fam == 1 else "2001:db8::/32"
                 rng = "8..32" if fam == 1 else "32..128"
-                inv["prefix-list"] = [*items, {"ip-prefix": wide, "masklength-range": rng},
-                                      {"ip-prefix": str(nets[fam])}]
+                inv["prefix-list"] = [
+                    *items,
+                    {"ip-prefix": wide, "masklength-range": rng},
+                    {"ip-prefix": str(nets[fam])},
+                ]
                 extra.append(inv)
                 mps["prefix-set"] = inv["prefix-set-name"]
             statements.append(st)
@@ -143,7 +168,12 @@ def place(case: Case, s: int) -> Placed:
         pol["statements"] = statements
     sets.setdefault("prefix-sets", []).extend(extra)
     return Placed(
-        case, s, routes, sets, policies, _rename_apply(case.global_policy, p),
+        case,
+        s,
+        routes,
+        sets,
+        policies,
+        _rename_apply(case.global_policy, p),
         {k: _rename_apply(v, p) for k, v in case.neighbor_policy.items()},
     )
 
@@ -186,8 +216,12 @@ def _merge_sets(placed: list[Placed]) -> dict[str, Any]:
 def config(placed: list[Placed], port: int) -> dict[str, Any]:
     """The whole TOML tree of one run."""
     glob: dict[str, Any] = {
-        "config": {"as": LOCAL_AS, "router-id": ROUTER_ID, "port": port,
-                   "local-address-list": [DAEMON]},
+        "config": {
+            "as": LOCAL_AS,
+            "router-id": ROUTER_ID,
+            "port": port,
+            "local-address-list": [DAEMON],
+        },
         "apply-policy": _apply([pl.global_policy for pl in placed]),
     }
     neighbors = []
@@ -195,12 +229,15 @@ def config(placed: list[Placed], port: int) -> dict[str, Any]:
         n: dict[str, Any] = {
             "config": {"neighbor-address": nb.address, "peer-as": nb.asn},
             "transport": {"config": {"passive-mode": True}},
-            "afi-safis": [{"config": {"afi-safi-name": "ipv4-unicast"}},
-                          {"config": {"afi-safi-name": "ipv6-unicast"}}],
+            "afi-safis": [
+                {"config": {"afi-safi-name": "ipv4-unicast"}},
+                {"config": {"afi-safi-name": "ipv6-unicast"}},
+            ],
         }
         if nb.role == "client":
-            n["route-reflector"] = {"config": {"route-reflector-client": True,
-                                               "route-reflector-cluster-id": CLUSTER_ID}}
+            n["route-reflector"] = {
+                "config": {"route-reflector-client": True, "route-reflector-cluster-id": CLUSTER_ID}
+            }
         if nb.role == "rs":
             n["route-server"] = {"config": {"route-server-client": True}}
             aps = [pl.neighbor_policy[nb.name] for pl in placed if nb.name in pl.neighbor_policy]

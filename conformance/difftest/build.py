@@ -17,15 +17,19 @@ def pset(name: str, *entries: str | tuple[str, str]) -> D:
     return {"prefix-set-name": name, "prefix-list": items}
 
 
-def sets(prefix: list[D] | None = None, neighbor: dict[str, list[str]] | None = None,
-         **bgp: dict[str, list[str]]) -> D:
+def sets(
+    prefix: list[D] | None = None,
+    neighbor: dict[str, list[str]] | None = None,
+    **bgp: dict[str, list[str]],
+) -> D:
     """``bgp`` keys: community, ext_community, large_community, as_path."""
     out: D = {}
     if prefix:
         out["prefix-sets"] = prefix
     if neighbor:
-        out["neighbor-sets"] = [{"neighbor-set-name": k, "neighbor-info-list": v}
-                                for k, v in neighbor.items()]
+        out["neighbor-sets"] = [
+            {"neighbor-set-name": k, "neighbor-info-list": v} for k, v in neighbor.items()
+        ]
     b: D = {}
     for kind, named in bgp.items():
         k = kind.replace("_", "-")
@@ -35,9 +39,17 @@ def sets(prefix: list[D] | None = None, neighbor: dict[str, list[str]] | None = 
     return out
 
 
-def st(name: str, disp: str = "none", *, prefix: str | None = None, neighbor: str | None = None,
-       opt: str | None = None, nopt: str | None = None, bgp: D | None = None,
-       **actions: Any) -> D:
+def st(
+    name: str,
+    disp: str = "none",
+    *,
+    prefix: str | None = None,
+    neighbor: str | None = None,
+    opt: str | None = None,
+    nopt: str | None = None,
+    bgp: D | None = None,
+    **actions: Any,
+) -> D:
     """A statement. ``prefix``/``neighbor``: set names (``opt``/``nopt`` their options);
     ``bgp``: bgp-conditions; ``actions``: bgp-actions with ``_`` for ``-``."""
     cond: D = {}

@@ -62,7 +62,8 @@ def normalize(attrs: bytes, mp_next_hop: bytes) -> Attrs:
             out["atomic-aggregate"] = "yes"
         elif t == 8:
             out["communities"] = " ".join(
-                f"{int.from_bytes(w[:2], 'big')}:{int.from_bytes(w[2:], 'big')}" for w in _words(v, 4)
+                f"{int.from_bytes(w[:2], 'big')}:{int.from_bytes(w[2:], 'big')}"
+                for w in _words(v, 4)
             )
         elif t == 9:
             out["originator-id"] = str(ipaddress.IPv4Address(v))
@@ -100,7 +101,9 @@ class Diff:
         if self.attr == "presence":  # show what the side that has it holds
             g = _short(self.g_attrs) if self.g_attrs is not None else None
             b = _short(self.b_attrs) if self.b_attrs is not None else None
-        return f"  {self.prefix:<22} {self.neighbor:<3} {self.attr:<16} gobgpd={g!r:<28} bgprr={b!r}"
+        return (
+            f"  {self.prefix:<22} {self.neighbor:<3} {self.attr:<16} gobgpd={g!r:<28} bgprr={b!r}"
+        )
 
 
 def _short(a: Attrs) -> str:
@@ -118,7 +121,9 @@ def _view(table: dict[Key, tuple[bytes, bytes]], pl: Placed) -> dict[str, Attrs]
     return out
 
 
-def case_diffs(pl: Placed, tables: dict[str, dict[str, dict[Key, tuple[bytes, bytes]]]]) -> list[Diff]:
+def case_diffs(
+    pl: Placed, tables: dict[str, dict[str, dict[Key, tuple[bytes, bytes]]]]
+) -> list[Diff]:
     """Every difference of one case, neighbor by neighbor, prefix by prefix."""
     diffs = []
     for nb in sorted(tables["gobgp"]):
@@ -126,14 +131,33 @@ def case_diffs(pl: Placed, tables: dict[str, dict[str, dict[Key, tuple[bytes, by
         b = _view(tables["bgprr"][nb], pl)
         for prefix in sorted(set(g) | set(b)):
             if prefix not in g or prefix not in b:
-                diffs.append(Diff(pl.case.name, nb, prefix, "presence",
-                                  "yes" if prefix in g else None, "yes" if prefix in b else None,
-                                  g.get(prefix), b.get(prefix)))
+                diffs.append(
+                    Diff(
+                        pl.case.name,
+                        nb,
+                        prefix,
+                        "presence",
+                        "yes" if prefix in g else None,
+                        "yes" if prefix in b else None,
+                        g.get(prefix),
+                        b.get(prefix),
+                    )
+                )
                 continue
             for a in sorted(set(g[prefix]) | set(b[prefix])):
                 if g[prefix].get(a) != b[prefix].get(a):
-                    diffs.append(Diff(pl.case.name, nb, prefix, a, g[prefix].get(a),
-                                      b[prefix].get(a), g[prefix], b[prefix]))
+                    diffs.append(
+                        Diff(
+                            pl.case.name,
+                            nb,
+                            prefix,
+                            a,
+                            g[prefix].get(a),
+                            b[prefix].get(a),
+                            g[prefix],
+                            b[prefix],
+                        )
+                    )
     return diffs
 
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from .build import comm, match, policy, pset, rt, setc, sets
 from .build import st as stmt
-from .model import AS_SET, AS_SEQUENCE, NEIGHBORS, ApplyPolicy, Case, Route
+from .model import AS_SEQUENCE, AS_SET, NEIGHBORS, ApplyPolicy, Case, Route
 
 SENDERS = [n.name for n in NEIGHBORS]
 ASNS = [64999, 65000, 65001, 65002, 65010, 65011, 65012, 65020]
@@ -47,17 +47,22 @@ def routes(draw: Any) -> list[Route]:
             path.append((AS_SEQUENCE, seq))
         if draw(st.integers(0, 9)) == 0:
             path.append((AS_SET, draw(st.lists(st.sampled_from(ASNS), min_size=1, max_size=2))))
-        out.append(Route(
-            sender, prefix,
-            next_hop=f"198.18.0.{draw(st.integers(1, 20))}",
-            origin=draw(st.sampled_from([0, 0, 1, 2])),
-            as_path=path,
-            med=draw(st.one_of(st.none(), st.integers(0, 50))),
-            local_pref=draw(st.sampled_from([100, 50, 200])),
-            communities=[comm(c) for c in draw(st.lists(st.sampled_from(COMMS), max_size=2, unique=True))],
-            ext_communities=draw(st.lists(st.sampled_from(EXTS), max_size=2, unique=True)),
-            large_communities=draw(st.lists(st.sampled_from(LARGE), max_size=2, unique=True)),
-        ))
+        out.append(
+            Route(
+                sender,
+                prefix,
+                next_hop=f"198.18.0.{draw(st.integers(1, 20))}",
+                origin=draw(st.sampled_from([0, 0, 1, 2])),
+                as_path=path,
+                med=draw(st.one_of(st.none(), st.integers(0, 50))),
+                local_pref=draw(st.sampled_from([100, 50, 200])),
+                communities=[
+                    comm(c) for c in draw(st.lists(st.sampled_from(COMMS), max_size=2, unique=True))
+                ],
+                ext_communities=draw(st.lists(st.sampled_from(EXTS), max_size=2, unique=True)),
+                large_communities=draw(st.lists(st.sampled_from(LARGE), max_size=2, unique=True)),
+            )
+        )
     return out
 
 
@@ -65,13 +70,30 @@ def routes(draw: Any) -> list[Route]:
 def statement(draw: Any, i: int, defined: dict[str, Any]) -> dict[str, Any]:
     kw: dict[str, Any] = {}
     bgp: dict[str, Any] = {}
-    kinds = draw(st.lists(st.sampled_from(
-        ["prefix", "neighbor", "community", "ext", "large", "aspath", "aslen", "rtype", "nh", "afi"]),
-        max_size=2, unique=True))
+    kinds = draw(
+        st.lists(
+            st.sampled_from(
+                [
+                    "prefix",
+                    "neighbor",
+                    "community",
+                    "ext",
+                    "large",
+                    "aspath",
+                    "aslen",
+                    "rtype",
+                    "nh",
+                    "afi",
+                ]
+            ),
+            max_size=2,
+            unique=True,
+        )
+    )
     name = f"s{i}"
     for k in kinds:
         if k == "prefix":
-            entries = []
+            entries: list[str | tuple[str, str]] = []
             for _ in range(draw(st.integers(1, 3))):
                 p, plen = _prefix(draw, 17, 24)
                 if draw(st.booleans()):
@@ -83,23 +105,40 @@ def statement(draw: Any, i: int, defined: dict[str, Any]) -> dict[str, Any]:
             kw["prefix"] = name
             kw["opt"] = draw(st.sampled_from(["any", "invert"]))
         elif k == "neighbor":
-            addrs = draw(st.lists(st.sampled_from([n.address for n in NEIGHBORS]), min_size=1,
-                                  max_size=3, unique=True))
+            addrs = draw(
+                st.lists(
+                    st.sampled_from([n.address for n in NEIGHBORS]),
+                    min_size=1,
+                    max_size=3,
+                    unique=True,
+                )
+            )
             defined.setdefault("neighbor", {})[name] = addrs
             kw["neighbor"] = name
             kw["nopt"] = draw(st.sampled_from(["any", "invert"]))
         elif k in ("community", "ext", "large", "aspath"):
-            pool = {"community": COMM_ENTRIES, "ext": EXT_TEXT, "large": LARGE_TEXT,
-                    "aspath": AS_ENTRIES}[k]
-            kind = {"community": "community", "ext": "ext_community",
-                    "large": "large_community", "aspath": "as_path"}[k]
+            pool = {
+                "community": COMM_ENTRIES,
+                "ext": EXT_TEXT,
+                "large": LARGE_TEXT,
+                "aspath": AS_ENTRIES,
+            }[k]
+            kind = {
+                "community": "community",
+                "ext": "ext_community",
+                "large": "large_community",
+                "aspath": "as_path",
+            }[k]
             entries = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=2, unique=True))
             defined.setdefault(kind, {})[name] = entries
-            bgp.update(match(kind.replace("_", "-"), name,
-                             draw(st.sampled_from(["any", "all", "invert"]))))
+            bgp.update(
+                match(kind.replace("_", "-"), name, draw(st.sampled_from(["any", "all", "invert"])))
+            )
         elif k == "aslen":
-            bgp["as-path-length"] = {"operator": draw(st.sampled_from(["eq", "ge", "le"])),
-                                     "value": draw(st.integers(0, 4))}
+            bgp["as-path-length"] = {
+                "operator": draw(st.sampled_from(["eq", "ge", "le"])),
+                "value": draw(st.integers(0, 4)),
+            }
         elif k == "rtype":
             bgp["route-type"] = draw(st.sampled_from(["internal", "external"]))
         elif k == "nh":
@@ -107,8 +146,13 @@ def statement(draw: Any, i: int, defined: dict[str, Any]) -> dict[str, Any]:
         else:
             bgp["afi-safi-in-list"] = [draw(st.sampled_from(["ipv4-unicast", "ipv6-unicast"]))]
     actions: dict[str, Any] = {}
-    for a in draw(st.lists(st.sampled_from(
-            ["comm", "ext", "large", "med", "lp", "nh", "prepend"]), max_size=2, unique=True)):
+    for a in draw(
+        st.lists(
+            st.sampled_from(["comm", "ext", "large", "med", "lp", "nh", "prepend"]),
+            max_size=2,
+            unique=True,
+        )
+    ):
         if a == "comm":
             opt = draw(st.sampled_from(["add", "remove", "replace"]))
             pool = COMMS if opt != "remove" else COMM_ENTRIES
@@ -116,11 +160,15 @@ def statement(draw: Any, i: int, defined: dict[str, Any]) -> dict[str, Any]:
             actions["set_community"] = setc(opt, *vals)
         elif a == "ext":
             opt = draw(st.sampled_from(["add", "remove", "replace"]))
-            vals = draw(st.lists(st.sampled_from(EXT_TEXT[:4]), min_size=1, max_size=2, unique=True))
+            vals = draw(
+                st.lists(st.sampled_from(EXT_TEXT[:4]), min_size=1, max_size=2, unique=True)
+            )
             actions["set_ext_community"] = setc(opt, *vals, kind="ext-community")
         elif a == "large":
             opt = draw(st.sampled_from(["add", "remove", "replace"]))
-            vals = draw(st.lists(st.sampled_from(LARGE_TEXT[:3]), min_size=1, max_size=2, unique=True))
+            vals = draw(
+                st.lists(st.sampled_from(LARGE_TEXT[:3]), min_size=1, max_size=2, unique=True)
+            )
             actions["set_large_community"] = setc(opt, *vals, kind="large-community")
         elif a == "med":
             actions["set_med"] = draw(st.sampled_from(["7", "+5", "-3", "0", "+1"]))
@@ -131,7 +179,8 @@ def statement(draw: Any, i: int, defined: dict[str, Any]) -> dict[str, Any]:
         else:
             actions["set_as_path_prepend"] = {
                 "as": draw(st.sampled_from(["65100", "last-as", "65001"])),
-                "repeat-n": draw(st.integers(1, 3))}
+                "repeat-n": draw(st.integers(1, 3)),
+            }
     disp = draw(st.sampled_from(["accept-route", "reject-route", "none", "none"]))
     return stmt(name, disp, bgp=bgp or None, **kw, **actions)
 
@@ -141,17 +190,25 @@ def case(draw: Any) -> Case:
     defined: dict[str, Any] = {}
     statements = [draw(statement(i, defined)) for i in range(draw(st.integers(1, 3)))]
     pol = policy("p", *statements)
-    where = draw(st.sampled_from(["import", "import", "export", "export", "r1-import",
-                                  "r2-export"]))
+    where = draw(
+        st.sampled_from(["import", "import", "export", "export", "r1-import", "r2-export"])
+    )
     default = draw(st.sampled_from(["accept-route", "accept-route", "reject-route"]))
     ap = ApplyPolicy()
     if where.endswith("import"):
         ap.imports, ap.default_import = ["p"], default
     else:
         ap.exports, ap.default_export = ["p"], default
-    c = Case("", draw(routes()), sets(
-        prefix=defined.get("prefix"), neighbor=defined.get("neighbor"),
-        **{k: v for k, v in defined.items() if k not in ("prefix", "neighbor")}), [pol])
+    c = Case(
+        "",
+        draw(routes()),
+        sets(
+            prefix=defined.get("prefix"),
+            neighbor=defined.get("neighbor"),
+            **{k: v for k, v in defined.items() if k not in ("prefix", "neighbor")},
+        ),
+        [pol],
+    )
     if where.startswith("r"):
         c.neighbor_policy = {where[:2]: ap}
     else:
@@ -164,8 +221,14 @@ def generated_cases(n: int) -> list[Case]:
     if n <= 0:
         return out
 
-    @settings(max_examples=n, derandomize=True, database=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck), deadline=None)
+    @settings(
+        max_examples=n,
+        derandomize=True,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+        deadline=None,
+    )
     @given(case())
     def collect(c: Case) -> None:
         if len(out) < n:

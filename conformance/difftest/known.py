@@ -80,7 +80,8 @@ def _g6(d: Diff, pl: Placed) -> bool:
     comms = d.g_attrs.get("communities", "").split()
     external = BY_NAME[d.neighbor].role in ("ebgp", "rs")
     return "65535:65282" in comms or (
-        external and ("65535:65281" in comms or "65535:65283" in comms))
+        external and ("65535:65281" in comms or "65535:65283" in comms)
+    )
 
 
 def _g7(d: Diff, pl: Placed) -> bool:
@@ -98,11 +99,15 @@ def _g9(d: Diff, pl: Placed) -> bool:
     # origin-eq read but not applied: the statement holds whatever the ORIGIN
     if d.attr != "presence":
         return False
-    wanted = {st.get("conditions", {}).get("bgp-conditions", {}).get("origin-eq")
-              for pol in pl.policies for st in pol.get("statements", [])} - {None}
+    wanted = {
+        st.get("conditions", {}).get("bgp-conditions", {}).get("origin-eq")
+        for pol in pl.policies
+        for st in pol.get("statements", [])
+    } - {None}
     names = {"igp": 0, "egp": 1, "incomplete": 2}
     return bool(wanted) and all(
-        r.origin not in {names[w] for w in wanted} for r in routes_of(pl, d.prefix))
+        r.origin not in {names[w] for w in wanted} for r in routes_of(pl, d.prefix)
+    )
 
 
 def _g10(d: Diff, pl: Placed) -> bool:
@@ -121,10 +126,10 @@ KNOWN = (
     Known("G5", "eBGP-learned route sent to an RR client with ORIGINATOR_ID/CLUSTER_LIST", _g5),
     Known("G6", "NO_EXPORT / NO_ADVERTISE (RFC 1997) not acted on", _g6),
     Known("G7", "a path implicitly withdrawn by a looped one (our AS) stays at the neighbors", _g7),
-    Known("G8", "a path implicitly withdrawn by one holding the eBGP neighbor's AS stays there",
-          _g8),
-    Known("G10", "a neighbor keeps the iBGP path it was sent after its own path became best",
-          _g10),
+    Known(
+        "G8", "a path implicitly withdrawn by one holding the eBGP neighbor's AS stays there", _g8
+    ),
+    Known("G10", "a neighbor keeps the iBGP path it was sent after its own path became best", _g10),
     Known("G9", "origin-eq is read and ignored (the statement matches every ORIGIN)", _g9),
 )
 

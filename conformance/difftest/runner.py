@@ -36,13 +36,36 @@ def bgprr_argv(conf: Path, workdir: Path) -> list[str]:
     state.mkdir(exist_ok=True)
     if os.environ.get("BGPRR_DIFFTEST_SHIM", "") not in ("", "0"):
         return [sys.executable, "-m", "conformance.difftest.shim", str(conf), str(state)]
-    return [sys.executable, "-m", "bgprr", "--config", str(conf), "--api-socket", "",
-            "--state-dir", str(state), "--log-level", "info", "--no-uvloop"]
+    return [
+        sys.executable,
+        "-m",
+        "bgprr",
+        "--config",
+        str(conf),
+        "--api-socket",
+        "",
+        "--state-dir",
+        str(state),
+        "--log-level",
+        "info",
+        "--no-uvloop",
+    ]
 
 
 def gobgpd_argv(conf: Path) -> list[str]:
-    return ["gobgpd", "-f", str(conf), "-t", "toml", "-p", "-l", "info",
-            "--api-hosts", f"127.0.0.1:{free_port()}", "--pprof-disable"]
+    return [
+        "gobgpd",
+        "-f",
+        str(conf),
+        "-t",
+        "toml",
+        "-p",
+        "-l",
+        "info",
+        "--api-hosts",
+        f"127.0.0.1:{free_port()}",
+        "--pprof-disable",
+    ]
 
 
 @dataclass
@@ -65,8 +88,9 @@ class _Daemon:
         root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
         with open(self.log, "wb") as log:
-            self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                         start_new_session=True)
+            self.proc = subprocess.Popen(
+                argv, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            )
         self.speakers = {nb.name: Speaker(nb.address, nb.asn) for nb in NEIGHBORS}
 
     async def connect(self) -> None:
@@ -130,10 +154,14 @@ async def run(cases: list[Case], workdir: Path, *, quiet: float = 1.5) -> RunRes
         for d in daemons:
             for name, s in d.speakers.items():
                 if s.closed or s.notification is not None:
-                    raise RuntimeError(f"{d.kind}: session of {name} ended ({s.notification})\n"
-                                       f"{d.tail()}")
-            bad = [ln for ln in d.log.read_text(errors="replace").splitlines()
-                   if "level=error" in ln and "Topic=Policy" in ln]
+                    raise RuntimeError(
+                        f"{d.kind}: session of {name} ended ({s.notification})\n{d.tail()}"
+                    )
+            bad = [
+                ln
+                for ln in d.log.read_text(errors="replace").splitlines()
+                if "level=error" in ln and "Topic=Policy" in ln
+            ]
             if bad:
                 raise RuntimeError(f"{d.kind} refused the policies:\n" + "\n".join(bad))
         tables = {d.kind: {n: dict(s.table) for n, s in d.speakers.items()} for d in daemons}

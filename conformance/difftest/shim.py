@@ -17,8 +17,11 @@ async def main(path: str, state: str) -> None:
     config = load_config(path)
     daemon = Daemon(config, state_dir=state)
     pol = compile_policies(config)
-    daemon.engine.set_policies(global_import=pol.global_import, global_export=pol.global_export,
-                               neighbors=dict(pol.neighbors))
+    daemon.engine.set_policies(
+        global_import=pol.global_import,
+        global_export=pol.global_export,
+        neighbors=dict(pol.neighbors),
+    )
     await daemon.start()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, lambda: loop.create_task(daemon.stop()))

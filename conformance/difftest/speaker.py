@@ -51,7 +51,7 @@ class Speaker:
             try:
                 await asyncio.wait_for(self._open(host, port), 5.0)
                 return
-            except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError) as e:
+            except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError) as e:
                 last = e
                 self.close()
                 self.closed = False

@@ -60,9 +60,11 @@ async def run_all(workdir: Path, generated: int | None = None) -> SuiteResult:
 
 
 def report(res: SuiteResult, show_known: bool = False) -> str:
-    lines = [f"{res.cases} cases ({res.hand} hand-written, {res.generated} generated) in "
-             f"{res.runs} runs, {res.seconds:.1f} s; documented differences: "
-             f"{dict(Counter(k for k, _ in res.known))}; unexplained: {len(res.unexplained)}"]
+    lines = [
+        f"{res.cases} cases ({res.hand} hand-written, {res.generated} generated) in "
+        f"{res.runs} runs, {res.seconds:.1f} s; documented differences: "
+        f"{dict(Counter(k for k, _ in res.known))}; unexplained: {len(res.unexplained)}"
+    ]
     by_case: dict[str, list[str]] = {}
     for d in res.unexplained:
         by_case.setdefault(d.case, []).append(d.line())
