@@ -121,6 +121,16 @@ def _g10(d: Diff, pl: Placed) -> bool:
     return nb.role in ("client", "nonclient") and nb.name in senders and bool(ibgp - {nb.name})
 
 
+def _g11(d: Diff, pl: Placed) -> bool:
+    # LOCAL_PREF (here set by a policy) sent to an external route-server client
+    return (
+        BY_NAME[d.neighbor].role == "rs"
+        and d.attr == "local-pref"
+        and d.bgprr is None
+        and d.gobgp is not None
+    )
+
+
 KNOWN = (
     Known("G1", "client route reflected to a non-client without ORIGINATOR_ID/CLUSTER_LIST", _g1),
     Known("G5", "eBGP-learned route sent to an RR client with ORIGINATOR_ID/CLUSTER_LIST", _g5),
@@ -131,6 +141,7 @@ KNOWN = (
     ),
     Known("G10", "a neighbor keeps the iBGP path it was sent after its own path became best", _g10),
     Known("G9", "origin-eq is read and ignored (the statement matches every ORIGIN)", _g9),
+    Known("G11", "LOCAL_PREF sent to an external route-server client (RFC 4271 5.1.5)", _g11),
 )
 
 
