@@ -506,5 +506,15 @@ def hand_written() -> list[Case]:
             ],
             note="G10: the path a neighbor was sent stays there when its own path wins",
         ),
+        Case(
+            "best-path-through-neighbor-as",
+            [
+                Route("c1", "10.{s}.1.0/24", as_path=[(S, [65010])]),
+                Route("c2", "10.{s}.1.0/24", as_path=[(S, [65001])], local_pref=200, phase=1),
+                Route("c2", "10.{s}.2.0/24", as_path=[(S, [65001])], local_pref=200),
+                Route("c1", "10.{s}.2.0/24", as_path=[(S, [65010])], phase=1),
+            ],
+            note="G8: the best path holds e1's AS; e1 had (.1) or never had (.2) another",
+        ),
     ]
     return cases

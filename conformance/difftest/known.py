@@ -54,23 +54,30 @@ def _asns(r: Route) -> set[int]:
     return {a for _t, seg in r.full_as_path() for a in seg}
 
 
-def _replaced_by_looped(d: Diff, pl: Placed, asn: int) -> bool:
-    """A sender announced the prefix more than once; its last path holds ``asn``, an
-    earlier one does not, and what gobgpd sent is that earlier one (no ``asn``)."""
+def _replaced_by_looped(d: Diff, pl: Placed) -> bool:
+    """A sender announced the prefix more than once; its last path holds our AS, an
+    earlier one does not."""
     if d.attr != "presence" or d.bgprr is not None or d.g_attrs is None:
-        return False
-    path = d.g_attrs.get("as-path", "").split()
-    if BY_NAME[d.neighbor].role == "ebgp":
-        path = path[1:]  # our AS, prepended on the way out
-    if str(asn) in path:
         return False
     by_sender: dict[str, list[Route]] = {}
     for r in routes_of(pl, d.prefix):
         by_sender.setdefault(r.sender, []).append(r)
     return any(
-        len(rs) > 1 and asn in _asns(rs[-1]) and any(asn not in _asns(r) for r in rs[:-1])
+        len(rs) > 1 and LOCAL_AS in _asns(rs[-1]) and any(LOCAL_AS not in _asns(r) for r in rs[:-1])
         for rs in by_sender.values()
     )
+
+
+def _best_through_neighbor(d: Diff, pl: Placed) -> bool:
+    """Some path of the prefix holds the eBGP neighbor's AS, and what gobgpd sent that
+    neighbor does not (a path it was sent before that one won)."""
+    nb = BY_NAME[d.neighbor]
+    if nb.role != "ebgp" or d.attr != "presence" or d.bgprr is not None or d.g_attrs is None:
+        return False
+    path = d.g_attrs.get("as-path", "").split()
+    if str(nb.asn) in path:
+        return False
+    return any(nb.asn in _asns(r) for r in routes_of(pl, d.prefix))
 
 
 def _g6(d: Diff, pl: Placed) -> bool:
@@ -86,13 +93,12 @@ def _g6(d: Diff, pl: Placed) -> bool:
 
 def _g7(d: Diff, pl: Placed) -> bool:
     # a path replaced by one holding our AS (dropped on receipt) stays with the neighbors
-    return _replaced_by_looped(d, pl, LOCAL_AS)
+    return _replaced_by_looped(d, pl)
 
 
 def _g8(d: Diff, pl: Placed) -> bool:
-    # a path replaced by one holding an eBGP neighbor's AS stays with that neighbor
-    nb = BY_NAME[d.neighbor]
-    return nb.role == "ebgp" and _replaced_by_looped(d, pl, nb.asn)
+    # the best path holds an eBGP neighbor's AS: the path sent there before stays
+    return _best_through_neighbor(d, pl)
 
 
 def _g9(d: Diff, pl: Placed) -> bool:
@@ -136,9 +142,7 @@ KNOWN = (
     Known("G5", "eBGP-learned route sent to an RR client with ORIGINATOR_ID/CLUSTER_LIST", _g5),
     Known("G6", "NO_EXPORT / NO_ADVERTISE (RFC 1997) not acted on", _g6),
     Known("G7", "a path implicitly withdrawn by a looped one (our AS) stays at the neighbors", _g7),
-    Known(
-        "G8", "a path implicitly withdrawn by one holding the eBGP neighbor's AS stays there", _g8
-    ),
+    Known("G8", "a new best path holding an eBGP neighbor's AS leaves the old one there", _g8),
     Known("G10", "a neighbor keeps the iBGP path it was sent after its own path became best", _g10),
     Known("G9", "origin-eq is read and ignored (the statement matches every ORIGIN)", _g9),
     Known("G11", "LOCAL_PREF sent to an external route-server client (RFC 4271 5.1.5)", _g11),
