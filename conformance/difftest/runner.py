@@ -34,8 +34,6 @@ def free_port(host: str = DAEMON) -> int:
 def bgprr_argv(conf: Path, workdir: Path) -> list[str]:
     state = workdir / "bgprr-state"
     state.mkdir(exist_ok=True)
-    if os.environ.get("BGPRR_DIFFTEST_SHIM", "") not in ("", "0"):
-        return [sys.executable, "-m", "conformance.difftest.shim", str(conf), str(state)]
     return [
         sys.executable,
         "-m",
