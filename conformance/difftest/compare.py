@@ -11,7 +11,7 @@ from bgprr.wire.attributes import decode_as_path, walk_attributes
 from bgprr.wire.prefix import key_to_str
 
 from .batch import Placed, slot_nets
-from .model import Route
+from .model import BY_NAME, Route
 from .speaker import Key
 
 Attrs = dict[str, str]
@@ -95,6 +95,9 @@ class Diff:
     bgprr: str | None
     g_attrs: Attrs | None = None  # everything the neighbor holds for the prefix
     b_attrs: Attrs | None = None
+    # the AS_PATHs bgprr sent for the prefix to the neighbors that are not route-server
+    # clients (each holds bgprr's best path, with policies and the eBGP prepend applied)
+    b_paths: tuple[str, ...] = ()
 
     def line(self) -> str:
         g, b = self.gobgp, self.bgprr
@@ -126,10 +129,16 @@ def case_diffs(
 ) -> list[Diff]:
     """Every difference of one case, neighbor by neighbor, prefix by prefix."""
     diffs = []
+    bviews = {nb: _view(t, pl) for nb, t in tables["bgprr"].items()}
     for nb in sorted(tables["gobgp"]):
         g = _view(tables["gobgp"][nb], pl)
-        b = _view(tables["bgprr"][nb], pl)
+        b = bviews[nb]
         for prefix in sorted(set(g) | set(b)):
+            paths = tuple(
+                v[prefix].get("as-path", "")
+                for k, v in bviews.items()
+                if prefix in v and BY_NAME[k].role != "rs"
+            )
             if prefix not in g or prefix not in b:
                 diffs.append(
                     Diff(
@@ -141,6 +150,7 @@ def case_diffs(
                         "yes" if prefix in b else None,
                         g.get(prefix),
                         b.get(prefix),
+                        paths,
                     )
                 )
                 continue

@@ -69,15 +69,19 @@ def _replaced_by_looped(d: Diff, pl: Placed) -> bool:
 
 
 def _best_through_neighbor(d: Diff, pl: Placed) -> bool:
-    """Some path of the prefix holds the eBGP neighbor's AS, and what gobgpd sent that
-    neighbor does not (a path it was sent before that one won)."""
+    """bgprr's best path holds the eBGP neighbor's AS (as the other neighbors received
+    it), and what gobgpd sent that neighbor does not (a path it was sent before that one
+    won)."""
     nb = BY_NAME[d.neighbor]
     if nb.role != "ebgp" or d.attr != "presence" or d.bgprr is not None or d.g_attrs is None:
         return False
     path = d.g_attrs.get("as-path", "").split()
     if str(nb.asn) in path:
         return False
-    return any(nb.asn in _asns(r) for r in routes_of(pl, d.prefix))
+    return any(
+        str(nb.asn) in p.replace("{", " ").replace("}", " ").replace(",", " ").split()
+        for p in d.b_paths
+    )
 
 
 def _g6(d: Diff, pl: Placed) -> bool:
