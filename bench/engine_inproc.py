@@ -8,12 +8,13 @@ has pulled all its output:
 * ``calico``: a full mesh of ``--nodes`` clients, each announcing one /26 with its own
   next hop; every node pulls the ``nodes - 1`` others.
 
-``python -m bench.engine_inproc`` prints the CPU seconds (process time) of each load (best of one run; run
-it several times and take the median). ``--policy`` installs the benchmark's import policy
-(:mod:`bench.policyset`: a 10,000-entry prefix set, a community added to matches) as the
-global import chain. Like the daemon, the engine is set up with the collector tuned
-(:func:`bgprr.app.tune_gc`: what exists is frozen). ``--calico-prefixes N`` adds a third load, ``calico-10k``'s flow (two
-speakers announce N Calico-like prefixes, 20 receivers).
+``python -m bench.engine_inproc`` prints the CPU seconds (process time) of each load
+(best of one run; run it several times and take the median). ``--policy`` installs the
+benchmark's import policy (:mod:`bench.policyset`: a 10,000-entry prefix set, a
+community added to matches) as the global import chain. Like the daemon, the engine is
+set up with the collector tuned (:func:`bgprr.app.tune_gc`: what exists is frozen).
+``--calico-prefixes N`` adds a third load, ``calico-10k``'s flow (two speakers announce N
+Calico-like prefixes, 20 receivers).
 """
 
 from __future__ import annotations
