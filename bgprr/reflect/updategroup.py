@@ -101,7 +101,9 @@ class Member:
         self.walk_pos = 0
         self.walk_empty = False
         self.outq: deque[bytes] = deque()  # personal messages encoded, not yet pulled
-        self.outq_olds: dict[int, State] = {}  # what it held for the prefixes in outq
+        # what it held for the prefixes in outq (while outq is not empty; it keeps old
+        # states, and so their attribute sets, alive)
+        self.outq_olds: dict[int, State] = {}
         self.pre: list[bytes] = []  # control messages to send first (BoRR)
         self.eor_due = True
         self.eorr_due = False
@@ -558,6 +560,8 @@ class UpdateGroup:
                 m.outq.popleft()
                 out.append(msg)
                 size += len(msg)
+                if not m.outq:  # all sent: what it held before is history now
+                    m.outq_olds = {}
                 continue
             if not m.attached:
                 if m.patch or m.walk is not None:
@@ -567,6 +571,7 @@ class UpdateGroup:
                 m.seq = self.next_seq
                 m.pos = 0
                 m.patch = {}  # a drained dict keeps its table: give the memory back
+                m.outq_olds = {}
                 continue
             if m.seq < self.next_seq:
                 batch = self.log[m.seq - self.log[0].seq]

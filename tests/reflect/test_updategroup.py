@@ -281,3 +281,24 @@ def test_held_reflects_unpulled_log() -> None:
     assert len(out) == 1
     held = g.held(m)
     assert len(held) == 1 and next(iter(held.values()))[0].attrs in (A, B)
+
+
+def test_sent_personal_messages_keep_no_old_states() -> None:
+    """What a detached member held for the prefixes of its personal messages is kept only
+    until those messages are pulled (it holds old states and their attribute sets)."""
+    g, rib = make(encode_keys=10)
+    m0 = g.join("z", 0)
+    for i, k in enumerate(P[:30]):
+        set_state(g, rib, k, (ent(B if i % 2 else A, src=3),))
+    pull(g, m0)
+    m1 = g.join("a", 1)
+    pull(g, m1, budget=1)  # one of the two messages of its first walk step
+    assert m1.outq and m1.outq_olds
+    pull(g, m1)
+    assert m1.attached and not m1.outq and not m1.outq_olds
+    g.refresh(m1, None)  # the patch path: re-send everything it holds
+    for k in P[:30]:
+        set_state(g, rib, k, (ent(B, src=3),))
+    pull(g, m1)
+    assert m1.attached and not m1.outq_olds
+    assert g.held(m1) == {k: (ent(B, src=3),) for k in P[:30]}
