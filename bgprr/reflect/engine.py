@@ -205,6 +205,7 @@ class ReflectionEngine(EnginePolicy):
             self._policy = PolicyTable(pol.global_import, pol.global_export, rest)
         self._rs_index.discard(peer.ref.index)
         self._update_cluster_ids()
+        self.shared_states.released()
 
     def holds_routes(self, key: str) -> bool:
         """Removing the neighbor would lose something: its Adj-RIB-In holds paths (stale
@@ -590,6 +591,8 @@ class ReflectionEngine(EnginePolicy):
 
     def _drop_paths(self, a: DropPaths) -> None:
         n = self.drop_paths(self._peers[a.key], a.family, only_stale=a.only_stale)
+        if n:
+            self.shared_states.released()
         if a.report or (n and a.only_stale):
             self._events.append(StaleFlushed(key=a.key, family=a.family, count=n, reason=a.reason))
 

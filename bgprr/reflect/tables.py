@@ -67,20 +67,26 @@ StateKey = tuple[int, int, int, bool]  # (id(attrs), source index, bgp id, ebgp)
 class SharedStates:
     """One-entry export states shared by every prefix with the same attribute set and
     source (an Internet table has a few thousand for hundreds of thousands of prefixes).
-    Entries whose attribute set left the intern table are pruned when the cache grows
-    beyond twice the intern table."""
 
-    __slots__ = ("intern", "states")
+    A state keeps its attribute set alive after the set left the intern table, so such
+    states are pruned: when the cache has doubled since the last pruning (at most twice
+    the live states plus ``SLACK``, and amortized O(1) per store) and when the engine has
+    dropped a neighbor's paths (:meth:`released`)."""
+
+    SLACK = 256
+
+    __slots__ = ("intern", "limit", "states")
 
     def __init__(self, intern: InternTable) -> None:
         self.intern = intern
         self.states: dict[StateKey, State] = {}
+        self.limit = self.SLACK
 
     def __len__(self) -> int:
         return len(self.states)
 
     def store(self, ck: StateKey, st: State) -> None:
-        if len(self.states) > 2 * len(self.intern) + 1024:
+        if len(self.states) >= self.limit:
             self.prune()
         self.states[ck] = st
 
@@ -88,6 +94,16 @@ class SharedStates:
         """Drop the states whose attribute set left the intern table."""
         live = self.intern
         self.states = {k: st for k, st in self.states.items() if st[0].attrs in live}
+        self.limit = 2 * len(self.states) + self.SLACK
+
+    def released(self) -> None:
+        """Attribute sets may have left the intern table: prune when the cache holds a
+        quarter more states than there are sets (a live state has a set of its own, except
+        where two sources send the same attributes), so that a run of neighbors going down
+        one by one prunes a geometric number of times, and the last one leaves nothing."""
+        n = len(self.intern)
+        if len(self.states) > n + n // 4:
+            self.prune()
 
 
 class StateFn:

@@ -15,6 +15,7 @@ from bgprr.reflect import (
     SelectionDeferralEnded,
     StaleFlushed,
 )
+from bgprr.reflect.tables import SharedStates
 from bgprr.wire.attributes import PathAttrs
 from bgprr.wire.constants import (
     IPV4_UNICAST,
@@ -753,3 +754,27 @@ def test_export_states_shared_and_pruned() -> None:
     net.r.shared_states.prune()
     assert len(net.r.shared_states) == 1  # only the live set's state is left
     assert net.table("dst")[keys[0]][0].med == 2
+
+
+def test_export_states_of_released_sets_do_not_accumulate() -> None:
+    """Under churn (every round a new MED per prefix) the cached states stay within twice
+    the live ones plus a slack, and a source that goes down takes its states with it."""
+    net = Net()
+    net.add("dst", 2)
+    sources = [f"s{i}" for i in range(4)]
+    for i, key in enumerate(sources):
+        net.add(key, 10 + i)
+    keys = [make_key(0x0A000000 + (i << 8), 24) for i in range(200)]
+    shared = net.r.shared_states
+    for rnd in range(40):
+        for i, key in enumerate(sources):
+            mine = keys[i * 50 : (i + 1) * 50]
+            for j, k in enumerate(mine):  # one attribute set per prefix
+                net.send(key, announce([k], bl(10 + i, med=rnd * 100 + j)))
+        net.drain()
+        assert len(shared) <= 2 * len(net.r.intern_table) + SharedStates.SLACK
+    for key in sources:
+        net.down(key)
+    net.drain()
+    assert len(net.r.intern_table) == 0
+    assert len(shared) == 0
