@@ -25,7 +25,9 @@ class Framer:
     included, as ``bytes``) or ``None``; iterating yields every complete message. A header
     error raises :class:`BGPError` (its ``offset`` is relative to the start of that message,
     ``position`` gives where the message starts in the stream); the framer then stays
-    failed and raises the same error again.
+    failed and raises the same error again (a fresh copy each time: the error it keeps
+    never carries a traceback, whose frames would hold the framer and the caller's buffers
+    in a reference cycle).
     """
 
     __slots__ = ("_buf", "_error", "_length", "_max_len", "_off", "_pos")
@@ -67,7 +69,7 @@ class Framer:
     def next_message(self) -> bytes | None:
         """Return the next complete message, ``None`` if more bytes are needed."""
         if self._error is not None:
-            raise self._error
+            raise self._error.with_offset(0)
         avail = len(self._buf) - self._off
         if not self._length:
             if avail < HEADER_LEN:
@@ -75,7 +77,7 @@ class Framer:
             try:
                 self._length, _ = check_header(self._buf, self._off, max_len=self._max_len)
             except BGPError as exc:
-                self._error = exc
+                self._error = exc.with_offset(0)
                 raise
         length = self._length
         if avail < length:

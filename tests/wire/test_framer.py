@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from pathlib import Path
 
@@ -156,3 +157,24 @@ def test_real_bird_session_stream_byte_by_byte() -> None:
     assert isinstance(decoded[0], Open) and isinstance(decoded[2], Update)
     assert isinstance(decoded[4], Notification)
     assert shutdown_message(decoded[4]) == "maintenance by bgprr capture"
+
+
+def test_failed_framer_is_freed_without_the_cycle_collector() -> None:
+    """The error a failed framer keeps carries no traceback: its frames would hold the
+    framer (and the caller's buffers) in a reference cycle that only a full collection
+    frees, and the daemon runs full collections rarely (bgprr.app.tune_gc)."""
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(3):
+            f = Framer()
+            f.feed(b"\x00" * 19 + bytes(4000))  # a bad marker, and a buffer behind it
+            for _ in range(2):
+                with pytest.raises(BGPError) as info:
+                    f.next_message()
+                assert info.value.code == 1
+            del info
+            del f
+        assert gc.collect() == 0  # nothing was left for the collector
+    finally:
+        gc.enable()
