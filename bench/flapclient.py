@@ -143,6 +143,7 @@ class Client(asyncio.Protocol):
         self.attrs: list[Attrs] = []
         self.routes: dict[bytes, int] = {}  # what we announce: prefix -> MED
         self.versions = [0] * POOL
+        self.med_values = 0  # MEDs cycle through this many values (0: they keep counting)
         self.closing = False  # a down we caused (not counted as unexpected)
         self.restarting = False
 
@@ -222,8 +223,11 @@ class Client(asyncio.Protocol):
         for slot in slots:
             self.versions[slot] += 1
             p = pool_prefix(self.index, slot)
-            self.routes[p] = self.versions[slot]
-            by_med.setdefault(self.versions[slot], []).append(p)
+            med = self.versions[slot]
+            if self.med_values:  # cycle through 1..med_values: a stationary working set
+                med = (med - 1) % self.med_values + 1
+            self.routes[p] = med
+            by_med.setdefault(med, []).append(p)
         msgs: list[bytes] = []
         for med, nlri in by_med.items():
             attrs = build_attrs(next_hop=self.next_hop, local_pref=100, med=med)

@@ -22,6 +22,11 @@
 actions) and 0.5 % of the actions are session flaps: about one flap every
 1,000 s per client, so that bgprr's idle-hold back-off (which doubles for flaps less than
 300 s apart) rarely keeps a client out.
+
+``--med-values N``: a prefix's MED cycles through 1..N instead of counting its
+announcements, so that the set of attribute sets the churn can produce is bounded (with
+counting MEDs every re-announcement is a new attribute set, and the reflector's working
+set keeps changing); memory can then be compared with a stationary load.
 """
 
 from __future__ import annotations
@@ -60,6 +65,7 @@ class Settings:
     addr: str = "127.201.0.1"
     port: int = 17950
     seed: int = 1
+    med_values: int = 0  # 0: a prefix's MED counts its announcements; N: cycles over N
     workdir: str = ""
 
 
@@ -106,6 +112,7 @@ class Storm:
         self.samples: list[dict[str, float]] = []
         self.phase = "start"
         for c in self.clients:
+            c.med_values = s.med_values
             for slot in self.rng.sample(range(POOL), s.prefixes):
                 c.routes[pool_prefix(c.index, slot)] = 0
 
@@ -339,7 +346,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--soak", action="store_true", help="long-run defaults (see above)")
     d = Settings()
     for name in ("clients", "flappers", "duration", "prefixes", "interval", "flap_share",
-                 "sample", "settle", "port", "seed"):  # fmt: skip
+                 "sample", "settle", "port", "seed", "med_values"):  # fmt: skip
         ap.add_argument("--" + name.replace("_", "-"), type=type(getattr(d, name)))
     ap.add_argument("--addr", default=d.addr)
     ap.add_argument("--workdir", default="")
@@ -350,7 +357,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if a.soak:
         s.flappers, s.duration, s.interval, s.flap_share, s.sample = 200, 3600.0, 5.0, 0.005, 5.0
     for name in ("clients", "flappers", "duration", "prefixes", "interval", "flap_share",
-                 "sample", "settle", "port", "seed"):  # fmt: skip
+                 "sample", "settle", "port", "seed", "med_values"):  # fmt: skip
         v = getattr(a, name)
         if v is not None:
             setattr(s, name, v)
