@@ -23,6 +23,7 @@ from bgprr.config import Config, ConfigError, load_config
 from bgprr.io import loop as loops
 from bgprr.io.daemon import Daemon
 from bgprr.io.logs import setup_logging
+from bgprr.io.memprobe import from_env as memprobe_from_env
 
 log = logging.getLogger("bgprr")
 
@@ -75,7 +76,10 @@ async def serve(
     loop.add_signal_handler(signal.SIGUSR2, on_term, False)
     if config_path is not None:
         loop.add_signal_handler(signal.SIGHUP, daemon.reload, config_path)
+    probe = memprobe_from_env(daemon.memory_figures)  # measurements only (bench/memprobe.py)
     await daemon.stopped.wait()
+    if probe is not None:
+        probe.close()
     await reflector.close_control()
     return 0
 

@@ -612,6 +612,15 @@ class Daemon:
             log.exception("engine timer failed")
         self.schedule_flush()
 
+    def memory_figures(self) -> dict[str, int]:
+        """Sizes of the tables that hold memory (for bgprr.io.memprobe)."""
+        eng = self.engine
+        return {
+            "peers": len(self.peers),
+            "attr_sets": len(eng.intern_table),
+            "shared_states": len(eng.shared_states),
+        }
+
     # ------------------------------------------------------------------ state file
 
     @property
