@@ -75,6 +75,7 @@ class BGPConnection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self.lost = True
+        _drop_self_reference(self.transport)
         if self.owner is not None:
             self.owner.on_lost(self, exc)
 
@@ -131,6 +132,16 @@ class BGPConnection(asyncio.Protocol):
         if self.transport is not None:
             self.closed = True
             self.transport.abort()
+
+
+def _drop_self_reference(transport: asyncio.BaseTransport | None) -> None:
+    """asyncio's socket transport (CPython 3.11) keeps a bound method of itself
+    (``_read_ready_cb``), a reference cycle that outlives the connection until a full
+    collection, which the daemon runs rarely (bgprr.app.tune_gc): drop it once the
+    connection is gone, so that reference counting frees the transport and its socket
+    object. uvloop's transports have no such attribute."""
+    if transport is not None and getattr(transport, "_read_ready_cb", None) is not None:
+        transport._read_ready_cb = None  # type: ignore[attr-defined]
 
 
 def _unmap(address: str) -> str:
