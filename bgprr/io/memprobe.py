@@ -11,7 +11,9 @@ Off unless ``BGPRR_MEMPROBE`` names the file (bench/memprobe.py reads and plots 
   changes what it measures (cyclic garbage no longer accumulates), so it is for finding
   reference cycles, not for the RSS curve.
 
-SIGUSR1 writes one extra sample at once. Every sample holds ``t`` (seconds since the
+SIGUSR1 writes one extra sample at once; with ``BGPRR_MEMPROBE_TRIM=1`` it then runs a
+full collection and :func:`~bgprr.io.trim.malloc_trim` and writes another sample (what
+they would give back). Every sample holds ``t`` (seconds since the
 probe started), ``rss`` (bytes), ``gc_counts``, ``gc_objects`` (objects the collector
 tracks), ``gc_collections`` (per generation), the ``extra`` figures the owner passes (the
 engine's table sizes), and the optional ``traced`` / ``top`` / ``garbage`` parts.
@@ -29,6 +31,8 @@ import tracemalloc
 from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any, TextIO
+
+from bgprr.io.trim import malloc_trim
 
 __all__ = ["MemProbe", "from_env", "rss_bytes"]
 
@@ -54,11 +58,13 @@ class MemProbe:
         interval: float = 10.0,
         trace_frames: int = 0,
         cycles: bool = False,
+        trim: bool = False,
         extra: Callable[[], Mapping[str, int]] | None = None,
     ) -> None:
         self.out = out
         self.interval = interval
         self.cycles = cycles
+        self.trim = trim
         self.extra = extra
         self.t0 = time.monotonic()
         self._base: tracemalloc.Snapshot | None = None
@@ -70,7 +76,7 @@ class MemProbe:
         self._handle: asyncio.TimerHandle | None = None
         self._signal = False
         try:
-            self._loop.add_signal_handler(signal.SIGUSR1, self.sample)
+            self._loop.add_signal_handler(signal.SIGUSR1, self._on_signal)
             self._signal = True
         except (NotImplementedError, RuntimeError, ValueError):
             pass
@@ -80,10 +86,18 @@ class MemProbe:
         self.sample()
         self._handle = self._loop.call_later(self.interval, self._tick)
 
-    def sample(self) -> dict[str, Any]:
+    def _on_signal(self) -> None:
+        self.sample("signal")
+        if self.trim:
+            gc.collect()
+            malloc_trim()
+            self.sample("trimmed")
+
+    def sample(self, label: str = "") -> dict[str, Any]:
         """Take one sample now, write it and return it."""
         rec: dict[str, Any] = {
             "t": round(time.monotonic() - self.t0, 2),
+            "label": label,
             "rss": rss_bytes(),
             "gc_counts": list(gc.get_count()),
             "gc_objects": len(gc.get_objects()),
@@ -150,5 +164,6 @@ def from_env(extra: Callable[[], Mapping[str, int]] | None = None) -> MemProbe |
         interval=float(os.environ.get("BGPRR_MEMPROBE_INTERVAL", "10")),
         trace_frames=int(os.environ.get("BGPRR_MEMPROBE_TRACE", "0")),
         cycles=os.environ.get("BGPRR_MEMPROBE_CYCLES", "") == "1",
+        trim=os.environ.get("BGPRR_MEMPROBE_TRIM", "") == "1",
         extra=extra,
     )
