@@ -298,7 +298,11 @@ class UpdateGroup:
             if len(old) == 1 == len(new) and old[0].source == new[0].source:
                 continue  # same source: its count does not change
             for e in old:
-                by_src[e.source] -= 1
+                left = by_src[e.source] - 1
+                if left:
+                    by_src[e.source] = left
+                else:  # sources come and go (dynamic neighbors get new indexes)
+                    del by_src[e.source]
             for e in new:
                 by_src[e.source] = by_src.get(e.source, 0) + 1
         self.done_seq = last

@@ -302,3 +302,19 @@ def test_sent_personal_messages_keep_no_old_states() -> None:
     pull(g, m1)
     assert m1.attached and not m1.outq_olds
     assert g.held(m1) == {k: (ent(B, src=3),) for k in P[:30]}
+
+
+def test_sources_that_hold_nothing_are_not_counted() -> None:
+    """``by_src`` counts the group's paths per source; a source whose last path went is
+    forgotten (dynamic neighbors come and go, each with a new index)."""
+    g, rib = make()
+    m = g.join("a", 1)
+    for src in range(10, 60):
+        set_state(g, rib, P[0], (ent(A, src=src),))
+        set_state(g, rib, P[1], (ent(B, src=src),))
+        pull(g, m)
+    assert g.by_src == {59: 2}
+    set_state(g, rib, P[0], EMPTY)
+    set_state(g, rib, P[1], EMPTY)
+    pull(g, m)
+    assert g.by_src == {} and g.advertised(m) == 0
