@@ -174,6 +174,7 @@ def _build_global(root: Walked, source: str) -> GlobalConfig:
     written = root.value("global.config.connection-rate")
     rate = written if isinstance(written, float) else DEFAULT_CONNECTION_RATE
     burst = root.value("global.config.connection-burst")
+    trim = root.value("global.config.malloc-trim")
     if rate > 0 and burst == 0:
         raise ConfigError(
             source,
@@ -190,6 +191,7 @@ def _build_global(root: Walked, source: str) -> GlobalConfig:
         else DEFAULT_LOCAL_ADDRESS_LIST,
         connection_rate=rate,
         connection_burst=burst if isinstance(burst, int) else DEFAULT_CONNECTION_BURST,
+        malloc_trim=trim if isinstance(trim, bool) else True,
     )
 
 

@@ -90,7 +90,9 @@ class GlobalConfig:
     """``[global.config]``.  ``port == -1`` means: do not listen (GoBGP semantics).
 
     ``connection_rate`` / ``connection_burst`` (bgprr keys): a token bucket for accepted
-    connections that do not come from a configured neighbor; a rate of 0 is no limit."""
+    connections that do not come from a configured neighbor; a rate of 0 is no limit.
+    ``malloc_trim`` (bgprr key): give the C heap's free memory back to the system once a
+    connection flood has subsided (bgprr.io.daemon, docs/reliability.md)."""
 
     asn: int
     router_id: str
@@ -98,6 +100,7 @@ class GlobalConfig:
     local_address_list: tuple[str, ...]
     connection_rate: float = DEFAULT_CONNECTION_RATE
     connection_burst: int = DEFAULT_CONNECTION_BURST
+    malloc_trim: bool = True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

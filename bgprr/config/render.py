@@ -95,6 +95,7 @@ def render_effective(
     out.key(2, "local-address-list", g.local_address_list)
     _bgprr_key(out, 2, "connection-rate", g.connection_rate, DEFAULT_CONNECTION_RATE)
     _bgprr_key(out, 2, "connection-burst", g.connection_burst, DEFAULT_CONNECTION_BURST)
+    _bgprr_key(out, 2, "malloc-trim", g.malloc_trim, True)
     out.blank()
     for line in policy_summary(config):
         out.comment(0, line)

@@ -216,6 +216,8 @@ GLOBAL: Mapping[str, Node] = _ro(
                 # bgprr: token bucket for connections not from a configured neighbor
                 "connection-rate": Leaf(Kind.RATE),
                 "connection-burst": Leaf(Kind.UINT32),
+                # bgprr: malloc_trim(0) once a connection flood has subsided
+                "malloc-trim": Leaf(Kind.BOOL),
             }
         ),
         "state": _STATE,

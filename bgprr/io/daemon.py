@@ -68,6 +68,7 @@ from .settings import (
 )
 from .sockopts import set_md5, set_md5_prefix
 from .state import REWRITE_DELAY, PeerStateFile, load_expected_peers
+from .trim import malloc_trim
 
 log = logging.getLogger("bgprr")
 
@@ -76,6 +77,10 @@ log = logging.getLogger("bgprr")
 #: new neighbor when it connects again).
 DYNAMIC_LINGER = 60.0
 REAP_INTERVAL = 5.0  # seconds between two looks for such neighbors
+# Connections accepted between two such looks that make a flood: the first look without
+# any new connection after it gives the C heap's free memory back ([global.config]
+# malloc-trim), as does every look that removed dynamic neighbors.
+FLOOD_CONNECTIONS = 100
 _DOWN_STATES = (State.IDLE, State.ACTIVE)
 
 
@@ -165,6 +170,10 @@ class Daemon:
         self.reap_interval = REAP_INTERVAL
         self.reaped = 0  # dynamic neighbors removed since start
         self._reap_handle: asyncio.TimerHandle | None = None
+        self._accepted = 0  # connections accepted since start
+        self._accepted_seen = 0  # ... at the last look
+        self._flooded = False  # the last look saw a flood of new connections
+        self.trims = 0  # malloc_trim calls
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -397,6 +406,7 @@ class Daemon:
         takes a token (``connection-rate``); then it must come from a dynamic range whose
         ``max-sessions`` is not reached. Refused: Cease / Connection Rejected (RFC 4486
         §4: a connection disallowed after it was accepted), then close."""
+        self._accepted += 1
         address = conn.peer_address
         runner = self.peers.get(address)
         if runner is not None and not runner.neighbor.dynamic:
@@ -453,6 +463,15 @@ class Daemon:
         ]
         for key in gone:
             self._remove_peer(key, None)
+        new = self._accepted - self._accepted_seen
+        self._accepted_seen = self._accepted
+        if self.config.global_.malloc_trim and (gone or (self._flooded and not new)):
+            # What a flood allocated is freed by now (its neighbors removed, or nothing
+            # new came for a whole interval): glibc keeps freed memory for reuse unless
+            # told (CPython's own arenas stay mapped while any object in them lives).
+            malloc_trim()
+            self.trims += 1
+        self._flooded = new >= FLOOD_CONNECTIONS
         if gone:
             self.reaped += len(gone)
             log.info(

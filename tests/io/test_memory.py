@@ -28,6 +28,7 @@ from bench import flood
 from bench.flapclient import EOR, build_open
 from bench.loadtester import KEEPALIVE, build_attrs, build_notification, pack_announce
 from bgprr.config import load_config
+from bgprr.io import daemon as daemon_module
 from bgprr.io import settings
 from bgprr.io.daemon import Daemon
 from bgprr.reflect.tables import SharedStates
@@ -207,3 +208,22 @@ async def test_session_flaps_return_to_baseline(
     grown = _traced() - traced0
     assert grown < 48 * 1024, f"{grown} bytes more after {2 * ROUNDS} flaps of each client"
     assert len(gc.get_objects()) - objects0 < 200
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+async def test_heap_trimmed_once_a_flood_subsided(
+    reflector: tuple[Daemon, int], monkeypatch: pytest.MonkeyPatch, enabled: bool
+) -> None:
+    """``malloc-trim`` (default on): the free C heap goes back to the system after the
+    flood, not during it; off, never."""
+    d, port = reflector
+    calls: list[int] = []
+    monkeypatch.setattr(daemon_module, "malloc_trim", lambda: calls.append(len(d.peers)) or True)
+    monkeypatch.setattr(daemon_module, "FLOOD_CONNECTIONS", 10)
+    d.config = replace(d.config, global_=replace(d.config.global_, malloc_trim=enabled))
+    await _flood(d, port, 40)
+    await wait_for(lambda: not d._flooded, 5.0)
+    if enabled:
+        assert calls and calls[-1] == len(flood.CLIENTS)  # the flood's neighbors were gone
+    else:
+        assert calls == [] and d.trims == 0
