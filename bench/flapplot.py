@@ -19,7 +19,13 @@ from typing import Any
 MIB = 1024 * 1024
 
 
-def plot(results: list[dict[str, Any]], out: Path, title: str, log: bool = False) -> None:
+def plot(
+    results: list[dict[str, Any]],
+    out: Path,
+    title: str,
+    log: bool = False,
+    labels: Sequence[str] = (),
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -28,9 +34,9 @@ def plot(results: list[dict[str, Any]], out: Path, title: str, log: bool = False
     fig, (mem, fds) = plt.subplots(
         2, 1, figsize=(9, 5.5), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
     )
-    for r in results:
+    for i, r in enumerate(results):
         samples = r["samples"]
-        name = r["settings"]["reflector"]
+        name = labels[i] if i < len(labels) else r["settings"]["reflector"]
         t = [x["t"] / 60 for x in samples]
         (line,) = mem.plot(t, [x["rss"] / MIB for x in samples], label=name, linewidth=1.2)
         color = line.get_color()
@@ -63,8 +69,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--title", default="reflector memory during the run")
     ap.add_argument("--log", action="store_true", help="logarithmic RSS axis")
+    ap.add_argument("--labels", default="", help="comma-separated legend names, in order")
     a = ap.parse_args(argv)
-    plot([json.loads(p.read_text()) for p in a.results], a.out, a.title, a.log)
+    labels = [x for x in a.labels.split(",") if x]
+    plot([json.loads(p.read_text()) for p in a.results], a.out, a.title, a.log, labels)
     print(f"wrote {a.out}", file=sys.stderr)
     return 0
 
