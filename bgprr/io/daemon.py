@@ -77,9 +77,10 @@ log = logging.getLogger("bgprr")
 #: new neighbor when it connects again).
 DYNAMIC_LINGER = 60.0
 REAP_INTERVAL = 5.0  # seconds between two looks for such neighbors
-# Connections accepted between two such looks that make a flood: the first look without
-# any new connection after it gives the C heap's free memory back ([global.config]
-# malloc-trim), as does every look that removed dynamic neighbors.
+# Connections accepted between two such looks that make a flood: the look after the
+# first one without any new connection gives the C heap's free memory back
+# ([global.config] malloc-trim), as does the look after one that removed dynamic
+# neighbors.
 FLOOD_CONNECTIONS = 100
 _DOWN_STATES = (State.IDLE, State.ACTIVE)
 
@@ -173,6 +174,7 @@ class Daemon:
         self._accepted = 0  # connections accepted since start
         self._accepted_seen = 0  # ... at the last look
         self._flooded = False  # the last look saw a flood of new connections
+        self._trim_due = False  # the next look trims the heap (see _reap)
         self.trims = 0  # malloc_trim calls
 
     # ------------------------------------------------------------------ lifecycle
@@ -465,10 +467,12 @@ class Daemon:
             self._remove_peer(key, None)
         new = self._accepted - self._accepted_seen
         self._accepted_seen = self._accepted
-        if self.config.global_.malloc_trim and (gone or (self._flooded and not new)):
-            # What a flood allocated is freed by now (its neighbors removed, or nothing
-            # new came for a whole interval): glibc keeps freed memory for reuse unless
-            # told (CPython's own arenas stay mapped while any object in them lives).
+        due, self._trim_due = self._trim_due, bool(gone) or (self._flooded and not new)
+        if due and new < FLOOD_CONNECTIONS and self.config.global_.malloc_trim:
+            # What a flood allocated is freed by now (its neighbors were removed, or
+            # nothing new came, one interval ago: their connections have closed since).
+            # glibc keeps freed memory for reuse unless told; CPython's own arenas stay
+            # mapped while any object in them lives.
             malloc_trim()
             self.trims += 1
         self._flooded = new >= FLOOD_CONNECTIONS
