@@ -23,6 +23,7 @@ message queue.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import socket
 from collections.abc import Callable
@@ -471,8 +472,11 @@ class Daemon:
         if due and new < FLOOD_CONNECTIONS and self.config.global_.malloc_trim:
             # What a flood allocated is freed by now (its neighbors were removed, or
             # nothing new came, one interval ago: their connections have closed since).
-            # glibc keeps freed memory for reuse unless told; CPython's own arenas stay
-            # mapped while any object in them lives.
+            # A full collection also empties CPython's free lists (objects kept for
+            # reuse, scattered over the heap, that keep its pages in use); then glibc
+            # gives its free pages back. CPython's own arenas (without
+            # PYTHONMALLOC=malloc) stay mapped while any object in them lives.
+            gc.collect()
             malloc_trim()
             self.trims += 1
         self._flooded = new >= FLOOD_CONNECTIONS
