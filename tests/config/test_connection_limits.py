@@ -1,5 +1,5 @@
 """The bgprr keys that limit connections: connection-rate / connection-burst in
-[global.config], max-sessions in [[dynamic-neighbors]]."""
+[global.config], max-sessions in [[dynamic-neighbors]]; and malloc-trim (after floods)."""
 
 from __future__ import annotations
 
@@ -93,3 +93,13 @@ def test_bad_values(global_extra: str, range_extra: str, message: str) -> None:
     with pytest.raises(ConfigError) as exc:
         load(global_extra, range_extra)
     assert str(exc.value) == message
+
+
+def test_malloc_trim_key() -> None:
+    assert load().global_.malloc_trim is True
+    assert "# malloc-trim = true  (bgprr default)" in render_effective(load())
+    c = load("malloc-trim = false")
+    assert c.global_.malloc_trim is False
+    text = render_effective(c)
+    assert "malloc-trim = false  # bgprr only" in text
+    assert load_config_text(text, "toml", "effective.toml").global_ == c.global_
