@@ -11,8 +11,9 @@ the bytes :mod:`tracemalloc` counts (tracing slows the reflector down several ti
 
 ``--malloc``: the reflector runs with ``PYTHONMALLOC=malloc`` (no small-object arenas:
 every object from glibc's heap). ``--trim``: after each round the probe is signalled to
-run a full collection and ``malloc_trim(0)`` (``BGPRR_MEMPROBE_TRIM``), and the RSS after
-that is reported too: what the allocators keep that the system could have back.
+run ``malloc_trim(0)`` and a full collection (``BGPRR_MEMPROBE_TRIM``), and the RSS after
+that is reported too (after ``malloc_trim`` alone, after the collection, after both):
+what the allocators keep that the system could have back.
 """
 
 from __future__ import annotations
@@ -53,16 +54,18 @@ def _brief(s: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _signal_and_wait(pid: int, probe: Path, label: str, timeout: float = 10.0) -> dict[str, Any]:
+def _trim(pid: int, probe: Path, timeout: float = 10.0) -> dict[str, Any]:
+    """Signal the probe (BGPRR_MEMPROBE_TRIM=1); its samples after ``malloc_trim`` alone,
+    after a full collection and after ``malloc_trim`` again."""
     n = len(_samples(probe))
     os.kill(pid, signal.SIGUSR1)
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        got = [s for s in _samples(probe)[n:] if s.get("label") == label]
-        if got:
-            return got[-1]
+        got = {s["label"]: _brief(s) for s in _samples(probe)[n:] if s.get("label")}
+        if "trimmed" in got:
+            return got
         time.sleep(0.2)
-    raise RuntimeError(f"no {label!r} sample from the probe")
+    raise RuntimeError("no 'trimmed' sample from the probe")
 
 
 def run(opts: argparse.Namespace) -> dict[str, Any]:
@@ -91,7 +94,7 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
             time.sleep(2.0)
             doc["baseline"] = _brief(_samples(probe)[-1])
             if opts.trim:
-                doc["baseline_trimmed"] = _brief(_signal_and_wait(pid, probe, "trimmed"))
+                doc["baseline_trimmed"] = _trim(pid, probe)["trimmed"]
             for _ in range(opts.repeat):
                 res = asyncio.run(
                     flood.run_flood(
@@ -108,7 +111,7 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
                     "after": _brief(_samples(probe)[-1]),
                 }
                 if opts.trim:
-                    rnd["trimmed"] = _brief(_signal_and_wait(pid, probe, "trimmed"))
+                    rnd["trim"] = _trim(pid, probe)
                 doc["rounds"].append(rnd)
         finally:
             doc["alive"] = rr.alive()
@@ -130,8 +133,8 @@ def report(doc: dict[str, Any]) -> str:
             f"{r['drops']}, missing {r['missing']}"
         )
         lines.append(f"  after: {r['after']}")
-        if "trimmed" in r:
-            lines.append(f"  trimmed: {r['trimmed']}")
+        for label, s in r.get("trim", {}).items():
+            lines.append(f"  {label}: {s}")
     return "\n".join(lines)
 
 
@@ -147,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--trace", action="store_true", help="tracemalloc in the reflector")
     ap.add_argument("--malloc", action="store_true", help="PYTHONMALLOC=malloc")
-    ap.add_argument("--trim", action="store_true", help="collect and malloc_trim after each")
+    ap.add_argument("--trim", action="store_true", help="trim, collect, trim after each")
     ap.add_argument("--json", type=Path, help="also write the result here")
     opts = ap.parse_args(argv)
     doc = run(opts)

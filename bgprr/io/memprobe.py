@@ -11,12 +11,13 @@ Off unless ``BGPRR_MEMPROBE`` names the file (bench/memprobe.py reads and plots 
   changes what it measures (cyclic garbage no longer accumulates), so it is for finding
   reference cycles, not for the RSS curve.
 
-SIGUSR1 writes one extra sample at once; with ``BGPRR_MEMPROBE_TRIM=1`` it then runs a
-full collection and :func:`~bgprr.io.trim.malloc_trim` and writes another sample (what
-they would give back). Every sample holds ``t`` (seconds since the
-probe started), ``rss`` (bytes), ``gc_counts``, ``gc_objects`` (objects the collector
-tracks), ``gc_collections`` (per generation), the ``extra`` figures the owner passes (the
-engine's table sizes), and the optional ``traced`` / ``top`` / ``garbage`` parts.
+SIGUSR1 writes one extra sample at once; with ``BGPRR_MEMPROBE_TRIM=1`` it then runs
+:func:`~bgprr.io.trim.malloc_trim`, a full collection and ``malloc_trim`` again, with a
+sample after each (labels ``trim-only``, ``collected``, ``trimmed``): what each gives
+back. Every sample holds ``t`` (seconds since the probe started), ``label``, ``rss``
+(bytes), ``gc_counts``, ``gc_objects`` (objects the collector tracks), ``gc_collections``
+(per generation), the ``extra`` figures the owner passes (the engine's table sizes), and
+the optional ``traced`` / ``top`` / ``garbage`` parts.
 """
 
 from __future__ import annotations
@@ -89,7 +90,10 @@ class MemProbe:
     def _on_signal(self) -> None:
         self.sample("signal")
         if self.trim:
+            malloc_trim()
+            self.sample("trim-only")
             gc.collect()
+            self.sample("collected")
             malloc_trim()
             self.sample("trimmed")
 
