@@ -298,7 +298,10 @@ class Daemon:
             return
         prefix = self._range_of.pop(key, None)
         if prefix is not None:
-            self._range_members[prefix].discard(key)
+            members = self._range_members[prefix]
+            members.discard(key)
+            if not members:  # a set keeps the table of its largest size (a flood's)
+                del self._range_members[prefix]
         runner.stop(notification)
         runner.close_silently()
         self.engine.remove_peer(key, self.loop.time())

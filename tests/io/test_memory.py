@@ -140,6 +140,7 @@ async def test_connection_floods_return_to_baseline(
     assert grown < 48 * 1024, f"{grown} bytes more after {ROUNDS} floods"
     assert len(gc.get_objects()) - objects0 < 200
     assert d.reaped >= (2 + ROUNDS) * FLOOD // 2 - 1
+    assert d._range_members == {}  # no emptied set keeps the flood's table
 
 
 class _Peer:
