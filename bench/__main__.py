@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import reflectors, runner, scenarios
+from . import pinning, reflectors, runner, scenarios
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -52,10 +52,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--calico-prefixes", type=int, help="calico-10k prefixes (overrides --prefixes)"
     )
     ap.add_argument("--inet-prefixes", type=int, help="inet-500k prefixes (overrides --prefixes)")
+    ap.add_argument(
+        "--tester-procs", type=int, default=1, help="nodes-N: load-tester processes (slices)"
+    )
+    ap.add_argument(
+        "--tester-mode",
+        choices=("full", "count"),
+        default="full",
+        help="nodes-N: 'count' keeps each node's /26 tails instead of decoding (checked after)",
+    )
+    ap.add_argument(
+        "--pin-rr",
+        default="off",
+        help="'auto': the reflector on the first CPU, the testers on the others; a CPU number",
+    )
+    ap.add_argument("--label", default="", help="a free-text note stored in the results JSON")
     ap.add_argument("--profile-dir", type=Path, help="py-spy raw profiles of bgprr runs here")
     ap.add_argument("--out", type=Path, help="JSON output file (default bench/results/<time>.json)")
     ap.add_argument("--report", type=Path, help="print the docs section for a results JSON")
     a = ap.parse_args(argv)
+    try:
+        pinning.plan(a.pin_rr, range(2))
+    except ValueError as exc:
+        ap.error(str(exc))
     if a.report is not None:
         print(runner.report(json.loads(a.report.read_text())))
         return 0
@@ -120,6 +139,10 @@ def _run(
         out=a.out,
         profile_dir=a.profile_dir,
         command="python -m bench " + " ".join(map(shlex.quote, args)),
+        tester_procs=a.tester_procs,
+        tester_mode=a.tester_mode,
+        pin_rr=a.pin_rr,
+        label=a.label,
     )
 
 

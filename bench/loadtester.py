@@ -348,6 +348,10 @@ class Peer(asyncio.Protocol):
         return True
 
     # control ------------------------------------------------------------------------
+    def held(self) -> int:
+        """How many prefixes this peer holds now."""
+        return len(self.seen)
+
     def send(self, msgs: Iterable[bytes]) -> None:
         if self.transport is not None:
             self.transport.write(b"".join(msgs))

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import reflectors, scenarios
+from . import pinning, reflectors, scenarios
 from .loadtester import proc_usage
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -99,6 +99,9 @@ def run_one(
     workdir: Path,
     tester_uvloop: bool = True,
     profile: str = "",
+    tester_procs: int = 1,
+    tester_mode: str = "full",
+    pin_rr: str = "off",
 ) -> dict[str, Any]:
     """One reflector, one scenario; returns the metrics (``failed`` set on failure)."""
     plan = scenarios.plan(scenario, overrides, timeout)
@@ -116,6 +119,13 @@ def run_one(
     prof: subprocess.Popen[bytes] | None = None
     try:
         time.sleep(1.0)  # let every daemon finish start-up (GoBGP peers leave Idle)
+        cpus = pinning.plan(pin_rr, os.sched_getaffinity(0))
+        if cpus is not None:
+            res["pinning"] = {
+                "reflector_cpus": cpus[0],
+                "tester_cpus": cpus[1],
+                "reflector_threads": pinning.pin(run.measure, cpus[0]),
+            }
         start = proc_usage(run.measure)
         if profile and rr.startswith("bgprr"):
             prof = subprocess.Popen(
@@ -154,6 +164,10 @@ def run_one(
         ]
         if not tester_uvloop:
             cmd.append("--no-uvloop")
+        if scenario.startswith("nodes-"):
+            cmd += ["--tester-procs", str(tester_procs), "--tester-mode", tester_mode]
+        if cpus is not None:
+            cmd += ["--tester-cpus", ",".join(map(str, cpus[1]))]
         if netns:
             cmd = ["ip", "netns", "exec", netns, *cmd]
         cwd = Path(__file__).resolve().parent.parent
@@ -283,6 +297,10 @@ def run_all(
     out: Path | None = None,
     profile_dir: Path | None = None,
     command: str = "",
+    tester_procs: int = 1,
+    tester_mode: str = "full",
+    pin_rr: str = "off",
+    label: str = "",
 ) -> tuple[str, Path]:
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     workdir = Path(f"/tmp/bgprr-bench-{os.getpid()}")
@@ -292,6 +310,7 @@ def run_all(
         "started": stamp,
         "machine": machine(),
         "versions": reflectors.versions(rrs),
+        "label": label,
         "results": results,
     }
     path = out or RESULTS / f"{stamp}.json"
@@ -315,12 +334,17 @@ def run_all(
                     timeout=timeout,
                     workdir=workdir,
                     profile=prof,
+                    tester_procs=tester_procs,
+                    tester_mode=tester_mode,
+                    pin_rr=pin_rr,
                 )
                 results.append(r)
                 m = r.get("metrics", {})
                 status = ("FAIL " + str(m["failed"]).split("\n")[0]) if "failed" in m else "ok"
+                load = " ".join(f"{x:.2f}" for x in os.getloadavg())
                 print(
-                    f"[{time.monotonic() - t0:6.1f}s] {rr:13s} {sc:11s} {status}", file=sys.stderr
+                    f"[{time.monotonic() - t0:6.1f}s] {rr:13s} {sc:11s} {status} (load {load})",
+                    file=sys.stderr,
                 )
                 _save(doc, path, rrs, scens)  # after each pair: an interrupted run keeps it
     doc["finished"] = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())

@@ -33,7 +33,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
+import os
 import random
 import statistics
 import sys
@@ -42,7 +44,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import probe
+from . import multitester, probe
 from .kstamp import Stamped
 from .loadtester import (
     Peer,
@@ -519,12 +521,25 @@ RUNNERS: dict[str, Callable[[Tester, dict[str, Any], float, Metrics], Awaitable[
 
 
 async def run(
-    name: str, rr: str, pids: Sequence[int], params: dict[str, Any], timeout: float
+    name: str,
+    rr: str,
+    pids: Sequence[int],
+    params: dict[str, Any],
+    timeout: float,
+    *,
+    procs: int = 1,
+    mode: str = "full",
+    uvloop: bool = True,
 ) -> Metrics:
     addr, port = rr.rsplit(":", 1)
     t = Tester(addr, int(port), rr_pids=pids)
     m: Metrics = {}
     fn = run_nodes if name.startswith("nodes-") else RUNNERS[name]
+    if name.startswith("nodes-") and (procs > 1 or mode != "full"):
+        cores = len(os.sched_getaffinity(0))
+        fn = functools.partial(
+            multitester.run_nodes_split, procs=procs, mode=mode, cores=cores, uvloop=uvloop
+        )
     start = time.monotonic()
     deadline = start + timeout
     try:
@@ -536,8 +551,11 @@ async def run(
     m["updates_received"] = sum(p.updates for p in t.peers)
     m["nlri_received"] = sum(p.announced for p in t.peers)
     m["withdrawn_received"] = sum(p.withdrawn for p in t.peers)
+    for key in ("updates", "nlri", "withdrawn"):  # the worker processes' share
+        m[f"{key}_received"] += m.pop(f"worker_{key}", 0)
     m["wall_s"] = round(time.monotonic() - start, 3)
-    m["tester_cpu_s"] = round(self_cpu(), 3)
+    m["coordinator_cpu_s"] = round(self_cpu(), 3)
+    m["tester_cpu_s"] = round(self_cpu() + sum(m.get("worker_cpu_s", [])), 3)
     st = t.stats
     m["connects"], m["connect_failures"] = st.connects, st.connect_errors + st.connect_timeouts
     m["session_failures"], m["notifications"] = st.session_failures, st.notifications
@@ -554,12 +572,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--params", default="{}", help="JSON parameter overrides")
     ap.add_argument("--timeout", type=float, default=300.0)
     ap.add_argument("--no-uvloop", action="store_true")
+    ap.add_argument("--tester-procs", type=int, default=1, help="nodes-N: tester processes")
+    ap.add_argument(
+        "--tester-mode", choices=("full", "count"), default="full", help="nodes-N: node parser"
+    )
+    ap.add_argument("--tester-cpus", default="", help="CPU list for the testers, e.g. 1")
     a = ap.parse_args(argv)
     if not a.rr.startswith("127."):
         ap.error("the reflector must be on a loopback address (127.0.0.0/8)")
     p = plan(a.scenario, json.loads(a.params), a.timeout)
     pids = [int(x) for x in a.pids.split(",") if x]
-    coro = run(a.scenario, a.rr, pids, p.params, a.timeout)
+    if a.tester_cpus:
+        os.sched_setaffinity(0, [int(x) for x in a.tester_cpus.split(",")])  # workers inherit
+    coro = run(
+        a.scenario,
+        a.rr,
+        pids,
+        p.params,
+        a.timeout,
+        procs=a.tester_procs,
+        mode=a.tester_mode,
+        uvloop=not a.no_uvloop,
+    )
     factory: Callable[[], asyncio.AbstractEventLoop] | None = None
     if not a.no_uvloop:
         try:
