@@ -1,6 +1,7 @@
 """``python -m bench --rr bgprr,gobgp,... --scenario all|calico-10k,...``
 
 Prints one markdown table (ratios to bgprr) and writes the full JSON to bench/results/.
+``python -m bench plot [RESULTS.json ...]`` draws the figures (:mod:`bench.plot`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,11 @@ from . import pinning, reflectors, runner, scenarios
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else list(argv)
+    if args[:1] == ["plot"]:
+        from . import plot
+
+        return plot.main(args[1:])
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     ap.add_argument(
         "--rr",

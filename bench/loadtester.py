@@ -477,10 +477,11 @@ class Tester:
                     return await self.connect(p, deadline, on_up)
 
             res = await asyncio.gather(*(one(p) for p in peers))
-        self._ensure_keepalives()
+        self.start_keepalives()
         return time.monotonic() - t0, sum(1 for r in res if not r)
 
-    def _ensure_keepalives(self) -> None:
+    def start_keepalives(self) -> None:
+        """Send KEEPALIVEs on every Established peer from now on (once started, kept)."""
         if self._ka_task is None:
             self._ka_task = self.loop.create_task(self._keepalives())
 

@@ -122,16 +122,16 @@ class CountPeer(Peer):
                 pieces[-1] = last[:body]
         del pieces[0]
         tails = [pc[-4:] for pc in pieces if pc[2] == 2 and pc[-5] == _LEN26]
-        rest = len(pieces) - len(tails) - pieces.count(_KA_BODY)
-        if rest:
-            for pc in pieces:
+        if len(pieces) - len(tails) - pieces.count(_KA_BODY):
+            for k, pc in enumerate(pieces):
                 if pc[2] == 2:
                     if not (len(pc) >= 5 and pc[-5] == _LEN26):
                         self.odd_updates += 1
                         self.updates += 1
                 elif pc[2] != 4 and not self._control(pc[2], pc[3:5]):
-                    self.pending = b""
-                    return
+                    self.pending = b""  # the session is over: what came after is dropped
+                    tails = [pc[-4:] for pc in pieces[:k] if pc[2] == 2 and pc[-5] == _LEN26]
+                    break
         if tails:
             self.tails.append(b"".join(tails))
             self.count += len(tails)
@@ -393,6 +393,7 @@ async def _phases(t: Tester, w: Workers, n: int, deadline: float, m: Metrics, co
     if not await t.connect(observer, deadline):
         m["failed"] = "observer not established"
         return
+    t.start_keepalives()
     # 1. storm on a fresh reflector
     t0 = clk.start()
     ph = merge_phase(t0, await w.ask("storm", deadline))

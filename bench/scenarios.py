@@ -453,6 +453,7 @@ async def run_latency(t: Tester, params: dict[str, Any], deadline: float, m: Met
         m["latency_user_p50_ms"] = round(1000 * statistics.median(user), 2)
         m["latency_first_p50_ms"] = round(1000 * statistics.median(first), 2)
         m["trials_done"] = len(lat)
+        m["latency_trials_ms"] = [round(1000 * x, 3) for x in lat]
 
 
 async def run_inet_churn(
