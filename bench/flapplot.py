@@ -2,8 +2,9 @@
 
 ``python -m bench.flapplot bench/results/RESULT.json [MORE.json ...] --out docs/img/X.png``
 
-Needs matplotlib (the ``bench`` extra: ``pip install -e '.[bench]'``; not a dependency of bgprr). Each result is
-one line (named by its reflector); the first convergence and the end of the run are
+Needs matplotlib (the ``bench`` extra: ``pip install -e '.[bench]'``; not a dependency of
+bgprr). Each result is one line (named by its reflector); the first convergence and the
+end of the run are
 marked.
 """
 
