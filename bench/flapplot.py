@@ -4,8 +4,7 @@
 
 Needs matplotlib (the ``bench`` extra: ``pip install -e '.[bench]'``; not a dependency of
 bgprr). Each result is one line (named by its reflector); the first convergence and the
-end of the run are
-marked.
+end of the run are marked.
 """
 
 from __future__ import annotations
