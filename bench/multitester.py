@@ -436,7 +436,7 @@ async def _phases(t: Tester, w: Workers, n: int, deadline: float, m: Metrics, co
     obs = asyncio.ensure_future(t.wait_goal([observer], lambda p: p.held() >= n, deadline))
     ph = merge_phase(t0, await w.ask("reconnect", deadline))
     _otimes, omissed = await obs
-    clk.done("reconnect")
+    clk.done("reconnect_converge")
     m["reconnect_established_s"] = ph.get("up_s")
     m["reconnect_established"] = ph["established"]
     for k in ("connects", "failed_connects", "slow_connects", "session_failures"):

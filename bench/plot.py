@@ -32,7 +32,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 NODE_TIMES = (
     ("established_s", "storm: all Established", "storm_wall_s"),
     ("converge_s", "full mesh", "converge_wall_s"),
-    ("reconnect_converge_s", "reconnect storm: full mesh", "reconnect_wall_s"),
+    ("reconnect_converge_s", "reconnect storm: full mesh", "reconnect_converge_wall_s"),
 )
 NODE_TICKS = (200, 500, 1000, 2000, 5000, 10000)
 

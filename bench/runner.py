@@ -35,6 +35,7 @@ TABLE_ROWS: dict[str, list[tuple[str, str]]] = {
         ("stuck_client_up", "stuck client still connected at the end"),
     ],
     "nodes": [
+        ("storm_established", "storm (fresh RR): sessions Established"),
         ("established_s", "storm (fresh RR): all Established s"),
         ("storm_retries", "storm: retried connects"),
         ("storm_slow_connects", "storm: SYN-retransmitted connects"),
@@ -42,6 +43,9 @@ TABLE_ROWS: dict[str, list[tuple[str, str]]] = {
         ("reconnect_established_s", "mass flap, reconnect: all Established s"),
         ("reconnect_converge_s", "mass flap, reconnect: full mesh s"),
         ("reconnect_retries", "mass flap: retried connects"),
+        ("converge_rss_mb", "reflector RSS after the full mesh MB"),
+        ("converge_tester_cpu_pct", "full mesh: tester CPU, % of the tester cores"),
+        ("reconnect_converge_tester_cpu_pct", "reconnect: tester CPU, % of the tester cores"),
     ],
     "latency": [
         ("latency_p50_ms", "p50 ms (kernel receipt)"),
@@ -50,6 +54,8 @@ TABLE_ROWS: dict[str, list[tuple[str, str]]] = {
         ("latency_user_p50_ms", "p50 ms (tester parsed)"),
     ],
 }
+# a time whose phase carries another name (the tester-bound flag is per phase)
+PHASE_OF = {"established_s": "storm", "reconnect_established_s": "reconnect_converge"}
 COMMON_ROWS = [
     ("rr_cpu_s", "reflector CPU s"),
     ("peak_rss_mb", "reflector peak RSS MB"),
@@ -266,7 +272,7 @@ def table(results: list[dict[str, Any]], rrs: Sequence[str], scens: Sequence[str
                     continue
                 v = m.get(key)
                 cell = fmt(v)
-                phase = key[:-2] if key.endswith("_s") else ""
+                phase = PHASE_OF.get(key, key[:-2] if key.endswith("_s") else "")
                 if phase and any(
                     m.get(f"{ph}_tester_bound")
                     for ph in (phase, f"{phase}_withdraw", f"{phase}_announce")
