@@ -39,6 +39,7 @@ from .loadtester import (
 )
 
 Metrics = dict[str, Any]
+REPLY_LIMIT = 64 * 2**20  # one reply line carries an arrival time per node
 _KA_BODY = KEEPALIVE[16:]
 _LEN26 = 26
 
@@ -205,11 +206,13 @@ async def worker(rr: str, first: int, end: int, n: int, mode: str, concurrency: 
         elif c == "mesh":
             for p in nodes:
                 p.send(ann[p.index])
-            out["times"], out["missed"] = await t.wait_goal(nodes, mesh, deadline)
+            times, out["missed"] = await t.wait_goal(nodes, mesh, deadline)
+            out["times"] = [round(x, 5) for x in times]
         elif c == "reconnect":
             s0 = time.monotonic()
             storm = asyncio.ensure_future(t.connect_all(nodes, deadline, 0, on_up=announce))
-            out["times"], out["missed"] = await t.wait_goal(nodes, mesh, deadline)
+            times, out["missed"] = await t.wait_goal(nodes, mesh, deadline)
+            out["times"] = [round(x, 5) for x in times]
             el, out["failed"] = await storm
             out["up_end"] = s0 + el
         elif c == "verify":
@@ -269,7 +272,10 @@ class Workers:
                 cmd.append("--no-uvloop")
             started.append(
                 await asyncio.create_subprocess_exec(
-                    *cmd, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+                    *cmd,
+                    stdin=asyncio.subprocess.PIPE,
+                    stdout=asyncio.subprocess.PIPE,
+                    limit=REPLY_LIMIT,
                 )
             )
         w = cls(started)
@@ -362,6 +368,8 @@ async def run_nodes_split(
     w = await Workers.start(rr, n, procs, mode, params["concurrency"], uvloop)
     try:
         await _phases(t, w, n, deadline, m, cores)
+    except (RuntimeError, ValueError, TimeoutError) as exc:
+        m["failed"] = f"tester processes: {type(exc).__name__}: {exc}"
     finally:
         m["tester_proc_peak_rss_mb"] = [
             round(proc_usage([pid])["peak_rss"] / 2**20, 1) for pid in w.pids
