@@ -254,3 +254,9 @@ def test_plot_files(results_dir: Path, tmp_path: Path) -> None:
     empty = tmp_path / "empty.json"
     empty.write_text(json.dumps(_doc("x", 0, [])))
     assert plot.main([str(empty), "--out-dir", str(tmp_path / "none")]) == 1
+
+
+def test_a_reply_with_every_arrival_time_fits_the_pipe_limit() -> None:
+    # 10,000 nodes in one process: one rounded monotonic time each, as the worker sends it
+    line = json.dumps({"times": [round(123456.123456789 + i, 5) for i in range(10000)]})
+    assert len(line) < multitester.REPLY_LIMIT
