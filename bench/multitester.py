@@ -85,7 +85,8 @@ class CountPeer(Peer):
         self.odd_updates = 0  # UPDATEs not ending in a /26 (withdrawals, End-of-RIB)
 
     def held(self) -> int:
-        return self.count
+        # UPDATEs in the chunk that completed the session went through the general walk
+        return self.count + len(self.seen)
 
     def clear(self) -> None:
         self.tails = []
@@ -95,7 +96,7 @@ class CountPeer(Peer):
     def table(self) -> set[bytes]:
         """The /26 NLRI encodings received since the last :meth:`clear`."""
         raw = b"".join(self.tails)
-        return {bytes([_LEN26]) + raw[i : i + 4] for i in range(0, len(raw), 4)}
+        return {bytes([_LEN26]) + raw[i : i + 4] for i in range(0, len(raw), 4)} | self.seen
 
     def data_received(self, data: bytes) -> None:
         if not self.established:

@@ -101,6 +101,22 @@ def test_count_peer_any_chunking_keeps_the_exact_table() -> None:
         assert p.held() == 0 and p.table() == set()
 
 
+def test_count_peer_counts_updates_that_came_with_the_opening_keepalive() -> None:
+    nt = _NullTester()
+    p = CountPeer(cast(Any, nt), 0, "127.0.1.1")
+    p.got_open = True
+    p.up = nt.loop.create_future()
+    first = [pack_announce(build_attrs(next_hop="198.18.0.2"), [node_prefix(i)])[0]
+             for i in (1, 2)]  # fmt: skip
+    later = pack_announce(build_attrs(next_hop="198.18.0.3"), [node_prefix(3)])[0]
+    p.data_received(KEEPALIVE + b"".join(first))  # Established by this chunk
+    assert p.established
+    p.data_received(later)
+    assert p.held() == 3 and p.table() == {node_prefix(i) for i in (1, 2, 3)}
+    p.clear()
+    assert p.held() == 0
+
+
 def test_count_peer_counts_other_updates_and_stops_at_a_notification() -> None:
     p, _nt = _count_peer()
     closed: list[bool] = []
