@@ -382,6 +382,7 @@ def report(doc: dict[str, Any]) -> str:
         f"run {doc.get('started', '?')} to {doc.get('finished', '(interrupted)')}.",
         "",
         "Versions: " + "; ".join(f"{k}: {v}" for k, v in doc.get("versions", {}).items()) + ".",
+        *(["", f"Note: {doc['label']}."] if doc.get("label") else []),
         "",
         "Command:",
         "",
