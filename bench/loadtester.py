@@ -467,6 +467,8 @@ class Tester:
         Returns (seconds until the last was Established, number that never made it).
         """
         t0 = time.monotonic()
+        # from the start: a storm can outlast the hold time of the first sessions up
+        self.start_keepalives()
         if concurrency <= 0:
             res = await asyncio.gather(*(self.connect(p, deadline, on_up) for p in peers))
         else:
@@ -477,7 +479,6 @@ class Tester:
                     return await self.connect(p, deadline, on_up)
 
             res = await asyncio.gather(*(one(p) for p in peers))
-        self.start_keepalives()
         return time.monotonic() - t0, sum(1 for r in res if not r)
 
     def start_keepalives(self) -> None:

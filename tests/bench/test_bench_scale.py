@@ -276,3 +276,20 @@ def test_a_reply_with_every_arrival_time_fits_the_pipe_limit() -> None:
     # 10,000 nodes in one process: one rounded monotonic time each, as the worker sends it
     line = json.dumps({"times": [round(123456.123456789 + i, 5) for i in range(10000)]})
     assert len(line) < multitester.REPLY_LIMIT
+
+
+def test_keepalives_run_while_a_storm_is_still_connecting() -> None:
+    from bench.loadtester import Tester
+
+    async def main() -> None:
+        t = Tester("127.0.0.1", 9, connect_timeout=0.1)  # nothing listens: retried
+        peers = t.add_peers(["127.0.0.1"])
+        storm = asyncio.ensure_future(t.connect_all(peers, time.monotonic() + 0.3))
+        await asyncio.sleep(0.05)
+        # the sessions already up must not wait for the last connect to get KEEPALIVEs
+        assert t._ka_task is not None and not storm.done()
+        _el, failed = await storm
+        assert failed == 1
+        await t.shutdown()
+
+    asyncio.run(main())
