@@ -191,6 +191,7 @@ async def worker(rr: str, first: int, end: int, n: int, mode: str, concurrency: 
         return True
 
     loop = asyncio.get_running_loop()
+    watchdog = loop.create_task(_orphan_watch(os.getppid()))
     _reply({"ready": True, "pid": os.getpid()})
     while True:
         line = await loop.run_in_executor(None, sys.stdin.readline)
@@ -239,6 +240,14 @@ async def worker(rr: str, first: int, end: int, n: int, mode: str, concurrency: 
             out.update({k: v - before[k] for k, v in _counters(t).items()})
         out["established"] = sum(1 for p in nodes if p.established)
         _reply(out)
+    watchdog.cancel()
+
+
+async def _orphan_watch(parent: int) -> None:
+    """Exit when the coordinator is gone (killed mid-phase: no one would stop us)."""
+    while os.getppid() == parent:
+        await asyncio.sleep(1.0)
+    os._exit(3)
 
 
 def _reply(obj: dict[str, Any]) -> None:
