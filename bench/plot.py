@@ -219,6 +219,7 @@ def draw_memory(series: Series, out: Path) -> None:
     colors = _colors(series)
     for rr in sorted(series):
         _draw_points(ax, series[rr].get("peak_rss_mb", []), colors[rr], rr)
+    ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:,.0f}")
     ax.set_xlabel("prefixes (one speaker, 10 receivers)")
     ax.set_ylabel("reflector peak RSS, MB")
     ax.set_title("Memory against the number of prefixes (inet-500k)")
