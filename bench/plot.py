@@ -215,7 +215,7 @@ def draw_nodes(series: Series, out: Path) -> None:
 
 def draw_memory(series: Series, out: Path) -> None:
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(8, 5))
+    fig, ax = plt.subplots(figsize=(9, 5))
     colors = _colors(series)
     for rr in sorted(series):
         _draw_points(ax, series[rr].get("peak_rss_mb", []), colors[rr], rr)
@@ -225,7 +225,7 @@ def draw_memory(series: Series, out: Path) -> None:
     ax.set_title("Memory against the number of prefixes (inet-500k)")
     ax.grid(True, alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     fig.savefig(out, dpi=90)
     plt.close(fig)
