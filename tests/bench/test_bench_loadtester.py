@@ -23,6 +23,7 @@ from bench.loadtester import (
     prefix_bytes,
     split_update,
 )
+from tests.support.bench_tester import NullTester
 
 
 def test_prefix_encoding_round_trip_every_length() -> None:
@@ -150,18 +151,6 @@ def test_tester_against_toy_reflector_on_loopback() -> None:
     asyncio.run(main())
 
 
-class _NullTester:
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        from bench.loadtester import Stats
-
-        self.stats = Stats()
-        self.goals = 0
-
-    def on_goal(self, peer: object) -> None:
-        self.goals += 1
-
-
 def test_receiver_any_chunking_and_marker_patterns_inside_messages() -> None:
     from typing import Any, cast
 
@@ -189,7 +178,7 @@ def test_receiver_any_chunking_and_marker_patterns_inside_messages() -> None:
             expect.update(chosen)
     data = b"".join(stream)
     for trial in range(20):
-        nt = _NullTester()
+        nt = NullTester()
         peer = Peer(cast(Any, nt), 0, "127.0.0.1")
         peer.goal = lambda p: False
         i = 0

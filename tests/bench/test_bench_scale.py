@@ -17,6 +17,7 @@ import pytest
 from bench import multitester, pinning, plot
 from bench.loadtester import KEEPALIVE, build_attrs, build_notification, pack_announce
 from bench.multitester import CountPeer, merge_phase, node_prefix, slices
+from tests.support.bench_tester import NullTester
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -54,20 +55,8 @@ def test_merge_phase_times_counts_and_sums() -> None:
 # --------------------------------------------------------------------------- CountPeer
 
 
-class _NullTester:
-    def __init__(self) -> None:
-        from bench.loadtester import Stats
-
-        self.loop = asyncio.new_event_loop()
-        self.stats = Stats()
-        self.goals = 0
-
-    def on_goal(self, peer: object) -> None:
-        self.goals += 1
-
-
-def _count_peer() -> tuple[CountPeer, _NullTester]:
-    nt = _NullTester()
+def _count_peer() -> tuple[CountPeer, NullTester]:
+    nt = NullTester()
     p = CountPeer(cast(Any, nt), 0, "127.0.1.1")
     p.established = True
     p.got_open = True
@@ -102,7 +91,7 @@ def test_count_peer_any_chunking_keeps_the_exact_table() -> None:
 
 
 def test_count_peer_counts_updates_that_came_with_the_opening_keepalive() -> None:
-    nt = _NullTester()
+    nt = NullTester()
     p = CountPeer(cast(Any, nt), 0, "127.0.1.1")
     p.got_open = True
     p.up = nt.loop.create_future()
