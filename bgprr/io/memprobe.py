@@ -80,6 +80,8 @@ class MemProbe:
             self._loop.add_signal_handler(signal.SIGUSR1, self._on_signal)
             self._signal = True
         except (NotImplementedError, RuntimeError, ValueError):
+            # no signal handlers outside the main thread (an embedded daemon): the
+            # probe still samples on its timer, only SIGUSR1's extra sample is missing
             pass
         self._tick()
 

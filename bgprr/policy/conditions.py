@@ -110,9 +110,7 @@ class PrefixCondition(Condition):
         self.invert = option is MatchOption.INVERT
 
     def test(self, work: Work, route: Route, peer: PeerInfo | None) -> bool:
-        if route.family[0] != self.afi:
-            return False
-        return self.matcher.match(route.key) != self.invert
+        return self.test_route(route)
 
     def test_route(self, route: Route) -> bool:
         """:meth:`test`, which reads nothing but the route's family and prefix."""
