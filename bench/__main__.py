@@ -36,7 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="all",
         help="'all' or a comma list of "
         + ", ".join(scenarios.SCENARIOS + scenarios.EXTRA_SCENARIOS)
-        + ", nodes-N",
+        + ", nodes-N, latency-N",
     )
     ap.add_argument("--timeout", type=float, default=300.0, help="per scenario and reflector, s")
     ap.add_argument("--addr", default="127.200.0.1", help="reflector listen address (127/8)")

@@ -137,16 +137,21 @@ LAT_KEYS = (
 
 
 def latency_series(docs: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Per reflector (latest latency run of any size): the recorded percentiles (ms), the
+    """Per reflector and number of clients (latest run of ``latency`` or ``latency-N``;
+    key ``rr`` for 200 clients, ``rr@N`` otherwise): the recorded percentiles (ms), the
     trials (ms) when recorded, the number of clients and the load at the start."""
     out: dict[str, dict[str, Any]] = {}
     for (rr, sc, n), (m, _params, doc) in sorted(_latest(docs).items()):
-        if sc != "latency" or m.get("latency_p50_ms") is None:
+        if not (sc == "latency" or sc.startswith("latency-")):
             continue
-        prev = out.get(rr)
+        if m.get("latency_p50_ms") is None:
+            continue
+        key = rr if n == 200 else f"{rr}@{n}"
+        prev = out.get(key)
         if prev is not None and str(prev["started"]) > str(doc.get("started", "")):
             continue
-        out[rr] = {
+        out[key] = {
+            "reflector": rr,
             "clients": n,
             "started": doc.get("started", ""),
             "load": _load1(doc),
@@ -233,7 +238,7 @@ def draw_memory(series: Series, out: Path) -> None:
 
 def draw_latency(lat: dict[str, dict[str, Any]], out: Path) -> None:
     plt = _pyplot()
-    names = sorted(lat)
+    names = sorted(lat, key=lambda k: (lat[k]["clients"], k))
     fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(names) + 3), 5))
     marks = {"latency_first_p50_ms": "v", "latency_p50_ms": "o", "latency_p99_ms": "^"}
     for i, rr in enumerate(names):
@@ -248,7 +253,10 @@ def draw_latency(lat: dict[str, dict[str, Any]], out: Path) -> None:
                            color={"v": "C2", "o": "C0", "^": "C3"}[marks[k]],
                            label=label if i == 0 else None)  # fmt: skip
     ax.set_xticks(range(len(names)))
-    ax.set_xticklabels([f"{rr}\n({lat[rr]['clients']} clients)" for rr in names], fontsize=8)
+    ax.set_xticklabels(
+        [f"{lat[k].get('reflector', k)}\n({lat[k]['clients']} clients)" for k in names],
+        fontsize=8,
+    )
     ax.set_yscale("log")
     ax.set_ylabel("ms, announcement to kernel receipt")
     ax.set_title("Idle fan-out latency (latency scenario; grey: each trial)")

@@ -258,7 +258,7 @@ def table(results: list[dict[str, Any]], rrs: Sequence[str], scens: Sequence[str
     head = "| scenario | metric | " + " | ".join(rrs) + " |"
     lines = [head, "|" + "---|" * (len(rrs) + 2)]
     for sc in scens:
-        kind = "nodes" if sc.startswith("nodes-") else sc
+        kind = scenarios.kind(sc)
         for key, label in TABLE_ROWS.get(kind, []) + COMMON_ROWS:
             cells = []
             base = by.get(("bgprr", sc), {}).get(key)

@@ -106,7 +106,20 @@ def default_params(name: str) -> dict[str, Any]:
         return {"nodes": int(name.split("-", 1)[1]), "concurrency": 0}
     if name == "latency":
         return {"clients": 200, "trials": 30, "base_routes": False}
+    if name.startswith("latency-") and name[8:].isdigit() and int(name[8:]) > 1:
+        # latency-N: the same scenario with N clients (one run can hold both sizes)
+        return {"clients": int(name[8:]), "trials": 30, "base_routes": False}
     raise ValueError(f"unknown scenario {name!r}")
+
+
+def kind(name: str) -> str:
+    """The scenario family of ``name``: ``nodes`` for nodes-N, ``latency`` for latency and
+    latency-N, else the name itself."""
+    if name.startswith("nodes-"):
+        return "nodes"
+    if name.startswith("latency-"):
+        return "latency"
+    return name
 
 
 def plan(name: str, overrides: dict[str, Any] | None = None, timeout: float = 300.0) -> Plan:
@@ -535,7 +548,7 @@ async def run(
     addr, port = rr.rsplit(":", 1)
     t = Tester(addr, int(port), rr_pids=pids)
     m: Metrics = {}
-    fn = run_nodes if name.startswith("nodes-") else RUNNERS[name]
+    fn = run_nodes if name.startswith("nodes-") else RUNNERS[kind(name)]
     if name.startswith("nodes-") and (procs > 1 or mode != "full"):
         cores = len(os.sched_getaffinity(0))
         fn = functools.partial(

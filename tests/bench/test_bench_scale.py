@@ -210,6 +210,8 @@ def results_dir(tmp_path: Path) -> Path:
         {"reflector": "bgprr", "scenario": "latency", "params": {"clients": 200},
          "metrics": {"latency_p50_ms": 3.0, "latency_p99_ms": 4.5, "latency_first_p50_ms": 0.6,
                      "latency_trials_ms": [2.0, 3.0, 4.5]}},
+        {"reflector": "bgprr", "scenario": "latency-1000", "params": {"clients": 1000},
+         "metrics": {"latency_p50_ms": 19.0, "latency_p99_ms": 25.0}},
         {"reflector": "bgprr", "scenario": "inet-500k", "params": {"prefixes": 200000},
          "metrics": {"converge_s": 1.0, "peak_rss_mb": 150.0}},
         {"reflector": "bgprr", "scenario": "inet-500k", "params": {"prefixes": 500000},
@@ -247,6 +249,21 @@ def test_plot_series(results_dir: Path) -> None:
     lat = plot.latency_series(docs)
     assert lat["bgprr"]["trials"] == [2.0, 3.0, 4.5]
     assert lat["bgprr"]["latency_p99_ms"] == 4.5 and lat["bgprr"]["clients"] == 200
+    # latency-N: its own entry per size
+    assert lat["bgprr@1000"]["latency_p50_ms"] == 19.0 and lat["bgprr@1000"]["clients"] == 1000
+    assert lat["bgprr@1000"]["reflector"] == "bgprr" and lat["bgprr@1000"]["trials"] == []
+
+
+def test_latency_n_scenario() -> None:
+    from bench import scenarios
+
+    assert scenarios.default_params("latency-1000")["clients"] == 1000
+    assert scenarios.plan("latency-1000").clients == 1000
+    assert scenarios.kind("latency-1000") == "latency" and scenarios.kind("nodes-5") == "nodes"
+    assert scenarios.kind("inet-500k") == "inet-500k"
+    for bad in ("latency-", "latency-x", "latency-1"):
+        with pytest.raises(ValueError):
+            scenarios.default_params(bad)
 
 
 def test_plot_files(results_dir: Path, tmp_path: Path) -> None:
