@@ -72,6 +72,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="off",
         help="'auto': the reflector on the first CPU, the testers on the others; a CPU number",
     )
+    ap.add_argument(
+        "--rss-limit-mb",
+        type=float,
+        default=runner.RSS_LIMIT_MB,
+        help="stop a scenario (FAIL) when the reflector's RSS goes over this",
+    )
     ap.add_argument("--label", default="", help="a free-text note stored in the results JSON")
     ap.add_argument("--profile-dir", type=Path, help="py-spy raw profiles of bgprr runs here")
     ap.add_argument("--out", type=Path, help="JSON output file (default bench/results/<time>.json)")
@@ -149,6 +155,7 @@ def _run(
         tester_mode=a.tester_mode,
         pin_rr=a.pin_rr,
         label=a.label,
+        rss_limit_mb=a.rss_limit_mb,
     )
 
 

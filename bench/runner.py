@@ -2,8 +2,9 @@
 
 For each pair: write the configuration, start the reflector (in a network namespace of
 this run's own, ``bgprrbench<pid>``, when possible), wait until it listens, run the load
-tester in a subprocess with a hard time limit, read the reflector's CPU seconds and peak
-RSS (VmHWM) from /proc, stop it. A failure or timeout is recorded, never waited on.
+tester in a subprocess with a hard time limit and a cap on the reflector's RSS, read the
+reflector's CPU seconds and peak RSS (VmHWM) from /proc, stop it. A failure or timeout
+is recorded, never waited on.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ import contextlib
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +26,9 @@ from . import pinning, reflectors, scenarios
 from .loadtester import proc_usage
 
 RESULTS = Path(__file__).resolve().parent / "results"
+# A reflector over this RSS has its scenario stopped (FAIL): at 10,000 nodes a reflector
+# that keeps per-peer copies of every route can outgrow the machine.
+RSS_LIMIT_MB = 8000.0
 
 # (metric key, label, unit) shown in the table per scenario kind; the rest stays in JSON.
 TABLE_ROWS: dict[str, list[tuple[str, str]]] = {
@@ -108,6 +114,7 @@ def run_one(
     tester_procs: int = 1,
     tester_mode: str = "full",
     pin_rr: str = "off",
+    rss_limit_mb: float = RSS_LIMIT_MB,
 ) -> dict[str, Any]:
     """One reflector, one scenario; returns the metrics (``failed`` set on failure)."""
     plan = scenarios.plan(scenario, overrides, timeout)
@@ -177,17 +184,23 @@ def run_one(
         if netns:
             cmd = ["ip", "netns", "exec", netns, *cmd]
         cwd = Path(__file__).resolve().parent.parent
-        try:
-            out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 60, cwd=cwd)
-            lines = [x for x in out.stdout.splitlines() if x.startswith("{")]
+        rc, stdout, stderr, over = _run_tester(cmd, cwd, timeout + 60, run.measure, rss_limit_mb)
+        if over is not None:
+            metrics = {
+                "failed": f"reflector RSS {over:,.0f} MB over the {rss_limit_mb:,.0f} MB "
+                "limit (--rss-limit-mb): stopped",
+                "rss_limit_mb": rss_limit_mb,
+            }
+        elif rc is None:
+            metrics = {"failed": f"timeout after {timeout:.0f} s (tester killed)"}
+        else:
+            lines = [x for x in stdout.splitlines() if x.startswith("{")]
             if lines:
                 metrics = json.loads(lines[-1])["metrics"]
-                if "failed" in metrics and out.stderr.strip():
-                    metrics["tester_stderr"] = out.stderr[-1500:]
+                if "failed" in metrics and stderr.strip():
+                    metrics["tester_stderr"] = stderr[-1500:]
             else:
-                metrics = {"failed": f"tester exit {out.returncode}: {out.stderr[-800:]}"}
-        except subprocess.TimeoutExpired:
-            metrics = {"failed": f"timeout after {timeout:.0f} s (tester killed)"}
+                metrics = {"failed": f"tester exit {rc}: {stderr[-800:]}"}
         _check_policy(rr, metrics)
         end = proc_usage(run.measure)
         metrics["rr_cpu_s"] = round(end["cpu_s"] - start["cpu_s"], 3)
@@ -208,6 +221,43 @@ def run_one(
             with contextlib.suppress(subprocess.TimeoutExpired):
                 prof.wait(timeout=20)
     return res
+
+
+def _run_tester(
+    cmd: Sequence[str], cwd: Path, limit_s: float, pids: Sequence[int], rss_limit_mb: float
+) -> tuple[int | None, str, str, float | None]:
+    """Run the tester; (exit code or None if it outlived ``limit_s``, stdout, stderr, the
+    reflector's RSS in MB if it went over ``rss_limit_mb``, else None). Over the limit, the
+    tester (its whole process group) is stopped: a reflector that keeps growing must not
+    take the machine's memory from the rest of the run."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=cwd, start_new_session=True)
+        t_end = time.monotonic() + limit_s
+        over: float | None = None
+        rc: int | None = None
+        while True:
+            try:
+                rc = proc.wait(timeout=0.5)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            rss_mb = proc_usage(pids)["rss"] / 2**20
+            if rss_mb > rss_limit_mb:
+                over = rss_mb
+            if over is not None or time.monotonic() > t_end:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                rc = None
+                break
+        out.seek(0)
+        err.seek(0)
+        return (
+            rc,
+            out.read().decode(errors="replace"),
+            err.read().decode(errors="replace"),
+            over,
+        )
 
 
 def _check_policy(rr: str, metrics: dict[str, Any]) -> None:
@@ -307,6 +357,7 @@ def run_all(
     tester_mode: str = "full",
     pin_rr: str = "off",
     label: str = "",
+    rss_limit_mb: float = RSS_LIMIT_MB,
 ) -> tuple[str, Path]:
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     workdir = Path(f"/tmp/bgprr-bench-{os.getpid()}")
@@ -343,6 +394,7 @@ def run_all(
                     tester_procs=tester_procs,
                     tester_mode=tester_mode,
                     pin_rr=pin_rr,
+                    rss_limit_mb=rss_limit_mb,
                 )
                 results.append(r)
                 m = r.get("metrics", {})

@@ -299,3 +299,23 @@ def test_keepalives_run_while_a_storm_is_still_connecting() -> None:
         await t.shutdown()
 
     asyncio.run(main())
+
+
+def test_run_tester_rss_limit(tmp_path: Path) -> None:
+    """The runner stops a scenario whose reflector outgrows --rss-limit-mb, and passes the
+    tester's output through otherwise."""
+    import sys
+
+    from bench import runner
+
+    me = [os.getpid()]  # stands in for the reflector: this process's RSS is > 1 MB
+    sleeper = [sys.executable, "-c", "import time; time.sleep(30)"]
+    t0 = time.monotonic()
+    rc, _out, _err, over = runner._run_tester(sleeper, tmp_path, 60.0, me, 1.0)
+    assert rc is None and over is not None and over > 1.0
+    assert time.monotonic() - t0 < 10
+    talker = [sys.executable, "-c", "print('{\"metrics\": {}}')"]
+    rc, out, _err, over = runner._run_tester(talker, tmp_path, 60.0, me, 1e9)
+    assert (rc, out.strip(), over) == (0, '{"metrics": {}}', None)
+    rc, _out, _err, over = runner._run_tester(sleeper, tmp_path, 0.2, me, 1e9)
+    assert rc is None and over is None  # outlived its time limit
