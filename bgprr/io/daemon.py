@@ -57,6 +57,7 @@ from bgprr.wire.update import Update
 from .connection import WRITE_HIGH, BGPConnection
 from .guard import RefusalLog, TokenBucket
 from .kernel import KernelSync
+from .listener import Listener
 from .outbound import listen
 from .runner import SessionRunner
 from .settings import (
@@ -138,7 +139,7 @@ class Daemon:
         if config.kernel.enabled:
             self.kernel = KernelSync(config.kernel, restarting=self.restarting)
         self.peers: dict[str, SessionRunner] = {}
-        self.servers: list[asyncio.Server] = []
+        self.servers: list[Listener] = []
         self.stopped = asyncio.Event()
         self.started = False  # start() done: neighbors started, listening (readiness)
         self.stopping = False  # stop() begun
