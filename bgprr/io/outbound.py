@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .connection import BGPConnection
+from .listener import Listener
 from .sockopts import set_md5, set_min_ttl, set_nodelay, set_ttl
 
 LISTEN_BACKLOG = 4096  # BIRD's 8 loses SYNs when 1000 nodes reconnect at once
@@ -69,8 +70,9 @@ async def listen(
     on_accept: Callable[[BGPConnection], None],
     *,
     gtsm: bool = False,
-) -> tuple[asyncio.Server, socket.socket]:
-    """A listening socket with a large backlog (TCP-MD5 keys: the daemon adds them).
+) -> tuple[Listener, socket.socket]:
+    """A listening socket with a large backlog (TCP-MD5 keys: the daemon adds them),
+    accepting every waiting connection per readiness event (:mod:`.listener`).
 
     ``gtsm``: some neighbor uses TTL security, so the handshake (SYN-ACK, sent by the
     listening socket before any per-peer option can be set) must already leave with TTL
@@ -86,11 +88,13 @@ async def listen(
         sock.setblocking(False)
         if gtsm:
             set_ttl(sock, 255)
-        server = await loop.create_server(
+        server = Listener(
+            loop,
+            sock,
             lambda: BGPConnection(inbound=True, on_accept=on_accept),
-            sock=sock,
-            backlog=LISTEN_BACKLOG,
+            LISTEN_BACKLOG,
         )
+        server.start()
     except BaseException:
         sock.close()
         raise

@@ -29,13 +29,14 @@ tried, so recovery needs no restart.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import json
 import logging
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 log = logging.getLogger("bgprr.state")
 
@@ -153,6 +154,69 @@ class PeerStateFile:
         if self.problem is not None:
             self.problem = None
             log.info("state directory %s writable again", self.state_dir)
+
+
+class StateRecorder:
+    """When the daemon writes its :class:`PeerStateFile` (``file``; None: no state
+    directory, nothing recorded). ``peers()`` gives the keys to record on a rewrite."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        file: PeerStateFile | None,
+        peers: Callable[[], set[str]],
+    ) -> None:
+        self.loop = loop
+        self.file = file
+        self.peers = peers
+        self.added: set[str] = set()  # came up since the last save
+        self.removed = False  # something went down since the last save
+        self._handle: asyncio.Handle | None = None
+        self._rewrite_handle: asyncio.TimerHandle | None = None
+
+    def up(self, key: str) -> None:
+        self.added.add(key)
+        self.soon()
+
+    def down(self, key: str) -> None:
+        self.added.discard(key)
+        self.changed()
+
+    def changed(self) -> None:
+        """Some recorded peer may be gone (a rewrite is due)."""
+        self.removed = True
+        self.soon()
+
+    def soon(self) -> None:
+        """Record the peers that came up at the end of this loop iteration (coalescing a
+        burst of sessions). Not later: a reflector killed right after a peer came up must
+        wait for that peer's End-of-RIB when restarted with ``-r``, or the other peers get
+        an incomplete table and sweep that peer's routes. Peers that went down are dropped
+        from the file by a rewrite at most ``REWRITE_DELAY`` later."""
+        if self.file is None or self._handle is not None:
+            return
+        self._handle = self.loop.call_soon(self.now)
+
+    def now(self) -> None:
+        self._handle = None
+        st = self.file
+        if st is None:
+            return
+        added, self.added = self.added, set()
+        if not st.written:
+            st.rewrite(self.peers())
+        elif added:
+            st.add(added)
+        if self.removed and self._rewrite_handle is None:
+            self._rewrite_handle = self.loop.call_later(REWRITE_DELAY, self.rewrite)
+        self.removed = False
+
+    def rewrite(self) -> None:
+        if self._rewrite_handle is not None:
+            self._rewrite_handle.cancel()
+            self._rewrite_handle = None
+        if self.file is not None:
+            self.file.rewrite(self.peers())
 
 
 def _why(exc: OSError) -> str:

@@ -440,3 +440,40 @@ async def test_tcp_md5_for_dynamic_neighbor_range(start: Start) -> None:
     await wait_for(lambda: "127.0.0.2" in rr.peers and established(rr, "127.0.0.2"))
     await asyncio.sleep(2)
     assert "127.0.0.3" not in rr.peers  # its SYNs never got through
+
+
+async def test_flush_passes_are_time_sliced(
+    start: Start, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A flush pass stops once FLUSH_SLICE is spent (here: at once, after one peer); the
+    peers it did not reach go first in the next pass, and every client gets everything."""
+    import bgprr.io.daemon as daemon_mod
+
+    port = free_port()
+    clients = ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"]
+    rr = await start(rr_config(port, clients))
+    ds = [await start(client_config(c, port)) for c in clients]
+    await wait_for(lambda: all(established(rr, c) for c in clients))
+    monkeypatch.setattr(daemon_mod, "FLUSH_SLICE", -1.0)
+    passes: list[list[str]] = []
+    real_pull, real_pass = rr.engine.pull, rr._flush_peers
+
+    def pull(k: str, budget: int) -> list[bytes]:
+        passes[-1].append(k)
+        return real_pull(k, budget)
+
+    def one_pass() -> bool:
+        passes.append([])
+        return real_pass()
+
+    monkeypatch.setattr(rr.engine, "pull", pull)
+    monkeypatch.setattr(rr, "_flush_peers", one_pass)
+    prefixes = [f"10.9.{i}.0/26" for i in range(40)]
+    originate(ds[0], prefixes)
+    await wait_for(lambda: all(key(p) in routes(d) for d in ds[1:] for p in prefixes))
+    served = [p for p in passes if p]
+    assert served and all(len(p) == 1 for p in served)  # one peer per pass
+    # round robin: no peer is served twice before every peer with work had its turn
+    seq = [p[0] for p in served]
+    assert set(clients[1:]) <= set(seq)
+    assert len(set(seq[: len(set(seq))])) == len(set(seq))
