@@ -21,9 +21,6 @@ _conn_ids = itertools.count(1)
 # pulled from the engine for it; pulling resumes once the buffer drains below LOW.
 WRITE_HIGH = 256 * 1024
 WRITE_LOW = 64 * 1024
-# With many sessions the daemon lowers each one's HIGH (``set_high``) so that all write
-# buffers together stay within a budget, never below WRITE_MIN.
-WRITE_MIN = 64 * 1024
 # A closed connection whose peer reads nothing never flushes: it is aborted after this.
 CLOSE_LINGER = 10.0
 
@@ -49,7 +46,6 @@ class BGPConnection(asyncio.Protocol):
         self.owner: ConnectionOwner | None = None
         self.transport: asyncio.Transport | None = None
         self.writable = True
-        self.high = WRITE_HIGH  # this connection's write buffer limit
         self.closed = False
         self.lost = False  # connection_lost came: the socket is gone
         self.peer_address = ""
@@ -107,13 +103,6 @@ class BGPConnection(asyncio.Protocol):
     def writelines(self, chunks: Iterable[bytes]) -> None:
         if self.transport is not None and not self.closed:
             self.transport.writelines(chunks)
-
-    def set_high(self, high: int) -> None:
-        """Pause pulling for this connection above ``high`` buffered bytes, resume
-        below a quarter of it."""
-        self.high = high
-        if self.transport is not None and not self.closed:
-            self.transport.set_write_buffer_limits(high=high, low=high // 4)
 
     def buffered(self) -> int:
         if self.transport is None:

@@ -14,9 +14,9 @@ so pacing packs a burst of input (2000 clients announcing at once) into a few la
 UPDATEs per peer instead of thousands of small ones; when idle the previous flush was
 short and a change goes out at once. Output left over once input has stopped (a bulk
 table to slow readers) is not paced. ``_flush`` asks the engine for
-the bytes of each dirty peer whose transport can take more (write buffer under its
-limit), writes them, and stops; a peer whose buffer is full gets nothing more until
-``resume_writing``. The engine keeps pending state per peer (latest wins), never a
+the bytes of each dirty peer whose transport can take more (write buffer under
+``WRITE_HIGH``), writes them, and stops; a peer whose buffer is full gets nothing more
+until ``resume_writing``. The engine keeps pending state per peer (latest wins), never a
 message queue.
 
 A flush pass ends after ``FLUSH_SLICE`` seconds of work; the peers it did not reach are

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import importlib.util
 import socket
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -25,14 +26,8 @@ class _Counting(asyncio.Protocol):
 
 
 def _loops() -> list[str]:
-    names = ["asyncio"]
-    try:
-        import uvloop  # noqa: F401
-
-        names.append("uvloop")
-    except ImportError:
-        pass
-    return names
+    has_uvloop = importlib.util.find_spec("uvloop") is not None
+    return ["asyncio", "uvloop"] if has_uvloop else ["asyncio"]
 
 
 def _run(kind: str, main: Callable[[], Coroutine[Any, Any, None]]) -> None:
@@ -121,27 +116,39 @@ class _FlakySock:
         return self.real.getsockname()
 
 
+def _flaky_listener(
+    err: int,
+) -> tuple[Listener, _FlakySock, list[asyncio.BaseTransport], socket.socket]:
+    """A Listener on a socket whose first accept fails with ``err``, one client connected
+    (queued, not accepted yet): (listener, socket, transports made, client)."""
+    made: list[asyncio.BaseTransport] = []
+    proto = type("P", (_Counting,), {"made": made})
+    flaky = _FlakySock(_listening(), err)
+    lst = Listener(asyncio.get_running_loop(), flaky, proto, 16)  # type: ignore[arg-type]
+    c = socket.socket()
+    c.connect(flaky.getsockname())
+    return lst, flaky, made, c
+
+
+async def _wait_made(made: list[asyncio.BaseTransport], tries: int) -> None:
+    for _ in range(tries):
+        if made:
+            return
+        await asyncio.sleep(0.01)
+
+
 @pytest.mark.parametrize("kind", _loops())
 def test_out_of_descriptors_pauses(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(listener_mod, "PAUSE_ON_ERROR", 0.05)
 
     async def main() -> None:
-        loop = asyncio.get_running_loop()
-        made: list[asyncio.BaseTransport] = []
-        proto = type("P", (_Counting,), {"made": made})
-        flaky = _FlakySock(_listening(), errno.EMFILE)
-        lst = Listener(loop, flaky, proto, 16)  # type: ignore[arg-type]
+        lst, flaky, made, c = _flaky_listener(errno.EMFILE)
         lst.start()
-        c = socket.socket()
-        c.connect(flaky.getsockname())
         for _ in range(5):
             await asyncio.sleep(0)
         assert made == [] and flaky.calls == 1  # paused: no busy retry
         assert lst.is_serving()  # still a listener (readiness stays up)
-        for _ in range(100):
-            if made:
-                break
-            await asyncio.sleep(0.01)
+        await _wait_made(made, 100)
         assert len(made) == 1  # resumed after the pause
         made[0].close()
         lst.close()
@@ -153,18 +160,9 @@ def test_out_of_descriptors_pauses(kind: str, monkeypatch: pytest.MonkeyPatch) -
 @pytest.mark.parametrize("kind", _loops())
 def test_aborted_while_queued_is_skipped(kind: str) -> None:
     async def main() -> None:
-        loop = asyncio.get_running_loop()
-        made: list[asyncio.BaseTransport] = []
-        proto = type("P", (_Counting,), {"made": made})
-        flaky = _FlakySock(_listening(), errno.ECONNABORTED)
-        lst = Listener(loop, flaky, proto, 16)  # type: ignore[arg-type]
-        c = socket.socket()
-        c.connect(flaky.getsockname())
+        lst, flaky, made, c = _flaky_listener(errno.ECONNABORTED)
         lst.start()
-        for _ in range(20):
-            if made:
-                break
-            await asyncio.sleep(0.01)
+        await _wait_made(made, 20)
         assert len(made) == 1 and flaky.calls >= 2
         made[0].close()
         lst.close()
