@@ -36,7 +36,7 @@ GOBGPD = "/usr/bin/gobgpd"
 FRR_BGPD = "/usr/lib/frr/bgpd"
 FRR_ZEBRA = "/usr/lib/frr/zebra"
 
-NAMES = ("bgprr", "bgprr-stdlib", "gobgp", "bird2", "bird1", "frr", "frr-coalesce")
+NAMES = ("bgprr", "bgprr-stdlib", "bgprr-malloc", "gobgp", "bird2", "bird1", "frr", "frr-coalesce")
 #: ``NAME-policy``: the same reflector with the benchmark's import policy (below).
 POLICY_SUFFIX = "-policy"
 POLICY_NAMES = ("bgprr", "gobgp", "bird2", "bird1")
@@ -253,6 +253,12 @@ def bird2_env() -> dict[str, str]:
     return env
 
 
+def malloc_env() -> dict[str, str]:
+    """bgprr on the C library's allocator instead of CPython's own (``PYTHONMALLOC=malloc``):
+    the reflector only, not the tester."""
+    return {**os.environ, "PYTHONMALLOC": "malloc"}
+
+
 def listening(pid: int, addr: str, port: int) -> bool:
     """Whether the network namespace of ``pid`` has a TCP socket listening on addr:port."""
     a = bytes(reversed([int(x) for x in addr.split(".")])).hex().upper()
@@ -301,7 +307,7 @@ def start(
     workdir.mkdir(parents=True, exist_ok=True)
     log = workdir / f"{name}.log"
     procs: list[subprocess.Popen[bytes]] = []
-    if name in ("bgprr", "bgprr-stdlib", "gobgp"):
+    if name in ("bgprr", "bgprr-stdlib", "bgprr-malloc", "gobgp"):
         conf = workdir / "rr.toml"
         conf.write_text(gobgp_toml(addr, port, clients, policy=policy))
         if name == "gobgp":
@@ -326,7 +332,7 @@ def start(
             ]
             if name == "bgprr-stdlib":
                 cmd.append("--no-uvloop")
-        procs.append(_spawn(cmd, log, netns))
+        procs.append(_spawn(cmd, log, netns, malloc_env() if name == "bgprr-malloc" else None))
     elif name in ("bird1", "bird2"):
         conf = workdir / "bird.conf"
         conf.write_text(

@@ -14,7 +14,7 @@ from typing import Any, cast
 
 import pytest
 
-from bench import multitester, pinning, plot
+from bench import multitester, pinning, plot, reflectors
 from bench.loadtester import KEEPALIVE, build_attrs, build_notification, pack_announce
 from bench.multitester import CountPeer, merge_phase, node_prefix, slices
 from tests.support.bench_tester import NullTester
@@ -319,3 +319,30 @@ def test_run_tester_rss_limit(tmp_path: Path) -> None:
     assert (rc, out.strip(), over) == (0, '{"metrics": {}}', None)
     rc, _out, _err, over = runner._run_tester(sleeper, tmp_path, 0.2, me, 1e9)
     assert rc is None and over is None  # outlived its time limit
+
+
+def test_bgprr_malloc_runs_only_the_reflector_on_the_c_allocator(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``bgprr-malloc`` is bgprr with ``PYTHONMALLOC=malloc`` in the reflector's
+    environment only; plain bgprr inherits the bench's environment unchanged."""
+    seen: dict[str, dict[str, str] | None] = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake_spawn(
+        cmd: list[str], log: Path, netns: str | None, env: dict[str, str] | None = None
+    ) -> None:
+        seen[log.parent.name] = env
+        raise Stop
+
+    monkeypatch.setattr(reflectors, "_spawn", fake_spawn)
+    monkeypatch.delenv("PYTHONMALLOC", raising=False)
+    for name in ("bgprr", "bgprr-malloc"):
+        with pytest.raises(Stop):
+            reflectors.start(name, tmp_path / name, "127.0.0.2", 1790, 2, None)
+    assert seen["bgprr"] is None
+    env = seen["bgprr-malloc"]
+    assert env is not None and env["PYTHONMALLOC"] == "malloc"
+    assert "PYTHONMALLOC" not in os.environ
