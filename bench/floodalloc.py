@@ -47,6 +47,7 @@ def _brief(s: dict[str, Any]) -> dict[str, Any]:
     out = {
         "rss_mb": round(s["rss"] / MB, 1),
         "gc_objects": s["gc_objects"],
+        "arenas": s.get("arenas"),
         **s.get("extra", {}),
     }
     if "traced" in s:

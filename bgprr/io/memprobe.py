@@ -16,8 +16,9 @@ SIGUSR1 writes one extra sample at once; with ``BGPRR_MEMPROBE_TRIM=1`` it then 
 sample after each (labels ``trim-only``, ``collected``, ``trimmed``): what each gives
 back. Every sample holds ``t`` (seconds since the probe started), ``label``, ``rss``
 (bytes), ``gc_counts``, ``gc_objects`` (objects the collector tracks), ``gc_collections``
-(per generation), the ``extra`` figures the owner passes (the engine's table sizes), and
-the optional ``traced`` / ``top`` / ``garbage`` parts.
+(per generation), ``arenas`` (CPython's small-object arenas mapped now, 1 MiB each; None
+without that allocator or while tracemalloc runs), the ``extra`` figures the owner passes
+(the engine's table sizes), and the optional ``traced`` / ``top`` / ``garbage`` parts.
 """
 
 from __future__ import annotations
@@ -26,7 +27,10 @@ import asyncio
 import gc
 import json
 import os
+import re
 import signal
+import sys
+import tempfile
 import time
 import tracemalloc
 from collections import Counter
@@ -35,7 +39,7 @@ from typing import Any, TextIO
 
 from bgprr.io.trim import malloc_trim
 
-__all__ = ["MemProbe", "from_env", "rss_bytes"]
+__all__ = ["MemProbe", "from_env", "pymalloc_arenas", "rss_bytes"]
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -47,6 +51,30 @@ def rss_bytes() -> int:
             return int(f.read().split()[1]) * _PAGE
     except OSError:
         return 0
+
+
+_ARENAS = re.compile(rb"# arenas allocated current\s*=\s*([\d,]+)")
+
+
+def pymalloc_arenas() -> int | None:
+    """How many arenas CPython's small-object allocator has mapped now (from
+    ``sys._debugmallocstats``, which writes to the C stderr: it is pointed at a
+    temporary file meanwhile); None without that allocator (``PYTHONMALLOC=malloc``) or
+    while tracemalloc runs."""
+    stats = getattr(sys, "_debugmallocstats", None)
+    if stats is None:
+        return None
+    with tempfile.TemporaryFile() as tmp:
+        saved = os.dup(2)
+        try:
+            os.dup2(tmp.fileno(), 2)
+            stats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        tmp.seek(0)
+        m = _ARENAS.search(tmp.read())
+    return int(m.group(1).replace(b",", b"")) if m else None
 
 
 class MemProbe:
@@ -108,6 +136,7 @@ class MemProbe:
             "gc_counts": list(gc.get_count()),
             "gc_objects": len(gc.get_objects()),
             "gc_collections": [s["collections"] for s in gc.get_stats()],
+            "arenas": pymalloc_arenas(),
         }
         if self.extra is not None:
             rec["extra"] = dict(self.extra())
