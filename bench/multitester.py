@@ -69,9 +69,32 @@ def merge_phase(t0: float, replies: Sequence[dict[str, Any]]) -> dict[str, Any]:
     if ends:
         out["up_s"] = round(max(ends) - t0, 4)
     for key in ("failed", "established", "connects", "failed_connects", "slow_connects",
-                "session_failures", "wrong", "updates", "nlri", "withdrawn"):  # fmt: skip
+                "session_failures", "wrong", "returned", "missing", "extra", "updates", "nlri",
+                "withdrawn"):  # fmt: skip
         if any(key in r for r in replies):
             out[key] = sum(int(r.get(key, 0)) for r in replies)
+    return out
+
+
+def verify(nodes: Sequence[Peer], n: int) -> dict[str, int]:
+    """Each node's table against every other node's /26. A node's own /26 reflected back
+    to it (``returned``: some reflectors send a client's routes to that client too) is
+    not counted against the table: a node ignores it, as RFC 4456 §8 has a router ignore
+    a route whose ORIGINATOR_ID is its own. ``missing`` and ``extra``: prefixes summed
+    over the ``wrong`` tables."""
+    mine = {node_prefix(j) for j in range(n)}
+    out = {"wrong": 0, "returned": 0, "missing": 0, "extra": 0}
+    for p in nodes:
+        own = node_prefix(p.index)
+        table = _table(p)
+        if own in table:
+            out["returned"] += 1
+            table = table - {own}
+        want = mine - {own}
+        if table != want:
+            out["wrong"] += 1
+            out["missing"] += len(want - table)
+            out["extra"] += len(table - want)
     return out
 
 
@@ -218,8 +241,7 @@ async def worker(rr: str, first: int, end: int, n: int, mode: str, concurrency: 
             el, out["failed"] = await storm
             out["up_end"] = s0 + el
         elif c == "verify":
-            mine = {node_prefix(j) for j in range(n)}
-            out["wrong"] = sum(1 for p in nodes if _table(p) != mine - {node_prefix(p.index)})
+            out.update(verify(nodes, n))
         elif c == "close":
             await t.close_all(nodes)
             for p in nodes:
@@ -439,7 +461,7 @@ async def _phases(t: Tester, w: Workers, n: int, deadline: float, m: Metrics, co
         m["failed"] = f"converge: {ph['missed'] + omissed} peers did not reach the goal in time"
         return
     m["converge_s"] = ph.get("last_s")
-    m["wrong_tables"] = merge_phase(0.0, await w.ask("verify", deadline + 60))["wrong"]
+    _verified(m, "", merge_phase(0.0, await w.ask("verify", deadline + 60)))
     # 3. mass flap: all close, the observer sees every withdrawal; all reconnect at once
     t0 = clk.start()
     await w.ask("close", deadline)
@@ -466,7 +488,17 @@ async def _phases(t: Tester, w: Workers, n: int, deadline: float, m: Metrics, co
         m["failed"] = f"reconnect: {ph['missed'] + omissed} peers did not reach the goal in time"
         return
     m["reconnect_converge_s"] = ph.get("last_s")
-    m["reconnect_wrong_tables"] = merge_phase(0.0, await w.ask("verify", deadline + 60))["wrong"]
+    _verified(m, "reconnect_", merge_phase(0.0, await w.ask("verify", deadline + 60)))
+
+
+def _verified(m: dict[str, Any], prefix: str, ph: dict[str, Any]) -> None:
+    """A verification's figures into the metrics: ``wrong_tables`` and, where not zero,
+    the own routes sent back and the prefixes missing and extra in the wrong tables."""
+    m[f"{prefix}wrong_tables"] = ph["wrong"]
+    for key, name in (("returned", "own_returned"), ("missing", "missing_routes"),
+                      ("extra", "extra_routes")):  # fmt: skip
+        if ph.get(key):
+            m[prefix + name] = ph[key]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

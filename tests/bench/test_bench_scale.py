@@ -16,7 +16,7 @@ import pytest
 
 from bench import multitester, pinning, plot, reflectors
 from bench.loadtester import KEEPALIVE, build_attrs, build_notification, pack_announce
-from bench.multitester import CountPeer, merge_phase, node_prefix, slices
+from bench.multitester import CountPeer, merge_phase, node_prefix, slices, verify
 from tests.support.bench_tester import NullTester
 
 pytestmark = pytest.mark.timeout(60)
@@ -88,6 +88,26 @@ def test_count_peer_any_chunking_keeps_the_exact_table() -> None:
         assert nt.goals == 1 and p.goal is None
         p.clear()
         assert p.held() == 0 and p.table() == set()
+
+
+def test_verify_forgives_only_the_nodes_own_route_sent_back() -> None:
+    """FRR sends each client its own route back (a node drops it: its ORIGINATOR_ID is the
+    node's own); that is counted apart, while a missing or foreign prefix still makes the
+    table wrong."""
+    n = 4
+    nt = NullTester()
+    peers = [CountPeer(cast(Any, nt), i, f"127.0.1.{i + 1}") for i in range(n)]
+    for p in peers:
+        p.seen.update(node_prefix(j) for j in range(n) if j != p.index)
+    assert verify(peers, n) == {"wrong": 0, "returned": 0, "missing": 0, "extra": 0}
+    for p in peers:
+        p.seen.add(node_prefix(p.index))  # everyone's own route comes back
+    assert verify(peers, n) == {"wrong": 0, "returned": 4, "missing": 0, "extra": 0}
+    peers[1].seen.discard(node_prefix(2))
+    peers[2].seen.add(node_prefix(9))  # not a node of this run
+    assert verify(peers, n) == {"wrong": 2, "returned": 4, "missing": 1, "extra": 1}
+    merged = merge_phase(0.0, [verify(peers[:2], n), verify(peers[2:], n)])
+    assert (merged["wrong"], merged["returned"], merged["missing"], merged["extra"]) == (2, 4, 1, 1)
 
 
 def test_count_peer_counts_updates_that_came_with_the_opening_keepalive() -> None:
