@@ -114,6 +114,9 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
                 if opts.trim:
                     rnd["trim"] = _trim(pid, probe)
                 doc["rounds"].append(rnd)
+        except Exception:
+            print(f"after {len(doc['rounds'])} rounds:\n{rr.log_tail(40)}", file=sys.stderr)
+            raise
         finally:
             doc["alive"] = rr.alive()
             rr.stop()
