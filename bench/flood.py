@@ -299,9 +299,10 @@ async def _connect(
 async def _connect_retrying(
     address: str, rr: str, port: int, arrivals: dict[bytes, float] | None
 ) -> Client:
-    """A configured client, retried for a minute (after a previous round the reflector
-    may hold the neighbor in Idle for its idle-hold time)."""
-    end = time.monotonic() + 60.0
+    """A configured client, retried for up to 330 s: after previous rounds the reflector
+    may hold the neighbor in Idle (bgprr: 30 s from the second consecutive flap,
+    doubling per flap up to 300 s; each round ends with its clients closing)."""
+    end = time.monotonic() + 330.0
     while True:
         try:
             return await _connect(address, rr, port, arrivals)
