@@ -118,7 +118,11 @@ class ScanCache:
     session's ``as4`` / ``ibgp`` / ``own`` (a call with other values does not use the cache). Peers
     repeat attribute sets (one per Calico node, a few thousand in a full table), so a hit
     replaces the scan by a slice and a dict lookup. At ``limit`` entries the table starts
-    over.
+    over. The ``seen`` map of a kept scan (256 octets) is shared with every other kept scan
+    that saw the same attribute types (:func:`shared_seen`): a session whose attribute sets
+    keep changing (a MED per announcement) fills its table with distinct fields, and 256
+    private maps per session were most of the table's memory (measured: a soak's RSS rose
+    with every session's table filling up).
     """
 
     __slots__ = ("as4", "ibgp", "limit", "own", "table")
@@ -128,7 +132,7 @@ class ScanCache:
         self.ibgp = ibgp
         self.own = own
         self.limit = limit
-        self.table: dict[bytes, tuple[bytes, bytearray]] = {}
+        self.table: dict[bytes, tuple[bytes, bytes]] = {}
 
     def store(self, field: bytes, scan: AttrScan) -> None:
         """Keep ``scan`` of ``field`` if it is clean (no error, no MP attribute)."""
@@ -139,7 +143,24 @@ class ScanCache:
             table.clear()
         if scan.block == field:
             scan.block = field  # one bytes object for the set (its hash is computed once)
-        table[field] = (scan.block, scan.seen)
+        table[field] = (scan.block, shared_seen(scan.seen))
+
+
+#: The distinct ``seen`` maps of kept scans (a handful in practice: the attribute types a
+#: speaker sends); past ``SEEN_LIMIT`` a map is kept as a private copy instead.
+_SEEN: dict[bytes, bytes] = {}
+SEEN_LIMIT = 1024
+
+
+def shared_seen(seen: bytes | bytearray) -> bytes:
+    """One immutable object per distinct ``seen`` map (read-only from here on)."""
+    key = bytes(seen)
+    got = _SEEN.get(key)
+    if got is not None:
+        return got
+    if len(_SEEN) < SEEN_LIMIT:
+        _SEEN[key] = key
+    return key
 
 
 class ScanContext:

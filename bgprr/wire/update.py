@@ -209,7 +209,7 @@ def decode_update(
     twd = False
     mp_reach: MPReach | None = None
     mp_unreach: MPUnreach | None = None
-    seen: bytearray | None = None
+    seen: bytes | bytearray | None = None
     block = b""
     own4 = own if len(own) == 4 else b""
     if aend > astart:
@@ -311,7 +311,7 @@ def _cache_lookup(
     as4: bool,
     ibgp: bool,
     own: bytes,
-) -> tuple[bytes, tuple[bytes, bytearray] | None]:
+) -> tuple[bytes, tuple[bytes, bytes] | None]:
     """(the field as cache key, or b"" when ``cache`` does not apply; the cached result)."""
     if cache is None or cache.as4 != as4 or cache.ibgp != ibgp or cache.own != own:
         return b"", None
@@ -354,7 +354,7 @@ def reset_without_nlri(scan: AttrScan) -> None:
 
 
 def missing_well_known(
-    seen: bytearray | None, classic_nlri: bool, ibgp: bool, offset: int
+    seen: bytes | bytearray | None, classic_nlri: bool, ibgp: bool, offset: int
 ) -> list[BGPError]:
     """RFC 4271 §6.3, RFC 7606 §3: one treat-as-withdraw error per well-known attribute
     that an UPDATE announcing prefixes lacks (``offset``: the Total Path Attribute Length

@@ -202,6 +202,46 @@ def test_scan_cache_hit_shares_the_block() -> None:
     assert ebgp.attrs != attrs and len(cache.table) == 1  # LOCAL_PREF dropped, not cached
 
 
+def test_scan_caches_share_their_seen_maps() -> None:
+    """Sets that differ only in their MED keep one shared map of the types they carry,
+    across sessions: a full table of such sets costs its fields, not 256 octets each."""
+    import tracemalloc
+
+    caches = [ScanCache(as4=True, ibgp=True) for _ in range(2)]
+    head = b"".join(_ATTRS[i] for i in (0, 2, 5, 7))
+    fields = [head + H("80040400") + i.to_bytes(3, "big") for i in range(256)]
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for cache in caches:
+            for f in fields:
+                u = decode_update(_msg(b"", f, _NLRI[0]), cache=cache)
+                assert u.attrs == f and not u.errors
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    maps = {id(seen) for cache in caches for _block, seen in cache.table.values()}
+    assert len(maps) == 1
+    ((_block, seen),) = list(caches[0].table.values())[:1]
+    assert isinstance(seen, bytes) and len(seen) == 256 and seen[4] == 1 and seen[9] == 0
+    assert grown < 2 * 256 * 240, grown  # the field, its tuple and the slot: no private map
+
+
+def test_shared_seen_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bgprr.wire import attrcheck
+
+    monkeypatch.setattr(attrcheck, "_SEEN", {})
+    monkeypatch.setattr(attrcheck, "SEEN_LIMIT", 4)
+    maps = [bytearray(256) for _ in range(6)]
+    for i, m in enumerate(maps):
+        m[10 + i] = 1
+    got = [attrcheck.shared_seen(m) for m in maps]
+    assert [bytes(m) for m in maps] == got
+    assert len(attrcheck._SEEN) == 4  # the rest are private copies
+    assert attrcheck.shared_seen(maps[0]) is got[0]
+    assert attrcheck.shared_seen(maps[5]) is not got[5]
+
+
 @_FUZZ
 @given(st.one_of(_valid_like(), _mutated()), _KW)
 def test_decoded_update_is_a_plain_update(m: bytes, kw: dict[str, object]) -> None:
