@@ -349,7 +349,7 @@ def test_bgprr_malloc_runs_only_the_reflector_on_the_c_allocator(
     seen: dict[str, dict[str, str] | None] = {}
 
     class Stop(Exception):
-        pass
+        """Raised by the fake spawn: the command and environment are all that is needed."""
 
     def fake_spawn(
         cmd: list[str], log: Path, netns: str | None, env: dict[str, str] | None = None

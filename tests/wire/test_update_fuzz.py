@@ -8,6 +8,7 @@ Default runs are short; ``HYPOTHESIS_PROFILE=fuzz`` raises the example count.
 from __future__ import annotations
 
 import os
+import tracemalloc
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -205,8 +206,6 @@ def test_scan_cache_hit_shares_the_block() -> None:
 def test_scan_caches_share_their_seen_maps() -> None:
     """Sets that differ only in their MED keep one shared map of the types they carry,
     across sessions: a full table of such sets costs its fields, not 256 octets each."""
-    import tracemalloc
-
     caches = [ScanCache(as4=True, ibgp=True) for _ in range(2)]
     head = b"".join(_ATTRS[i] for i in (0, 2, 5, 7))
     fields = [head + H("80040400") + i.to_bytes(3, "big") for i in range(256)]
@@ -222,7 +221,7 @@ def test_scan_caches_share_their_seen_maps() -> None:
         tracemalloc.stop()
     maps = {id(seen) for cache in caches for _block, seen in cache.table.values()}
     assert len(maps) == 1
-    ((_block, seen),) = list(caches[0].table.values())[:1]
+    _block, seen = next(iter(caches[0].table.values()))
     assert isinstance(seen, bytes) and len(seen) == 256 and seen[4] == 1 and seen[9] == 0
     assert grown < 2 * 256 * 240, grown  # the field, its tuple and the slot: no private map
 
