@@ -565,12 +565,21 @@ def rr_config(
 
 
 def start_rr(
-    name: str, port: int, workdir: Path, limits: str = "", range_limits: str = ""
+    name: str,
+    port: int,
+    workdir: Path,
+    limits: str = "",
+    range_limits: str = "",
+    *,
+    uvloop: bool = True,
 ) -> tuple[Running, bool]:
+    """``uvloop=False``: bgprr runs on the stdlib asyncio loop (``--no-uvloop``)."""
     conf, dynamic = rr_config(name, port, workdir, limits, range_limits)
     log = workdir / f"{name}.log"
     if name == "bgprr":
         cmd = [*bgprr_command(), "--config", str(conf), "--api-socket", str(workdir / "api.sock")]
+        if not uvloop:
+            cmd.append("--no-uvloop")
     elif name == "gobgp":
         cmd = [GOBGPD, "-f", str(conf), "--api-hosts", f"{RR_ADDR}:{port + 1}", "--pprof-disable"]
     else:

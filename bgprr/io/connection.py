@@ -96,6 +96,12 @@ class BGPConnection(asyncio.Protocol):
         for chunk in early:
             owner.on_data(self, chunk)
 
+    def detach(self, unread: list[bytes]) -> None:
+        """No owner any more; ``unread``: bytes the owner took but did not use, which the
+        next :meth:`attach` replays first."""
+        self.owner = None
+        self._early = unread + self._early
+
     def write(self, data: bytes) -> None:
         if self.transport is not None and not self.closed:
             self.transport.write(data)

@@ -29,9 +29,7 @@ RSS after the first mesh instead of 1,004 MB, docs/benchmarks.md "Scale").
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
-import socket
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -65,18 +63,21 @@ from .guard import RefusalLog, TokenBucket
 from .kernel import KernelSync
 from .listener import Listener
 from .outbound import listen
+from .pending import PendingOpens
 from .runner import SessionRunner
 from .settings import (
     deferral_time,
     gr_enabled,
     ip_int,
+    listener_md5_keys,
     peer_settings,
+    range_open,
     reflector_cluster_id,
     session_config,
 )
-from .sockopts import set_md5, set_md5_prefix
+from .sockopts import set_listener_md5
 from .state import PeerStateFile, StateRecorder, load_expected_peers
-from .trim import malloc_trim
+from .trim import FloodTrim
 
 log = logging.getLogger("bgprr")
 
@@ -175,15 +176,14 @@ class Daemon:
         self.refusals = RefusalLog(self.loop)
         self._range_of: dict[str, str] = {}  # dynamic neighbor -> its range's prefix
         self._range_members: dict[str, set[str]] = {}  # prefix -> dynamic neighbors
+        self._range_opens: dict[str, bytes] = {}  # prefix -> our OPEN to its members
+        self.pending = PendingOpens(self.loop, self._promote, self.refusals.note)
         self.dynamic_linger = DYNAMIC_LINGER
         self.reap_interval = REAP_INTERVAL
         self.reaped = 0  # dynamic neighbors removed since start
         self._reap_handle: asyncio.TimerHandle | None = None
         self._accepted = 0  # connections accepted since start
-        self._accepted_seen = 0  # ... at the last look
-        self._flooded = False  # the last look saw a flood of new connections
-        self._trim_due = False  # the next look trims the heap (see _reap)
-        self.trims = 0  # malloc_trim calls
+        self.trim = FloodTrim(FLOOD_CONNECTIONS)  # gives a flood's memory back (_reap)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -241,6 +241,7 @@ class Daemon:
         if self._reap_handle is not None:
             self._reap_handle.cancel()
         self.refusals.close()
+        self.pending.close()
         self._state.rewrite()
         for server in self.servers:
             server.close()
@@ -334,6 +335,7 @@ class Daemon:
             log.warning("reload: [global] changes need a restart; applying neighbors only")
         added, removed, changed = config_diff(_without_policy(self.config), _without_policy(new))
         old = self.config
+        self._range_opens.clear()
         self.config = Config(
             source=new.source,
             global_=old.global_,
@@ -387,38 +389,23 @@ class Daemon:
         self._after_engine_change()
 
     def _update_listener_passwords(self) -> None:
-        """TCP-MD5 keys on the listening sockets: one per neighbor with a password, and one
-        per dynamic-neighbor range whose peer group has one (a prefix key, Linux
-        TCP_MD5SIG_EXT), so that the SYNs of signed peers are accepted."""
-        keys: list[tuple[str, str, bool]] = [
-            (n.address, n.auth_password, False) for n in self.config.neighbors if n.auth_password
-        ]
-        for dyn in self.config.dynamic_neighbors:
-            group = self.config.peer_group(dyn.peer_group)
-            password = group.get("config.auth-password") if group is not None else None
-            if isinstance(password, str) and password:
-                keys.append((dyn.prefix, password, True))
+        """TCP-MD5 keys on the listening sockets (settings.listener_md5_keys), so that
+        the SYNs of signed peers are accepted."""
+        keys = listener_md5_keys(self.config)
         for server in self.servers:
             for sock in server.sockets:
-                v6 = sock.family == socket.AF_INET6
-                for where, password, is_range in keys:
-                    if (":" in where) != v6:
-                        continue
-                    try:
-                        if is_range:
-                            set_md5_prefix(sock, where, password)
-                        else:
-                            set_md5(sock, where, password)
-                    except OSError as exc:
-                        log.warning("TCP-MD5 for %s: %s", where, exc)
+                for where, exc in set_listener_md5(sock, keys):
+                    log.warning("TCP-MD5 for %s: %s", where, exc)
 
     # ------------------------------------------------------------------ accepting
 
     def _on_accept(self, conn: BGPConnection) -> None:
         """A configured neighbor's connection goes to its runner, unlimited. Any other
         takes a token (``connection-rate``); then it must come from a dynamic range whose
-        ``max-sessions`` is not reached. Refused: Cease / Connection Rejected (RFC 4486
-        §4: a connection disallowed after it was accepted), then close."""
+        ``max-sessions`` (dynamic neighbors and connections waiting) is not reached; it
+        waits in ``pending`` until the peer's first message (bgprr.io.pending). Refused:
+        Cease / Connection Rejected (RFC 4486 §4: a connection disallowed after it was
+        accepted), then close."""
         self._accepted += 1
         address = conn.peer_address
         runner = self.peers.get(address)
@@ -428,30 +415,57 @@ class Daemon:
         if not self.bucket.take(self.loop.time()):
             self._refuse(conn, "over connection-rate")
             return
-        if runner is None:
-            entry = dynamic_range_for(self.config, address)
-            if entry is None:
-                self._refuse(conn, "no neighbor or dynamic range")
-                return
-            members = self._range_members.setdefault(entry.prefix, set())
-            if entry.max_sessions and len(members) >= entry.max_sessions:
-                self._refuse(conn, f"{entry.prefix} at max-sessions {entry.max_sessions}")
-                return
-            n = dynamic_member(self.config, entry, canonical_address(address) or address)
-            if n is None:
-                self._refuse(conn, "no neighbor or dynamic range")
-                return
-            log.debug("dynamic neighbor %s (peer group %s)", address, n.peer_group)
-            runner = self._add_peer(n)
-            members.add(runner.key)
-            self._range_of[runner.key] = entry.prefix
-            runner.start()
-        runner.accept(conn)
+        if runner is not None:  # a dynamic neighbor connecting again
+            runner.accept(conn)
+            return
+        entry = dynamic_range_for(self.config, address)
+        if entry is None:
+            self._refuse(conn, "no neighbor or dynamic range")
+            return
+        held = len(self._range_members.get(entry.prefix, ())) + self.pending.count(entry.prefix)
+        if entry.max_sessions and held >= entry.max_sessions:
+            self._refuse(conn, f"{entry.prefix} at max-sessions {entry.max_sessions}")
+            return
+        sent = self._range_opens.get(entry.prefix)
+        if sent is None:
+            sent = range_open(self.config, entry, restarting=self.restarting)
+            self._range_opens[entry.prefix] = sent
+        if not sent:
+            self._refuse(conn, "no neighbor or dynamic range")
+            return
+        self.pending.add(conn, entry.prefix, sent)
 
-    def _refuse(self, conn: BGPConnection, reason: str) -> None:
+    def _promote(self, conn: BGPConnection, prefix: str, sent: bytes, data: list[bytes]) -> None:
+        """A held connection's first message header arrived: the dynamic neighbor now."""
+        runner = self.peers.get(conn.peer_address) or self._new_dynamic(conn.peer_address)
+        if runner is None:  # its range was removed since it came
+            self._refuse(conn, "no neighbor or dynamic range")
+            return
+        conn.detach(data)
+        if runner.session.open_bytes != sent:  # the range's settings changed since
+            self._refuse(conn, "settings changed", CeaseSub.OTHER_CONFIGURATION_CHANGE)
+            return
+        runner.accept(conn, open_sent=True)
+
+    def _new_dynamic(self, address: str) -> SessionRunner | None:
+        entry = dynamic_range_for(self.config, address)
+        if entry is None:
+            return None
+        n = dynamic_member(self.config, entry, canonical_address(address) or address)
+        if n is None:
+            return None
+        log.debug("dynamic neighbor %s (peer group %s)", address, n.peer_group)
+        runner = self._add_peer(n)
+        self._range_members.setdefault(entry.prefix, set()).add(runner.key)
+        self._range_of[runner.key] = entry.prefix
+        runner.start()
+        return runner
+
+    def _refuse(
+        self, conn: BGPConnection, reason: str, sub: CeaseSub = CeaseSub.CONNECTION_REJECTED
+    ) -> None:
         self.refusals.note(reason, conn.peer_address)
-        notif = Notification(code=ErrorCode.CEASE, subcode=CeaseSub.CONNECTION_REJECTED)
-        conn.write(encode_message(notif))
+        conn.write(encode_message(Notification(code=ErrorCode.CEASE, subcode=sub)))
         conn.close()
 
     def dynamic_count(self, prefix: str) -> int:
@@ -476,20 +490,7 @@ class Daemon:
         ]
         for key in gone:
             self._remove_peer(key, None)
-        new = self._accepted - self._accepted_seen
-        self._accepted_seen = self._accepted
-        due, self._trim_due = self._trim_due, bool(gone) or (self._flooded and not new)
-        if due and new < FLOOD_CONNECTIONS and self.config.global_.malloc_trim:
-            # What a flood allocated is freed by now (its neighbors were removed, or
-            # nothing new came, one interval ago: their connections have closed since).
-            # A full collection also empties CPython's free lists (objects kept for
-            # reuse, scattered over the heap, that keep its pages in use); then glibc
-            # gives its free pages back. CPython's own arenas (without
-            # PYTHONMALLOC=malloc) stay mapped while any object in them lives.
-            gc.collect()
-            malloc_trim()
-            self.trims += 1
-        self._flooded = new >= FLOOD_CONNECTIONS
+        self.trim.look(self._accepted, removed=bool(gone), enabled=self.config.global_.malloc_trim)
         if gone:
             self.reaped += len(gone)
             log.info(

@@ -233,8 +233,9 @@ class SessionRunner:
 
     # ------------------------------------------------------------------ connections
 
-    def accept(self, conn: BGPConnection) -> None:
-        """An inbound connection from this neighbor's address."""
+    def accept(self, conn: BGPConnection, *, open_sent: bool = False) -> None:
+        """An inbound connection from this neighbor's address; ``open_sent``: our OPEN
+        (the session's ``open_bytes``) is already written on it (bgprr.io.pending)."""
         sock = conn.transport.get_extra_info("socket") if conn.transport else None
         if sock is not None:
             try:
@@ -243,7 +244,11 @@ class SessionRunner:
                 log.warning("peer %s: socket options: %s", self.key, exc)
         self.conns[conn.conn_id] = conn
         local = _packed(conn.local_address)
-        self._call(lambda now: self.session.connection_made(conn.conn_id, now, True, local))
+        self._call(
+            lambda now: self.session.connection_made(
+                conn.conn_id, now, True, local, open_sent=open_sent
+            )
+        )
         conn.attach(self)
 
     def on_data(self, conn: BGPConnection, data: bytes) -> None:

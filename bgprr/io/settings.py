@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 
-from bgprr.config import Config, Neighbor
+from bgprr.config import Config, DynamicNeighbor, Neighbor, dynamic_member
 from bgprr.reflect.aspath import PrivateAs
 from bgprr.reflect.types import PeerCaps, PeerSettings, PrefixLimit
-from bgprr.session import GracefulRestartConfig, Negotiated, SessionConfig
+from bgprr.session import GracefulRestartConfig, Negotiated, SessionConfig, build_open
 from bgprr.wire.constants import AddPathMode
+from bgprr.wire.messages import encode_message
 
 from .outbound import SocketSettings
 
@@ -22,6 +23,31 @@ SILENT_OPEN_TIME = 15.0
 
 def ip_int(address: str) -> int:
     return int(ipaddress.ip_address(address))
+
+
+def listener_md5_keys(config: Config) -> list[tuple[str, str, bool]]:
+    """TCP-MD5 keys for the listening sockets: (address, password, False) per neighbor
+    with a password, (prefix, password, True) per dynamic-neighbor range whose peer group
+    has one (a prefix key, Linux TCP_MD5SIG_EXT)."""
+    keys: list[tuple[str, str, bool]] = [
+        (n.address, n.auth_password, False) for n in config.neighbors if n.auth_password
+    ]
+    for dyn in config.dynamic_neighbors:
+        group = config.peer_group(dyn.peer_group)
+        password = group.get("config.auth-password") if group is not None else None
+        if isinstance(password, str) and password:
+            keys.append((dyn.prefix, password, True))
+    return keys
+
+
+def range_open(config: Config, entry: DynamicNeighbor, *, restarting: bool) -> bytes:
+    """Our OPEN to every member of the dynamic range ``entry`` (from its peer group: the
+    same for all of them), encoded; empty if the range has no peer group."""
+    net = ipaddress.ip_network(entry.prefix)
+    n = dynamic_member(config, entry, str(net.network_address))
+    if n is None:
+        return b""
+    return encode_message(build_open(session_config(config, n, restarting=restarting)))
 
 
 def session_config(config: Config, n: Neighbor, *, restarting: bool) -> SessionConfig:

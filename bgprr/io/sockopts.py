@@ -33,9 +33,11 @@ def md5sig_struct(address: str, password: str | None, prefixlen: int | None = No
         raise ValueError(f"TCP-MD5 password longer than {TCP_MD5SIG_MAXKEYLEN} bytes")
     # sockaddr_storage, u8 flags, u8 prefixlen, u16 keylen, u32 ifindex, key[80]
     flags = 0 if prefixlen is None else TCP_MD5SIG_FLAG_PREFIX
-    return _sockaddr_storage(address) + struct.pack(
-        "=BBHI", flags, prefixlen or 0, len(key), 0
-    ) + key.ljust(TCP_MD5SIG_MAXKEYLEN, b"\x00")
+    return (
+        _sockaddr_storage(address)
+        + struct.pack("=BBHI", flags, prefixlen or 0, len(key), 0)
+        + key.ljust(TCP_MD5SIG_MAXKEYLEN, b"\x00")
+    )
 
 
 def set_md5(sock: socket.socket, address: str, password: str | None) -> None:
@@ -78,3 +80,23 @@ def set_min_ttl(sock: socket.socket, min_ttl: int) -> None:
 
 def set_nodelay(sock: socket.socket) -> None:
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def set_listener_md5(
+    sock: socket.socket, keys: list[tuple[str, str, bool]]
+) -> list[tuple[str, OSError]]:
+    """Set the TCP-MD5 ``keys`` (address or prefix, password, is a prefix) of the listening
+    ``sock``'s address family; returns the ones that failed, with their errors."""
+    v6 = sock.family == socket.AF_INET6
+    failed: list[tuple[str, OSError]] = []
+    for where, password, is_range in keys:
+        if (":" in where) != v6:
+            continue
+        try:
+            if is_range:
+                set_md5_prefix(sock, where, password)
+            else:
+                set_md5(sock, where, password)
+        except OSError as exc:
+            failed.append((where, exc))
+    return failed

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
 from collections.abc import Callable
 
-__all__ = ["malloc_trim"]
+__all__ = ["FloodTrim", "malloc_trim"]
 
 
 def _load() -> Callable[[int], int] | None:
@@ -34,3 +35,37 @@ _TRIM = _load()
 def malloc_trim() -> bool:
     """Return free heap memory to the system; True if glibc released some."""
     return bool(_TRIM(0)) if _TRIM is not None else False
+
+
+class FloodTrim:
+    """When to give a flood's memory back: called at every periodic look with the count
+    of connections accepted since start. ``threshold`` new connections between two looks
+    make a flood; the look after the first one without any new connection trims (a full
+    collection, then :func:`malloc_trim`), as does the look after one that removed
+    dynamic neighbors (``removed``), never during a flood."""
+
+    def __init__(self, threshold: int) -> None:
+        self.threshold = threshold
+        self.trims = 0  # trims done
+        self.flooded = False  # the last look saw a flood of new connections
+        self.due = False  # the next look trims
+        self._seen = 0  # connections accepted at the last look
+
+    def look(self, accepted: int, *, removed: bool, enabled: bool) -> bool:
+        """One look; True if it trimmed."""
+        new = accepted - self._seen
+        self._seen = accepted
+        due, self.due = self.due, removed or (self.flooded and not new)
+        self.flooded = new >= self.threshold
+        if not (due and new < self.threshold and enabled):
+            return False
+        # What a flood allocated is freed by now (its neighbors were removed, or nothing
+        # new came, one interval ago: their connections have closed since). A full
+        # collection also empties CPython's free lists (objects kept for reuse,
+        # scattered over the heap, that keep its pages in use); then glibc gives its
+        # free pages back. CPython's own arenas (without PYTHONMALLOC=malloc) stay
+        # mapped while any object in them lives.
+        gc.collect()
+        malloc_trim()
+        self.trims += 1
+        return True

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bgprr.wire.attrcheck import ScanCache
+from bgprr.wire.constants import MsgType
 from bgprr.wire.errors import BGPError, CeaseSub, ErrorCode
 from bgprr.wire.framer import Framer
 from bgprr.wire.messages import Notification, Open, RouteRefresh, encode_message
@@ -44,6 +45,7 @@ class _Conn:
     framer: Framer
     lost: bool = False
     local: bytes = b""  # our address on this connection, packed (4 or 16 octets), if known
+    open_sent: bool = False  # our OPEN already went out on it (the host wrote it)
 
 
 # Internal and short-lived (one per event, never shared or hashed): a plain slotted class
@@ -113,6 +115,18 @@ class SessionCore:
         if new is not old:
             self._state = new
             self._emit(StateChanged(old=old, new=new, reason=reason))
+
+    @property
+    def open_bytes(self) -> bytes:
+        """Our OPEN message, encoded (what ``connection_made(open_sent=True)`` assumes
+        the host wrote)."""
+        return self._open_bytes
+
+    def _send_open(self, conn: _Conn) -> None:
+        if conn.open_sent:  # the host wrote it: counted, not sent again
+            self.sent[MsgType.OPEN] = self.sent.get(MsgType.OPEN, 0) + 1
+        else:
+            self._send(conn, self._open_bytes)
 
     def _send(self, conn: _Conn, data: bytes) -> None:
         if not conn.lost:

@@ -168,13 +168,24 @@ class Session(SessionCore):
         self._fire(now, Event.AUTOMATIC_STOP)
 
     def connection_made(
-        self, conn_id: int, now: float, inbound: bool, local_address: bytes = b""
+        self,
+        conn_id: int,
+        now: float,
+        inbound: bool,
+        local_address: bytes = b"",
+        *,
+        open_sent: bool = False,
     ) -> None:
         """A TCP connection with the peer; ``local_address``: our end's address, packed
-        (routes whose next hop is that address are ignored, RFC 4271 §6.3)."""
+        (routes whose next hop is that address are ignored, RFC 4271 §6.3).
+        ``open_sent``: the host already wrote :attr:`open_bytes` on this connection (an
+        inbound connection it held before the session existed); it is not sent again."""
         if not inbound:
             self._connecting = False
-        conn = _Conn(conn_id=conn_id, inbound=inbound, framer=Framer(), local=local_address)
+        conn = _Conn(
+            conn_id=conn_id, inbound=inbound, framer=Framer(), local=local_address,
+            open_sent=open_sent,
+        )  # fmt: skip
         event = Event.TCP_CONNECTION_CONFIRMED if inbound else Event.TCP_CR_ACKED
         self._fire(now, event, _Arg(conn=conn))
 
@@ -452,7 +463,7 @@ class Session(SessionCore):
         self._abort_connect()
         self._timers.stop(Timer.CONNECT_RETRY)
         self._conn = conn
-        self._send(conn, self._open_bytes)
+        self._send_open(conn)
         hold = self.config.open_hold_time
         silent = self.config.silent_open_time
         if conn.inbound and silent is not None and silent < hold:
@@ -468,7 +479,7 @@ class Session(SessionCore):
         if self._alt is not None:
             return self._refuse(now, arg)
         self._alt = conn
-        self._send(conn, self._open_bytes)
+        self._send_open(conn)
         self._timers.start(Timer.ALT_HOLD, now, self.config.open_hold_time)
 
     def _second_while_established(self, now: float, arg: _Arg) -> None:

@@ -19,7 +19,7 @@ import pytest
 
 from bench import flood
 from bgprr.config import load_config, load_config_text
-from bgprr.io import settings
+from bgprr.io import pending, settings
 from bgprr.io.daemon import Daemon
 from bgprr.io.guard import RefusalLog, TokenBucket
 from bgprr.io.state import STATE_FILE
@@ -118,15 +118,21 @@ async def test_flood_keeps_sessions_and_returns_to_baseline(
         g = groups[f"dynamic {kind}"]
         assert g["got"] == {got: g["n"]} and g["open_at_end"] == 0
     assert 1.9 <= groups["dynamic silent"]["closed_after_s"]["p50"] < 4.0
-    # Every dynamic neighbor the flood created is gone again.
+    # Only the connections that sent an OPEN became dynamic neighbors (bgprr.io.pending:
+    # the silent and garbage ones were answered without one), and they are gone again.
     await wait_for(lambda: not any(r.neighbor.dynamic for r in d.peers.values()), timeout=10)
-    assert d.dynamic_count(flood.DYNAMIC_RANGE) == 0
-    assert d.reaped == CI_CONNECTIONS // 2
+    assert d.dynamic_count(flood.DYNAMIC_RANGE) == 0 and len(d.pending) == 0
+    assert d.reaped == groups["dynamic wrong-as"]["n"]
+    assert d.pending.held == CI_CONNECTIONS // 2
     assert set(d.peers) == set(flood.CLIENTS)
     # Refusals: one line, then at most one summary per 10 s.
     refusals = [r for r in caplog.records if "refus" in r.getMessage()]
-    assert 1 <= len(refusals) <= 3
-    assert d.refusals.total == {"no neighbor or dynamic range": CI_CONNECTIONS // 2}
+    assert 1 <= len(refusals) <= 4
+    assert d.refusals.total == {
+        "no neighbor or dynamic range": CI_CONNECTIONS // 2,
+        pending.HEADER_ERROR: groups["dynamic garbage"]["n"],
+        pending.SILENT: groups["dynamic silent"]["n"],
+    }
 
 
 def _config(port: int, global_extra: str = "", range_extra: str = "", group_extra: str = "") -> str:
@@ -166,14 +172,19 @@ async def test_max_sessions_caps_a_range() -> None:
     await d.start()
     try:
         writers = []
-        for i in range(3):  # three dynamic neighbors, kept open (OpenSent)
+        for i in range(3):  # three connections kept open: one OPEN sent, two silent
             reader, writer = await asyncio.open_connection(
                 "127.0.0.1", port, local_addr=(f"127.66.0.{i + 1}", 0)
             )
             data = await reader.read(4096)
             assert isinstance(decode_message(data[: (data[16] << 8) | data[17]]), Open)
+            if i == 0:
+                writer.write(flood.build_open(flood.ASN, "127.66.0.1", 90))
             writers.append(writer)
-        assert d.dynamic_count("127.66.0.0/16") == 3
+        # The one that sent its OPEN is a dynamic neighbor; the silent ones wait
+        # (bgprr.io.pending); both count against max-sessions.
+        await wait_for(lambda: d.dynamic_count("127.66.0.0/16") == 1)
+        assert d.pending.count("127.66.0.0/16") == 2
         assert await _first_message("127.66.0.9", port) == REJECTED
         assert "127.66.0.9" not in d.peers
         assert d.refusals.total == {"127.66.0.0/16 at max-sessions 3": 1}
@@ -193,7 +204,8 @@ async def test_max_sessions_caps_a_range() -> None:
         d.reap_interval = 0.1
         d._reap()
         await wait_for(lambda: d.dynamic_count("127.66.0.0/16") == 0, timeout=10)
-        assert d.reaped == 3
+        await wait_for(lambda: len(d.pending) == 0, timeout=10)  # closed: nothing left
+        assert d.reaped == 1 and d.pending.count("127.66.0.0/16") == 0
         assert isinstance(await _first_message("127.66.0.9", port), Open)
     finally:
         await d.stop(graceful=False)
@@ -236,9 +248,9 @@ async def test_removal_spares_neighbors_a_restart_waits_for(tmp_path: Path) -> N
     await d.start()
     try:
         assert d.engine.deferring
-        for src in ("127.66.0.5", "127.66.0.6"):  # both send garbage: down at once
+        for src in ("127.66.0.5", "127.66.0.6"):  # both send a wrong-AS OPEN: down at once
             reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(src, 0))
-            writer.write(b"\x00" * 40)
+            writer.write(flood.build_open(64999, src, 90))
             await reader.read(65536)
             writer.close()
         await wait_for(lambda: "127.66.0.6" not in d.peers, timeout=5)
