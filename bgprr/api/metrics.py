@@ -111,7 +111,7 @@ class Collector:
 
         refused = CounterMetricFamily(
             "bgprr_connections_refused",
-            "Accepted connections refused with Cease 6/5, by reason (docs/operations.md)",
+            "Accepted connections closed outside any session, by reason (docs/operations.md)",
             labels=["reason"],
         )
         for reason, n in sorted(d.refusals.total.items()):
@@ -122,6 +122,12 @@ class Collector:
         )
         removed.add_metric([], d.reaped)
         yield removed
+        held = GaugeMetricFamily(
+            "bgprr_dynamic_connections_held",
+            "Connections from dynamic ranges waiting for their first message (no neighbor yet)",
+        )
+        held.add_metric([], len(d.pending))
+        yield held
 
         groups = GaugeMetricFamily("bgprr_update_groups", "Update groups", labels=["family"])
         sizes = GaugeMetricFamily(

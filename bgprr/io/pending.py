@@ -19,8 +19,8 @@ has arrived:
   counted as sent (``connection_made(open_sent=True)``): the wire sees what it saw before;
 * a header error gets its NOTIFICATION (1/1, 1/2 with the length, 1/3 with the type) here
   and the connection is closed: no neighbor is created;
-* nothing within ``silent`` seconds (``SILENT_OPEN_TIME``): NOTIFICATION Hold Timer Expired (4/0), closed, as
-  the session's own silent-connection rule did.
+* nothing within ``silent`` seconds (``SILENT_OPEN_TIME``): NOTIFICATION Hold Timer
+  Expired (4/0), closed, as the session's own silent-connection rule did.
 
 Both refusals go to ``note(reason, address)`` (the daemon's refusal log and counters).
 One timer serves every waiting connection (they expire in the order they came, checked

@@ -198,6 +198,7 @@ async def test_max_sessions_caps_a_range() -> None:
             }
             reason = (("reason", "127.66.0.0/16 at max-sessions 3"),)
             assert samples[("bgprr_connections_refused", reason)] == 1
+            assert samples[("bgprr_dynamic_connections_held", ())] == 2
         for w in writers:
             w.close()
         d.dynamic_linger = 0.0
