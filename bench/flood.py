@@ -651,26 +651,25 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "rss_mb": round(rss(run.measure[0]) / 2**20, 1),
                     "log_tail": run.log_tail(4).splitlines()[1:],
                 }
-                print(json.dumps(doc, indent=2))
-                return 0
-            lines0 = log_lines(run.logs[0])
-            rounds = []
-            for _ in range(opts.repeat):
-                result = asyncio.run(
-                    run_flood(
-                        RR_ADDR, port, run.measure[0], connections=opts.connections,
-                        seconds=opts.seconds, dynamic=dynamic, settle_s=opts.settle,
-                        wait_all=True,
-                    )
-                )  # fmt: skip
-                rounds.append(result.as_dict())
-            doc = (rounds[0] if len(rounds) == 1 else {"rounds": rounds}) | {
-                "rr": opts.rr,
-                "limits": limits + range_limits,
-                "alive": run.alive(),
-                "log_lines_during": log_lines(run.logs[0]) - lines0,
-                "log_tail": run.log_tail(6).splitlines()[1:],
-            }
+            else:
+                lines0 = log_lines(run.logs[0])
+                rounds = []
+                for _ in range(opts.repeat):
+                    result = asyncio.run(
+                        run_flood(
+                            RR_ADDR, port, run.measure[0], connections=opts.connections,
+                            seconds=opts.seconds, dynamic=dynamic, settle_s=opts.settle,
+                            wait_all=True,
+                        )
+                    )  # fmt: skip
+                    rounds.append(result.as_dict())
+                doc = (rounds[0] if len(rounds) == 1 else {"rounds": rounds}) | {
+                    "rr": opts.rr,
+                    "limits": limits + range_limits,
+                    "alive": run.alive(),
+                    "log_lines_during": log_lines(run.logs[0]) - lines0,
+                    "log_tail": run.log_tail(6).splitlines()[1:],
+                }
         finally:
             run.stop()
     text = json.dumps(doc, indent=2)
