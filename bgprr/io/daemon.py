@@ -66,12 +66,13 @@ from .outbound import listen
 from .pending import PendingOpens
 from .runner import SessionRunner
 from .settings import (
+    RangeHello,
     deferral_time,
     gr_enabled,
     ip_int,
     listener_md5_keys,
     peer_settings,
-    range_open,
+    range_hello,
     reflector_cluster_id,
     session_config,
 )
@@ -176,7 +177,7 @@ class Daemon:
         self.refusals = RefusalLog(self.loop)
         self._range_of: dict[str, str] = {}  # dynamic neighbor -> its range's prefix
         self._range_members: dict[str, set[str]] = {}  # prefix -> dynamic neighbors
-        self._range_opens: dict[str, bytes] = {}  # prefix -> our OPEN to its members
+        self._range_hellos: dict[str, RangeHello] = {}  # prefix -> our OPEN to its members
         self.pending = PendingOpens(self.loop, self._promote, self.refusals.note)
         self.dynamic_linger = DYNAMIC_LINGER
         self.reap_interval = REAP_INTERVAL
@@ -335,7 +336,7 @@ class Daemon:
             log.warning("reload: [global] changes need a restart; applying neighbors only")
         added, removed, changed = config_diff(_without_policy(self.config), _without_policy(new))
         old = self.config
-        self._range_opens.clear()
+        self._range_hellos.clear()
         self.config = Config(
             source=new.source,
             global_=old.global_,
@@ -426,17 +427,18 @@ class Daemon:
         if entry.max_sessions and held >= entry.max_sessions:
             self._refuse(conn, f"{entry.prefix} at max-sessions {entry.max_sessions}")
             return
-        sent = self._range_opens.get(entry.prefix)
-        if sent is None:
-            sent = range_open(self.config, entry, restarting=self.restarting)
-            self._range_opens[entry.prefix] = sent
-        if not sent:
-            self._refuse(conn, "no neighbor or dynamic range")
-            return
-        self.pending.add(conn, entry.prefix, sent)
+        hello = self._range_hellos.get(entry.prefix)
+        if hello is None:
+            hello = range_hello(self.config, entry, restarting=self.restarting)
+            if hello is None:
+                self._refuse(conn, "no neighbor or dynamic range")
+                return
+            self._range_hellos[entry.prefix] = hello
+        self.pending.add(conn, entry.prefix, hello)
 
     def _promote(self, conn: BGPConnection, prefix: str, sent: bytes, data: list[bytes]) -> None:
-        """A held connection's first message header arrived: the dynamic neighbor now."""
+        """A held connection's first message came (an acceptable OPEN, or another type for
+        the session to answer): the dynamic neighbor now."""
         runner = self.peers.get(conn.peer_address) or self._new_dynamic(conn.peer_address)
         if runner is None:  # its range was removed since it came
             self._refuse(conn, "no neighbor or dynamic range")

@@ -8,21 +8,27 @@ neighbor that went down is removed (``DYNAMIC_LINGER``); and the few objects tha
 them kept CPython's allocator arenas mapped (docs/reliability.md, "What holds the
 plateau").
 
-Now such a connection waits here, as a few small objects, until its first message header
-has arrived:
+Now such a connection waits here, as a few small objects, until its first message has
+arrived (the header; for an OPEN, the whole message):
 
 * our OPEN goes out at once, as before: a BGP speaker (DelayOpen or not) answers within a
   round trip. The OPEN is the same for every member of a range, so the daemon encodes it
   once per range;
-* a valid header (RFC 4271 §6.1) hands the connection, with the bytes read so far, to
-  ``promote``, which creates the dynamic neighbor; its session starts with that OPEN
-  counted as sent (``connection_made(open_sent=True)``): the wire sees what it saw before;
+* a whole OPEN that the range's session settings accept (``negotiate``, the session's
+  own check), or a first message of another type (the session answers it with an FSM
+  error), hands the connection, with the bytes read so far, to ``promote``, which creates
+  the dynamic neighbor; its session starts with our OPEN counted as sent
+  (``connection_made(open_sent=True)``): the wire sees what it saw before;
 * a header error gets its NOTIFICATION (1/1, 1/2 with the length, 1/3 with the type) here
-  and the connection is closed: no neighbor is created;
-* nothing within ``silent`` seconds (``SILENT_OPEN_TIME``): NOTIFICATION Hold Timer
-  Expired (4/0), closed, as the session's own silent-connection rule did.
+  and the connection is closed, as does an OPEN the session would refuse (2/x: a wrong
+  peer AS, a bad BGP identifier or hold time...): no neighbor is created;
+* nothing, or no whole OPEN, within ``silent`` seconds (``SILENT_OPEN_TIME``):
+  NOTIFICATION Hold Timer Expired (4/0), closed, as the session's own silent-connection
+  rule did (a speaker sends its OPEN in one piece; one that trickles it is not given the
+  4 minutes of OpenSent).
 
-Both refusals go to ``note(reason, address)`` (the daemon's refusal log and counters).
+Every refusal goes to ``note(reason, address)`` (the daemon's refusal log and counters;
+an OPEN error's reason names its code and subcode, ``OPEN error 2/2``).
 One timer serves every waiting connection (they expire in the order they came, checked
 at most every ``SWEEP_INTERVAL`` seconds), not one timer per connection.
 """
@@ -33,12 +39,14 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from bgprr.wire.constants import HEADER_LEN
+from bgprr.session import negotiate
+from bgprr.wire.constants import HEADER_LEN, MsgType
 from bgprr.wire.errors import BGPError, ErrorCode
-from bgprr.wire.messages import Notification, check_header, encode_message
+from bgprr.wire.messages import Notification, Open, check_header, decode_message, encode_message
 
 from . import settings
 from .connection import BGPConnection
+from .settings import RangeHello
 
 log = logging.getLogger("bgprr")
 
@@ -56,15 +64,20 @@ Promote = Callable[[BGPConnection, str, bytes, list[bytes]], None]
 class _Waiting:
     """One held connection: the owner its protocol reports to until it is promoted."""
 
-    __slots__ = ("conn", "data", "deadline", "pending", "prefix", "sent", "size")
+    __slots__ = ("conn", "data", "deadline", "hello", "pending", "prefix", "size")
 
     def __init__(
-        self, pending: PendingOpens, conn: BGPConnection, prefix: str, sent: bytes, deadline: float
+        self,
+        pending: PendingOpens,
+        conn: BGPConnection,
+        prefix: str,
+        hello: RangeHello,
+        deadline: float,
     ) -> None:
         self.pending = pending
         self.conn = conn
         self.prefix = prefix
-        self.sent = sent
+        self.hello = hello
         self.deadline = deadline
         self.data: list[bytes] = []
         self.size = 0
@@ -108,15 +121,15 @@ class PendingOpens:
         """Connections of the range ``prefix`` waiting now."""
         return self._per_range.get(prefix, 0)
 
-    def add(self, conn: BGPConnection, prefix: str, open_bytes: bytes) -> None:
-        """Hold ``conn`` (from the range ``prefix``): write ``open_bytes`` (our OPEN) and
-        wait for the peer's first message header."""
+    def add(self, conn: BGPConnection, prefix: str, hello: RangeHello) -> None:
+        """Hold ``conn`` (from the range ``prefix``): write our OPEN (``hello``) and wait
+        for the peer's first message."""
         silent = settings.SILENT_OPEN_TIME if self.silent is None else self.silent
-        w = _Waiting(self, conn, prefix, open_bytes, self.loop.time() + silent)
+        w = _Waiting(self, conn, prefix, hello, self.loop.time() + silent)
         self._waiting[conn.conn_id] = w
         self._per_range[prefix] = self._per_range.get(prefix, 0) + 1
         self.held += 1
-        conn.write(open_bytes)
+        conn.write(hello.open_bytes)
         conn.attach(w)
         if self._handle is None:
             self._arm()
@@ -150,15 +163,28 @@ class PendingOpens:
             return
         if len(w.data) > 1:
             w.data = [b"".join(w.data)]
-        self._remove(w)
+        head = w.data[0]
         try:
-            check_header(w.data[0])
+            length, mtype = check_header(head)
+            if mtype == MsgType.OPEN:
+                if w.size < length:
+                    return  # the rest of the OPEN first
+                peer = decode_message(head[:length])
+                assert isinstance(peer, Open)
+                negotiate(w.hello.config, w.hello.local, peer)
         except BGPError as err:
+            self._remove(w)
             self._refuse(w, Notification(code=err.code, subcode=err.subcode, data=err.data))
-            self.note(HEADER_ERROR, w.conn.peer_address)
+            reason = (
+                HEADER_ERROR
+                if err.code == ErrorCode.MESSAGE_HEADER
+                else (f"OPEN error {err.code}/{err.subcode}")
+            )
+            self.note(reason, w.conn.peer_address)
             log.debug("connection from %s: %s", w.conn.peer_address, err)
             return
-        self.promote(w.conn, w.prefix, w.sent, w.data)
+        self._remove(w)
+        self.promote(w.conn, w.prefix, w.hello.open_bytes, w.data)
 
     def _refuse(self, w: _Waiting, n: Notification) -> None:
         w.conn.write(encode_message(n))

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass
 
 from bgprr.config import Config, DynamicNeighbor, Neighbor, dynamic_member
 from bgprr.reflect.aspath import PrivateAs
 from bgprr.reflect.types import PeerCaps, PeerSettings, PrefixLimit
 from bgprr.session import GracefulRestartConfig, Negotiated, SessionConfig, build_open
 from bgprr.wire.constants import AddPathMode
-from bgprr.wire.messages import encode_message
+from bgprr.wire.messages import Open, encode_message
 
 from .outbound import SocketSettings
 
@@ -40,14 +41,26 @@ def listener_md5_keys(config: Config) -> list[tuple[str, str, bool]]:
     return keys
 
 
-def range_open(config: Config, entry: DynamicNeighbor, *, restarting: bool) -> bytes:
-    """Our OPEN to every member of the dynamic range ``entry`` (from its peer group: the
-    same for all of them), encoded; empty if the range has no peer group."""
+@dataclass(frozen=True, slots=True)
+class RangeHello:
+    """What every member of a dynamic range gets before it is a neighbor: the session
+    settings of the range's peer group, our OPEN and its bytes (bgprr.io.pending)."""
+
+    config: SessionConfig
+    local: Open
+    open_bytes: bytes
+
+
+def range_hello(config: Config, entry: DynamicNeighbor, *, restarting: bool) -> RangeHello | None:
+    """The :class:`RangeHello` of the dynamic range ``entry`` (from its peer group: the same
+    for every member); None if the range has no peer group."""
     net = ipaddress.ip_network(entry.prefix)
     n = dynamic_member(config, entry, str(net.network_address))
     if n is None:
-        return b""
-    return encode_message(build_open(session_config(config, n, restarting=restarting)))
+        return None
+    cfg = session_config(config, n, restarting=restarting)
+    local = build_open(cfg)
+    return RangeHello(cfg, local, encode_message(local))
 
 
 def session_config(config: Config, n: Neighbor, *, restarting: bool) -> SessionConfig:

@@ -74,13 +74,15 @@ async def test_a_neighbor_only_once_its_open_came(rr: tuple[Daemon, int]) -> Non
         # Held, not a neighbor yet: nothing but the connection costs.
         assert "127.67.0.1" not in d.peers
         assert d.pending.count(RANGE) == 1 and d.dynamic_count(RANGE) == 0
-        # The OPEN in two pieces, the header split: the neighbor comes with the header.
+        # The OPEN in three pieces, the header split, then the body: the neighbor comes
+        # with the whole OPEN (checked as its session would check it).
         data = flood.build_open(ASN, "127.67.0.1", 90) + encode_message(Keepalive())
-        writer.write(data[:7])
-        await writer.drain()
-        await asyncio.sleep(0.05)
-        assert "127.67.0.1" not in d.peers
-        writer.write(data[7:])
+        for piece in (data[:7], data[7:25]):
+            writer.write(piece)
+            await writer.drain()
+            await asyncio.sleep(0.05)
+            assert "127.67.0.1" not in d.peers and d.pending.count(RANGE) == 1
+        writer.write(data[25:])
         await wait_for(lambda: "127.67.0.1" in d.peers)
         runner = d.peers["127.67.0.1"]
         await wait_for(lambda: runner.session.state is State.ESTABLISHED)
@@ -115,6 +117,31 @@ async def test_a_header_error_is_answered_without_a_neighbor(
         assert await reader.read(100) == b""  # closed
         assert "127.67.0.2" not in d.peers and len(d.pending) == 0
         assert d.refusals.total == {pending.HEADER_ERROR: 1}
+    finally:
+        writer.close()
+
+
+@pytest.mark.parametrize(
+    ("asn", "hold", "expected"),
+    [
+        (64999, 90, Notification(code=2, subcode=2, data=(64999).to_bytes(4, "big"))),
+        (ASN, 1, Notification(code=2, subcode=6)),
+    ],
+    ids=["wrong-as", "hold-time-1"],
+)
+async def test_an_open_the_session_would_refuse_makes_no_neighbor(
+    rr: tuple[Daemon, int], asn: int, hold: int, expected: Notification
+) -> None:
+    """The range's session settings check the OPEN (``negotiate``, as the session would):
+    refused here, with the session's NOTIFICATION, and no neighbor is created."""
+    d, port = rr
+    reader, writer = await _connect(port, "127.67.0.9")
+    try:
+        writer.write(flood.build_open(asn, "127.67.0.9", hold))
+        got = await _messages(reader, 3)
+        assert isinstance(got[0], Open) and got[1:] == [expected]
+        assert "127.67.0.9" not in d.peers and len(d.pending) == 0
+        assert d.refusals.total == {f"OPEN error {expected.code}/{expected.subcode}": 1}
     finally:
         writer.close()
 
