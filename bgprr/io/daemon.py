@@ -437,8 +437,7 @@ class Daemon:
         self.pending.add(conn, entry.prefix, hello)
 
     def _promote(self, conn: BGPConnection, prefix: str, sent: bytes, data: list[bytes]) -> None:
-        """A held connection's first message came (an acceptable OPEN, or another type for
-        the session to answer): the dynamic neighbor now."""
+        """A held connection's acceptable OPEN came: the dynamic neighbor now."""
         runner = self.peers.get(conn.peer_address) or self._new_dynamic(conn.peer_address)
         if runner is None:  # its range was removed since it came
             self._refuse(conn, "no neighbor or dynamic range")

@@ -15,13 +15,14 @@ arrived (the header; for an OPEN, the whole message):
   round trip. The OPEN is the same for every member of a range, so the daemon encodes it
   once per range;
 * a whole OPEN that the range's session settings accept (``negotiate``, the session's
-  own check), or a first message of another type (the session answers it with an FSM
-  error), hands the connection, with the bytes read so far, to ``promote``, which creates
-  the dynamic neighbor; its session starts with our OPEN counted as sent
+  own check) hands the connection, with the bytes read so far, to ``promote``, which
+  creates the dynamic neighbor; its session starts with our OPEN counted as sent
   (``connection_made(open_sent=True)``): the wire sees what it saw before;
-* a header error gets its NOTIFICATION (1/1, 1/2 with the length, 1/3 with the type) here
-  and the connection is closed, as does an OPEN the session would refuse (2/x: a wrong
-  peer AS, a bad BGP identifier or hold time...): no neighbor is created;
+* anything else gets here what the session in OpenSent would have answered, and the
+  connection is closed with no neighbor: a header error its NOTIFICATION (1/1, 1/2 with
+  the length, 1/3 with the type), an OPEN the session would refuse its 2/x (a wrong peer
+  AS, a bad BGP identifier or hold time...), a NOTIFICATION nothing, another message a
+  Finite State Machine Error (5/1, RFC 6608);
 * nothing, or no whole OPEN, within ``silent`` seconds (``SILENT_OPEN_TIME``):
   NOTIFICATION Hold Timer Expired (4/0), closed, as the session's own silent-connection
   rule did (a speaker sends its OPEN in one piece; one that trickles it is not given the
@@ -41,7 +42,7 @@ from collections.abc import Callable
 
 from bgprr.session import negotiate
 from bgprr.wire.constants import HEADER_LEN, MsgType
-from bgprr.wire.errors import BGPError, ErrorCode
+from bgprr.wire.errors import BGPError, ErrorCode, FsmSub
 from bgprr.wire.messages import Notification, Open, check_header, decode_message, encode_message
 
 from . import settings
@@ -55,6 +56,7 @@ log = logging.getLogger("bgprr")
 SWEEP_INTERVAL = 0.5
 
 HEADER_ERROR = "message header error before OPEN"
+UNEXPECTED = "other message before OPEN"
 SILENT = "silent after our OPEN"
 
 #: promote(connection, range prefix, the OPEN written on it, the bytes read so far)
@@ -96,7 +98,7 @@ class _Waiting:
 
 
 class PendingOpens:
-    """The dynamic-range connections whose peer has not sent a message header yet."""
+    """The dynamic-range connections whose first message has not come yet."""
 
     def __init__(
         self,
@@ -166,25 +168,29 @@ class PendingOpens:
         head = w.data[0]
         try:
             length, mtype = check_header(head)
+            if mtype == MsgType.OPEN and w.size < length:
+                return  # the rest of the OPEN first
             if mtype == MsgType.OPEN:
-                if w.size < length:
-                    return  # the rest of the OPEN first
                 peer = decode_message(head[:length])
                 assert isinstance(peer, Open)
                 negotiate(w.hello.config, w.hello.local, peer)
         except BGPError as err:
             self._remove(w)
             self._refuse(w, Notification(code=err.code, subcode=err.subcode, data=err.data))
-            reason = (
-                HEADER_ERROR
-                if err.code == ErrorCode.MESSAGE_HEADER
-                else (f"OPEN error {err.code}/{err.subcode}")
-            )
+            header = err.code == ErrorCode.MESSAGE_HEADER
+            reason = HEADER_ERROR if header else f"OPEN error {err.code}/{err.subcode}"
             self.note(reason, w.conn.peer_address)
             log.debug("connection from %s: %s", w.conn.peer_address, err)
             return
         self._remove(w)
-        self.promote(w.conn, w.prefix, w.hello.open_bytes, w.data)
+        if mtype == MsgType.OPEN:
+            self.promote(w.conn, w.prefix, w.hello.open_bytes, w.data)
+        elif mtype == MsgType.NOTIFICATION:  # as in OpenSent: closed, nothing sent
+            w.conn.close()
+            self.note(UNEXPECTED, w.conn.peer_address)
+        else:  # as in OpenSent: Finite State Machine Error (RFC 6608)
+            self._refuse(w, Notification(code=ErrorCode.FSM, subcode=FsmSub.UNEXPECTED_IN_OPENSENT))
+            self.note(UNEXPECTED, w.conn.peer_address)
 
     def _refuse(self, w: _Waiting, n: Notification) -> None:
         w.conn.write(encode_message(n))

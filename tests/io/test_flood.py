@@ -26,12 +26,11 @@ from bgprr.io.state import STATE_FILE
 from bgprr.session import State
 from bgprr.wire.attributes import encode_attribute
 from bgprr.wire.constants import IPV4_UNICAST
-from bgprr.wire.messages import Keepalive, Notification, Open, decode_message, encode_message
+from bgprr.wire.messages import Notification, Open, decode_message
 from bgprr.wire.prefix import parse_prefix
 from tests import loopback
 from tests.loopback import wait_for
 
-KEEPALIVE = encode_message(Keepalive())
 CI_CONNECTIONS = int(os.environ.get("BGPRR_FLOOD_CONNECTIONS", "1000"))
 
 
@@ -251,10 +250,10 @@ async def test_removal_spares_neighbors_a_restart_waits_for(tmp_path: Path) -> N
     await d.start()
     try:
         assert d.engine.deferring
-        for src in ("127.66.0.5", "127.66.0.6"):  # a KEEPALIVE first: FSM error, down at once
-            reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(src, 0))
-            writer.write(KEEPALIVE)
-            await reader.read(65536)
+        for src in ("127.66.0.5", "127.66.0.6"):  # OPEN, then closed in OpenConfirm: down
+            _reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(src, 0))
+            writer.write(flood.build_open(64511, src, 90))
+            await wait_for(lambda a=src: a in d.peers, timeout=5)
             writer.close()
         await wait_for(lambda: "127.66.0.6" not in d.peers, timeout=5)
         await asyncio.sleep(0.5)

@@ -146,16 +146,27 @@ async def test_an_open_the_session_would_refuse_makes_no_neighbor(
         writer.close()
 
 
-async def test_a_valid_header_goes_to_the_session(rr: tuple[Daemon, int]) -> None:
-    """A well-formed first message that is not an OPEN is the session's to answer (FSM
-    error in OpenSent, RFC 6608 5/1); the connection became a dynamic neighbor for it."""
+@pytest.mark.parametrize(
+    ("first", "expected"),
+    [
+        (encode_message(Keepalive()), [Notification(code=5, subcode=1)]),
+        (encode_message(Notification(code=6, subcode=2)), []),
+    ],
+    ids=["keepalive", "notification"],
+)
+async def test_another_first_message_is_answered_as_in_opensent(
+    rr: tuple[Daemon, int], first: bytes, expected: list[Notification]
+) -> None:
+    """A well-formed first message that is not an OPEN: what the session in OpenSent
+    answers (RFC 6608 5/1; nothing to a NOTIFICATION), closed, no neighbor."""
     d, port = rr
     reader, writer = await _connect(port, "127.67.0.3")
     try:
-        writer.write(encode_message(Keepalive()))
+        writer.write(first)
         got = await _messages(reader, 3)
-        assert isinstance(got[0], Open) and got[1:] == [Notification(code=5, subcode=1)]
-        assert "127.67.0.3" in d.peers and d.refusals.total == {}
+        assert isinstance(got[0], Open) and got[1:] == expected
+        assert "127.67.0.3" not in d.peers and len(d.pending) == 0
+        assert d.refusals.total == {pending.UNEXPECTED: 1}
     finally:
         writer.close()
 
