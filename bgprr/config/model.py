@@ -201,8 +201,8 @@ class PeerGroup:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DynamicNeighbor:
     """``[[dynamic-neighbors]]``: peers connecting from ``prefix`` use ``peer_group``;
-    ``max_sessions`` (a bgprr key): at most this many dynamic neighbors of the range at
-    once (0: no cap)."""
+    ``max_sessions`` (a bgprr key): at most this many dynamic neighbors of the range, and
+    connections of it waiting for their OPEN (bgprr.io.pending), at once (0: no cap)."""
 
     prefix: str
     peer_group: str
