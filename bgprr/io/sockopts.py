@@ -33,11 +33,9 @@ def md5sig_struct(address: str, password: str | None, prefixlen: int | None = No
         raise ValueError(f"TCP-MD5 password longer than {TCP_MD5SIG_MAXKEYLEN} bytes")
     # sockaddr_storage, u8 flags, u8 prefixlen, u16 keylen, u32 ifindex, key[80]
     flags = 0 if prefixlen is None else TCP_MD5SIG_FLAG_PREFIX
-    return (
-        _sockaddr_storage(address)
-        + struct.pack("=BBHI", flags, prefixlen or 0, len(key), 0)
-        + key.ljust(TCP_MD5SIG_MAXKEYLEN, b"\x00")
-    )
+    return _sockaddr_storage(address) + struct.pack(
+        "=BBHI", flags, prefixlen or 0, len(key), 0
+    ) + key.ljust(TCP_MD5SIG_MAXKEYLEN, b"\x00")
 
 
 def set_md5(sock: socket.socket, address: str, password: str | None) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bgprr.session import Close, Send, Session, SessionConfig, SessionDown, State, Timer
 from bgprr.wire.errors import ErrorCode
-from bgprr.wire.messages import Notification, decode_message
+from bgprr.wire.messages import Keepalive, Notification, decode_message
 from tests.session.test_session_timers_errors import peer_open
 
 
@@ -66,3 +66,19 @@ def test_a_later_connection_is_timed_afresh() -> None:
     assert p.state is State.ACTIVE
     p.connection_made(2, 20.0, inbound=True)
     assert p.deadline(Timer.HOLD) == 35.0
+
+
+def test_an_open_the_host_wrote_is_counted_not_sent_again() -> None:
+    """``connection_made(open_sent=True)`` (bgprr.io.pending wrote ``open_bytes`` before
+    the session existed): no second OPEN, counted once; the peer's OPEN and KEEPALIVE
+    then take it to Established as usual."""
+    p = passive(silent_open_time=15.0)
+    p.connection_made(1, 0.0, inbound=True, open_sent=True)
+    assert p.state is State.OPENSENT
+    assert not [o for o in p.poll() if isinstance(o, Send)]
+    assert p.sent == {1: 1}
+    p.data_received(1, peer_open(hold=90) + bytes(16 * [255]) + b"\x00\x13\x04", 1.0)
+    sent = [decode_message(o.data) for o in p.poll() if isinstance(o, Send)]
+    assert sent == [Keepalive()]  # our KEEPALIVE only, no OPEN
+    assert p.state is State.ESTABLISHED
+    assert p.open_bytes[18] == 1 and decode_message(p.open_bytes) == p.local_open
